@@ -1,0 +1,327 @@
+// Every setting of a stack, read once and validated before any resource is registered.
+// Defaults live here; a stack file (Pulumi.<stack>.yaml) carries only what differs.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import * as YAML from "yaml";
+import { z } from "zod";
+
+/** Root of the project: stack files and stacks/<env>/ are resolved against it. */
+export const projectRoot = path.resolve(__dirname, "..");
+
+/** kind v0.32.0's default node image (its release notes), Kubernetes v1.36.1. */
+export const defaultNodeImage =
+  "kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5";
+
+/** Flux 2.8 supports Kubernetes 1.33 and newer. */
+const minimumKubernetesMinor = 33;
+
+// kind rejects other cluster names (pkg/cluster/internal/create: validateName).
+const kindClusterName = /^[a-z0-9.-]+$/;
+const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+// Go's time.ParseDuration, which kind's --wait uses.
+const goDuration = /^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/;
+const exactVersion = /^[0-9]+\.[0-9]+\.[0-9]+$/;
+const pinnedNodeImage = /^[a-z0-9][a-z0-9._/:-]*:v(?<major>[0-9]+)\.(?<minor>[0-9]+)\.[0-9]+@sha256:[a-f0-9]{64}$/;
+
+// Each field carries one sentence saying what is allowed; it becomes the error text.
+const text = (pattern: RegExp, allowed: string) =>
+  z.string({ error: allowed }).regex(pattern, { error: allowed });
+const wholeNumber = (min: number, max: number) => {
+  const allowed = `must be a whole number from ${min} to ${max}`;
+  return z.int({ error: allowed }).min(min, { error: allowed }).max(max, { error: allowed });
+};
+const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { error: `must be one of ${values.join(", ")}` });
+/** A mapping that rejects unknown keys, naming the allowed ones. */
+const section = <S extends z.ZodRawShape>(shape: S) => {
+  const keys = Object.keys(shape).join(", ");
+  return z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === "unrecognized_keys"
+        ? `unknown setting (allowed: ${keys})`
+        : `must be a mapping with the keys ${keys}`,
+  });
+};
+
+const nodeImage = z
+  .string({ error: "must be a node image reference" })
+  .superRefine((image, ctx) => {
+    const match = pinnedNodeImage.exec(image);
+    if (!match) {
+      ctx.addIssue({
+        code: "custom",
+        message: `must be pinned by tag and digest, like ${defaultNodeImage}`,
+      });
+    } else if (Number(match.groups?.major) === 1 && Number(match.groups?.minor) < minimumKubernetesMinor) {
+      ctx.addIssue({
+        code: "custom",
+        message: `must be Kubernetes v1.${minimumKubernetesMinor} or newer (Flux 2.8 needs it), like ${defaultNodeImage}`,
+      });
+    }
+  });
+
+const portMapping = section({
+  containerPort: wholeNumber(1, 65535),
+  hostPort: wholeNumber(1, 65535),
+  listenAddress: z
+    .union([z.ipv4(), z.ipv6()], { error: "must be an IPv4 or IPv6 address" })
+    .default("127.0.0.1"),
+  protocol: oneOf(["TCP", "UDP", "SCTP"]).default("TCP"),
+});
+
+const clusterSettings = (stack: string) =>
+  section({
+    // prefault, not default: a name derived from the stack name must pass the same check.
+    name: text(kindClusterName, "must be a kind cluster name: lower-case letters, digits, '.' and '-'").prefault(
+      `gitops-${stack}`,
+    ),
+    nodeImage: nodeImage.default(defaultNodeImage),
+    workers: wholeNumber(0, 10).default(0),
+    waitTimeout: text(goDuration, "must be a duration such as 90s or 5m").default("5m"),
+    extraPortMappings: z
+      .array(portMapping, { error: "must be a list of port mappings" })
+      .default([])
+      .superRefine((mappings, ctx) => {
+        const seen = new Set<number>();
+        mappings.forEach((mapping, index) => {
+          if (seen.has(mapping.hostPort)) {
+            ctx.addIssue({
+              code: "custom",
+              path: [index, "hostPort"],
+              input: mapping.hostPort,
+              message: "must be unique: another mapping already uses this host port",
+            });
+          }
+          seen.add(mapping.hostPort);
+        });
+      }),
+  });
+
+const namespaceName = text(dnsLabel, "must be a namespace name (DNS label: a-z, 0-9, '-', at most 63)").max(63, {
+  error: "must be a namespace name (DNS label: a-z, 0-9, '-', at most 63)",
+});
+const namespaceSettings = section({
+  flux: namespaceName.default("flux-system"),
+  server: namespaceName.default("server"),
+  monitoring: namespaceName.default("monitoring"),
+}).superRefine((names, ctx) => {
+  const roles = Object.keys(names) as (keyof typeof names)[];
+  roles.forEach((role, index) => {
+    const earlier = roles.slice(0, index).find((other) => names[other] === names[role]);
+    if (earlier) {
+      ctx.addIssue({
+        code: "custom",
+        path: [role],
+        input: names[role],
+        message: `must differ from namespaces.${earlier}: each role gets its own namespace`,
+      });
+    }
+  });
+});
+
+const fluxSettings = section({
+  chartVersion: text(exactVersion, "must be an exact chart version such as 2.18.3 (no ranges: charts are pinned)").default(
+    "2.18.3",
+  ),
+  repository: z
+    .url({ protocol: /^https$/, error: "must be an https:// Helm repository URL" })
+    .default("https://fluxcd-community.github.io/helm-charts"),
+  timeoutSeconds: wholeNumber(600, 3600).default(900),
+});
+
+/** The Pulumi configuration keys of this project (namespace `gitops:`), one per concern. */
+export const settingsSchema = (stack: string) =>
+  z.strictObject(
+    {
+      cluster: clusterSettings(stack).prefault({}),
+      namespaces: namespaceSettings.prefault({}),
+      flux: fluxSettings.prefault({}),
+    },
+    { error: "unknown setting (allowed: cluster, namespaces, flux)" },
+  );
+
+export type ConfigSettings = z.output<ReturnType<typeof settingsSchema>>;
+export type ClusterSettings = ConfigSettings["cluster"];
+export type PortMapping = ClusterSettings["extraPortMappings"][number];
+export type NamespaceSettings = ConfigSettings["namespaces"];
+
+/** Helm values: a YAML mapping. */
+export type HelmValues = { [key: string]: unknown };
+
+/** Everything the program needs for one stack. */
+export interface Settings extends ConfigSettings {
+  readonly stack: string;
+  readonly flux: ConfigSettings["flux"] & { readonly values: HelmValues };
+}
+
+/** A stack's settings are invalid; `problems` lists each one as `key: value — what is allowed`. */
+export class ConfigurationError extends pulumi.RunError {
+  constructor(
+    readonly stackName: string,
+    readonly problems: readonly string[],
+  ) {
+    super(
+      `Invalid configuration for stack "${stackName}" (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+        problems.map((problem) => `  - ${problem}`).join("\n"),
+    );
+    this.name = "ConfigurationError";
+  }
+}
+
+/** One stack file of stacks/<stack>/, as read from disk. */
+export interface StackFile {
+  /** Path relative to the project root, used in messages. */
+  readonly path: string;
+  readonly text: string;
+}
+
+export interface RawSettings {
+  readonly stack: string;
+  readonly project: string;
+  /** Pulumi configuration as the engine hands it over: `project:key` → string (JSON for structured values). */
+  readonly config: Readonly<Record<string, string>>;
+  /** stacks/<stack>/flux-values.yaml, when the stack has one. */
+  readonly fluxValuesFile?: StackFile;
+}
+
+/** Program defaults for the flux2 chart (charts/flux2/values.yaml of chart 2.18.3 names every key). */
+export const fluxDefaultValues: HelmValues = {
+  // The demo requested 50m/64Mi for its Flux daemon; each Flux v2 controller gets the same.
+  ...Object.fromEntries(
+    [
+      "sourceController",
+      "kustomizeController",
+      "helmController",
+      "notificationController",
+      "imageReflectionController",
+      "imageAutomationController",
+    ].map((controller) => [
+      controller,
+      { create: true, resources: { requests: { cpu: "50m", memory: "64Mi" } } },
+    ]),
+  ),
+  // The PodMonitor CRD arrives with Prometheus, which Flux installs later: enabling this
+  // would make the first install fail. The program creates the Flux PodMonitor instead.
+  prometheus: { podMonitor: { create: false } },
+};
+
+/** Validates a stack's configuration and files; throws ConfigurationError listing every problem. */
+export function parseSettings(raw: RawSettings): Settings {
+  const problems: string[] = [];
+  const input = configInput(raw, problems);
+  const schema = settingsSchema(raw.stack);
+  const parsed = schema.safeParse(input, { reportInput: true });
+  if (!parsed.success) {
+    problems.push(...parsed.error.issues.flatMap((issue) => describeIssue(raw.project, input, issue)));
+  }
+  const fluxValues = raw.fluxValuesFile ? parseFluxValues(raw.fluxValuesFile, problems) : {};
+  if (problems.length > 0 || !parsed.success) {
+    throw new ConfigurationError(raw.stack, problems);
+  }
+  return {
+    ...parsed.data,
+    stack: raw.stack,
+    flux: { ...parsed.data.flux, values: mergeValues(fluxDefaultValues, fluxValues) },
+  };
+}
+
+/** Reads the running stack's configuration and files once (Pulumi engine or mock engine alike). */
+export function readSettings(): Settings {
+  const stack = pulumi.getStack();
+  const fluxValuesPath = path.join("stacks", stack, "flux-values.yaml");
+  const absolute = path.join(projectRoot, fluxValuesPath);
+  return parseSettings({
+    stack,
+    project: pulumi.getProject(),
+    config: pulumi.runtime.allConfig(),
+    fluxValuesFile: fs.existsSync(absolute) ? { path: fluxValuesPath, text: fs.readFileSync(absolute, "utf8") } : undefined,
+  });
+}
+
+/** Deep-merges Helm values the way Helm does: mappings merge, lists and scalars replace. */
+export function mergeValues(base: HelmValues, override: HelmValues): HelmValues {
+  const merged: HelmValues = { ...base };
+  for (const [key, value] of Object.entries(override)) {
+    const current = merged[key];
+    merged[key] = isMapping(current) && isMapping(value) ? mergeValues(current, value) : value;
+  }
+  return merged;
+}
+
+export function isMapping(value: unknown): value is HelmValues {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The project's keys, decoded the way `pulumi.Config.getObject` decodes them. */
+function configInput(raw: RawSettings, problems: string[]): Record<string, unknown> {
+  const prefix = `${raw.project}:`;
+  const input: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw.config)) {
+    if (!key.startsWith(prefix)) continue;
+    try {
+      input[key.slice(prefix.length)] = JSON.parse(value);
+    } catch {
+      problems.push(`${key}: ${show(value)} — must be a mapping (set it in Pulumi.${raw.stack}.yaml or with --path)`);
+    }
+  }
+  return input;
+}
+
+function parseFluxValues(file: StackFile, problems: string[]): HelmValues {
+  const lines = new YAML.LineCounter();
+  const document = YAML.parseDocument(file.text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
+  if (document.errors.length > 0) {
+    problems.push(
+      ...document.errors.map((error) => {
+        const { line, col } = lines.linePos(error.pos[0]);
+        return `${file.path}:${line}:${col}: ${error.message.split("\n")[0]} — must be valid YAML`;
+      }),
+    );
+    return {};
+  }
+  const values: unknown = document.toJS() ?? {};
+  if (!isMapping(values)) {
+    problems.push(`${file.path}: ${show(values)} — must be a mapping of flux2 chart values`);
+    return {};
+  }
+  const podMonitor = (values.prometheus as HelmValues | undefined)?.podMonitor as HelmValues | undefined;
+  if (podMonitor?.create === true) {
+    problems.push(
+      `${file.path}: prometheus.podMonitor.create: true — must stay false: the PodMonitor CRD only exists ` +
+        "after Flux has installed Prometheus, so the first install would fail (the program creates the Flux PodMonitor itself)",
+    );
+  }
+  return values;
+}
+
+function describeIssue(project: string, input: unknown, issue: z.core.$ZodIssue): string[] {
+  const keyOf = (pathParts: readonly PropertyKey[]) =>
+    `${project}:` +
+    pathParts.map((part, index) => (typeof part === "number" ? `[${part}]` : `${index === 0 ? "" : "."}${String(part)}`)).join("");
+  if (issue.code === "unrecognized_keys") {
+    const parent = valueAt(input, issue.path);
+    return issue.keys.map((key) => {
+      const value = isMapping(parent) ? parent[key] : undefined;
+      return `${keyOf([...issue.path, key])}: ${show(value)} — ${issue.message}`;
+    });
+  }
+  const value = "input" in issue ? issue.input : valueAt(input, issue.path);
+  return [`${keyOf(issue.path)}: ${show(value)} — ${issue.message}`];
+}
+
+function valueAt(root: unknown, pathParts: readonly PropertyKey[]): unknown {
+  let value = root;
+  for (const part of pathParts) {
+    if (typeof value !== "object" || value === null) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[part];
+  }
+  return value;
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return "(missing)";
+  // Long enough for a full image reference; a whole mapping is cut short.
+  const shown = JSON.stringify(value);
+  return shown.length > 200 ? `${shown.slice(0, 197)}...` : shown;
+}
