@@ -1,0 +1,22 @@
+// What every in-cluster component needs to know about the cluster it deploys to.
+import type * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+
+/** Type token of this project's components: `gitops:infra:<Kind>`. */
+export const componentType = (kind: string) => `gitops:infra:${kind}`;
+
+export interface ClusterConnection {
+  /** The only Kubernetes provider of the stack; every Kubernetes resource uses it. */
+  readonly provider: k8s.Provider;
+  /** The resource whose deletion removes the whole cluster: in-cluster objects are not deleted one by one. */
+  readonly deletedWith?: pulumi.Resource;
+}
+
+/** Resource options for a Kubernetes child of a component. */
+export function inCluster(
+  parent: pulumi.Resource,
+  cluster: ClusterConnection,
+  extra: pulumi.CustomResourceOptions = {},
+): pulumi.CustomResourceOptions {
+  return { parent, provider: cluster.provider, deletedWith: cluster.deletedWith, ...extra };
+}

@@ -1,0 +1,62 @@
+// The stack's namespaces. Pulumi owns them: no chart or HelmRelease creates a namespace.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { componentType, inCluster, type ClusterConnection } from "./cluster";
+import type { NamespaceSettings } from "./config";
+
+export type NamespaceRole = keyof NamespaceSettings;
+type PodSecurityLevel = "privileged" | "baseline" | "restricted";
+
+/**
+ * Pod Security Standards per role. The demo server is held to "restricted". Flux and
+ * the monitoring stack run chart-provided hook jobs we do not control, so they are
+ * enforced at "baseline" and warned/audited at "restricted".
+ */
+export const podSecurity: Record<NamespaceRole, { enforce: PodSecurityLevel; warn: PodSecurityLevel }> = {
+  flux: { enforce: "baseline", warn: "restricted" },
+  server: { enforce: "restricted", warn: "restricted" },
+  monitoring: { enforce: "baseline", warn: "restricted" },
+};
+
+export function namespaceLabels(role: NamespaceRole): Record<string, string> {
+  const level = podSecurity[role];
+  return {
+    "app.kubernetes.io/part-of": "gitops-demo",
+    "pod-security.kubernetes.io/enforce": level.enforce,
+    "pod-security.kubernetes.io/warn": level.warn,
+    "pod-security.kubernetes.io/audit": level.warn,
+  };
+}
+
+export interface NamespacesArgs {
+  /** Namespace name per role. */
+  readonly names: NamespaceSettings;
+  readonly cluster: ClusterConnection;
+}
+
+export class Namespaces extends pulumi.ComponentResource {
+  /** Namespace name per role, known once the namespace exists. */
+  readonly names: Record<NamespaceRole, pulumi.Output<string>>;
+  readonly resources: readonly k8s.core.v1.Namespace[];
+
+  constructor(name: string, args: NamespacesArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(componentType("Namespaces"), name, {}, opts);
+    const roles = Object.keys(args.names) as NamespaceRole[];
+    const created = roles.map(
+      (role) =>
+        [
+          role,
+          new k8s.core.v1.Namespace(
+            `${name}-${role}`,
+            { metadata: { name: args.names[role], labels: namespaceLabels(role) } },
+            inCluster(this, args.cluster),
+          ),
+        ] as const,
+    );
+    this.resources = created.map(([, namespace]) => namespace);
+    this.names = Object.fromEntries(
+      created.map(([role, namespace]) => [role, namespace.metadata.name]),
+    ) as Record<NamespaceRole, pulumi.Output<string>>;
+    this.registerOutputs({ names: this.names });
+  }
+}
