@@ -1,0 +1,188 @@
+// Runs the real program under Pulumi's mock engine and records every resource it registers,
+// with the options a plain mock cannot see (provider, deletedWith, dependencies, ...).
+// `npm run render` and the tests both use it, so neither defines an object a second time.
+import * as pulumi from "@pulumi/pulumi";
+import { specialSecretSig, specialSigKey, unknownValue } from "@pulumi/pulumi/runtime/rpc";
+import { getMonitor } from "@pulumi/pulumi/runtime/settings";
+import { runInPulumiStack } from "@pulumi/pulumi/runtime/stack";
+import { deployEnvironment, type EnvironmentOutputs } from "../environment";
+
+/** Stands in for a value that only exists after deployment. */
+export const afterDeployment = (what: string) => `(known after deployment: ${what})`;
+/** Stands in for a secret input: render never prints one. */
+export const secretValue = "(secret)";
+
+export interface Registration {
+  /** Set by the engine's answer; empty while the registration is in flight. */
+  urn: string;
+  readonly type: string;
+  readonly name: string;
+  readonly custom: boolean;
+  /** Inputs as the engine receives them; secrets replaced by `secretValue`. */
+  readonly inputs: Record<string, unknown>;
+  /** Input property names the program marked secret. */
+  readonly secretInputs: readonly string[];
+  readonly parent: string;
+  readonly provider: string;
+  readonly deletedWith: string;
+  readonly dependencies: readonly string[];
+  readonly additionalSecretOutputs: readonly string[];
+  readonly deleteBeforeReplace: boolean;
+  readonly customTimeouts?: { create: string; update: string; delete: string };
+}
+
+export interface EvaluationOptions {
+  readonly project: string;
+  readonly stack: string;
+  readonly config: Record<string, string>;
+  /** Simulate `pulumi preview` of a new stack: the kind cluster's kubeconfig is unknown. */
+  readonly preview?: boolean;
+  /** What `kind` prints on stdout in an `up`; a placeholder for the kubeconfig unless given. */
+  readonly kindStdout?: string;
+}
+
+export interface Evaluation {
+  readonly registrations: readonly Registration[];
+  /** The program's return value (stack outputs), with their secretness intact. */
+  readonly outputs?: EnvironmentOutputs;
+  /** What made the program fail, if it did. */
+  readonly error?: unknown;
+}
+
+type RegisterRequest = {
+  getType(): string;
+  getName(): string;
+  getCustom(): boolean;
+  getParent(): string;
+  getProvider(): string;
+  getDeletedwith(): string;
+  getDependenciesList(): string[];
+  getAdditionalsecretoutputsList(): string[];
+  getDeletebeforereplace(): boolean;
+  getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
+  getCustomtimeouts(): { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined;
+};
+type Callback = (error: unknown, response: unknown) => void;
+type Monitor = { registerResource(req: RegisterRequest, callback: Callback): Promise<void> };
+
+/** Evaluates the program once. Evaluations in one process must not overlap. */
+export async function evaluateStack(options: EvaluationOptions): Promise<Evaluation> {
+  const preview = options.preview ?? false;
+  await pulumi.runtime.setMocks(
+    {
+      // Every resource echoes its inputs; kind's Command also "prints" a kubeconfig.
+      newResource: ({ type, name, inputs }: { type: string; name: string; inputs: Record<string, unknown> }) => ({
+        id: preview ? undefined : `${name}-id`,
+        state: type === "command:local:Command" ? { ...inputs, stdout: options.kindStdout ?? kubeconfigOf(preview) } : inputs,
+      }),
+      call: ({ inputs }) => inputs as Record<string, unknown>,
+    },
+    options.project,
+    options.stack,
+    preview,
+  );
+  pulumi.runtime.setAllConfig(options.config);
+
+  const registrations: Registration[] = [];
+  let pending = 0;
+  const monitor = getMonitor() as unknown as Monitor;
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, callback) => {
+    const registration = record(req);
+    registrations.push(registration);
+    pending++;
+    return register(req, (error, response) => {
+      pending--;
+      registration.urn = (response as { getUrn(): string } | undefined)?.getUrn() ?? "";
+      callback(error, response);
+    });
+  };
+
+  const failures: unknown[] = [];
+  const onRejection = (reason: unknown) => failures.push(reason);
+  process.on("unhandledRejection", onRejection);
+  let outputs: EnvironmentOutputs | undefined;
+  try {
+    await runInPulumiStack(() => {
+      // Caught here, a failure (invalid configuration) ends the run like the real runtime
+      // does, without leaving the stack's outputs rejected and unhandled.
+      try {
+        outputs = deployEnvironment();
+      } catch (error) {
+        failures.push(error);
+      }
+      return Promise.resolve(outputs ?? {});
+    });
+  } catch (error) {
+    failures.push(error);
+  }
+  // A failed program leaves rejections behind (the stack's own outputs): collect them too.
+  await settled(() => pending);
+  process.off("unhandledRejection", onRejection);
+  const programRegistrations = registrations.filter((registration) => registration.type !== "pulumi:pulumi:Stack");
+  return { registrations: programRegistrations, outputs, error: failures[0] };
+}
+
+/** A real first preview cannot know the kubeconfig; an offline `up` shows a placeholder. */
+function kubeconfigOf(preview: boolean): string {
+  return preview ? unknownValue : afterDeployment("kubeconfig of the kind cluster");
+}
+
+function record(req: RegisterRequest): Registration {
+  const secretInputs: string[] = [];
+  const raw = req.getObject()?.toJavaScript() ?? {};
+  const inputs = Object.fromEntries(
+    Object.entries(raw).map(([key, value]) => {
+      if (containsSecret(value)) secretInputs.push(key);
+      return [key, plain(value)];
+    }),
+  );
+  const timeouts = req.getCustomtimeouts();
+  return {
+    urn: "",
+    type: req.getType(),
+    name: req.getName(),
+    custom: req.getCustom(),
+    inputs,
+    secretInputs,
+    parent: req.getParent(),
+    provider: req.getProvider(),
+    deletedWith: req.getDeletedwith(),
+    dependencies: req.getDependenciesList(),
+    additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+    deleteBeforeReplace: req.getDeletebeforereplace(),
+    customTimeouts: timeouts
+      ? { create: timeouts.getCreate(), update: timeouts.getUpdate(), delete: timeouts.getDelete() }
+      : undefined,
+  };
+}
+
+function isSecretEnvelope(value: unknown): value is { value: unknown } {
+  return typeof value === "object" && value !== null && (value as Record<string, unknown>)[specialSigKey] === specialSecretSig;
+}
+
+function containsSecret(value: unknown): boolean {
+  if (isSecretEnvelope(value)) return true;
+  if (typeof value !== "object" || value === null) return false;
+  return Object.values(value).some(containsSecret);
+}
+
+/** Wire values to plain data: secrets hidden, unknowns named. */
+function plain(value: unknown): unknown {
+  if (isSecretEnvelope(value)) return secretValue;
+  if (value === unknownValue) return afterDeployment("value");
+  if (Array.isArray(value)) return value.map(plain);
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, plain(inner)]));
+  }
+  return value;
+}
+
+/** Waits until no registration is in flight for a few turns of the event loop. */
+async function settled(inFlight: () => number): Promise<void> {
+  let quietTurns = 0;
+  for (let turn = 0; turn < 10_000 && quietTurns < 5; turn++) {
+    await new Promise((resolve) => setImmediate(resolve));
+    quietTurns = inFlight() === 0 ? quietTurns + 1 : 0;
+  }
+}
