@@ -1,0 +1,254 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { ConfigurationError, defaultNodeImage, parseSettings, type RawSettings } from "../infra/config";
+import { loadStackConfig } from "../infra/offline/stackConfig";
+import { evaluate, shippedStacks } from "./helpers";
+
+const digest = "sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5";
+
+function settingsFor(config: Record<string, unknown>, extra: Partial<RawSettings> = {}) {
+  return parseSettings({
+    stack: "qa",
+    project: "gitops",
+    config: Object.fromEntries(
+      Object.entries(config).map(([key, value]) => [`gitops:${key}`, typeof value === "string" ? value : JSON.stringify(value)]),
+    ),
+    ...extra,
+  });
+}
+
+function problemsOf(config: Record<string, unknown>, extra: Partial<RawSettings> = {}): readonly string[] {
+  try {
+    settingsFor(config, extra);
+  } catch (error) {
+    assert.ok(error instanceof ConfigurationError, `expected a ConfigurationError, got ${String(error)}`);
+    return error.problems;
+  }
+  assert.fail("the configuration was accepted");
+}
+
+describe("configuration", () => {
+  it("fills every default when a stack sets nothing", () => {
+    const settings = settingsFor({});
+    assert.equal(settings.cluster.name, "gitops-qa");
+    assert.equal(settings.cluster.nodeImage, defaultNodeImage);
+    assert.equal(settings.cluster.workers, 0);
+    assert.equal(settings.cluster.waitTimeout, "5m");
+    assert.deepEqual(settings.cluster.extraPortMappings, []);
+    assert.deepEqual(settings.namespaces, { flux: "flux-system", server: "server", monitoring: "monitoring" });
+    assert.equal(settings.flux.chartVersion, "2.18.3");
+    assert.equal(settings.flux.repository, "https://fluxcd-community.github.io/helm-charts");
+    assert.equal(settings.flux.timeoutSeconds, 900);
+  });
+
+  it("merges a partial section over the defaults instead of replacing it", () => {
+    const settings = settingsFor({ cluster: { workers: 3 }, namespaces: { server: "demo" } });
+    assert.equal(settings.cluster.workers, 3);
+    assert.equal(settings.cluster.name, "gitops-qa");
+    assert.deepEqual(settings.namespaces, { flux: "flux-system", server: "demo", monitoring: "monitoring" });
+  });
+
+  it("fills port mapping defaults: loopback only, TCP", () => {
+    const settings = settingsFor({ cluster: { extraPortMappings: [{ containerPort: 30080, hostPort: 8080 }] } });
+    assert.deepEqual(settings.cluster.extraPortMappings, [
+      { containerPort: 30080, hostPort: 8080, listenAddress: "127.0.0.1", protocol: "TCP" },
+    ]);
+  });
+
+  for (const stack of shippedStacks) {
+    it(`accepts the shipped stack file Pulumi.${stack}.yaml`, () => {
+      const { config, project } = loadStackConfig(stack);
+      const settings = parseSettings({ stack, project, config });
+      assert.equal(settings.cluster.name, `gitops-${stack}`);
+    });
+  }
+
+  const rejected: [string, Record<string, unknown>, string][] = [
+    ["a negative worker count", { cluster: { workers: -1 } }, "gitops:cluster.workers: -1 — must be a whole number from 0 to 10"],
+    ["a fractional worker count", { cluster: { workers: 1.5 } }, "gitops:cluster.workers: 1.5 — must be a whole number from 0 to 10"],
+    ["a worker count given as text", { cluster: { workers: "two" } }, 'gitops:cluster.workers: "two" — must be a whole number from 0 to 10'],
+    [
+      "a cluster name kind rejects",
+      { cluster: { name: "Dev_Cluster" } },
+      `gitops:cluster.name: "Dev_Cluster" — must be a kind cluster name: lower-case letters, digits, '.' and '-'`,
+    ],
+    [
+      "a node image without a digest",
+      { cluster: { nodeImage: "kindest/node:v1.36.1" } },
+      `gitops:cluster.nodeImage: "kindest/node:v1.36.1" — must be pinned by tag and digest, like ${defaultNodeImage}`,
+    ],
+    [
+      "a node image too old for Flux",
+      { cluster: { nodeImage: `kindest/node:v1.31.4@${digest}` } },
+      `gitops:cluster.nodeImage: "kindest/node:v1.31.4@${digest}" — must be Kubernetes v1.33 or newer (Flux 2.8 needs it), like ${defaultNodeImage}`,
+    ],
+    [
+      "a wait timeout without a unit",
+      { cluster: { waitTimeout: "300" } },
+      'gitops:cluster.waitTimeout: "300" — must be a duration such as 90s or 5m',
+    ],
+    [
+      "a host port out of range",
+      { cluster: { extraPortMappings: [{ containerPort: 80, hostPort: 70000 }] } },
+      "gitops:cluster.extraPortMappings[0].hostPort: 70000 — must be a whole number from 1 to 65535",
+    ],
+    [
+      "two mappings on one host port",
+      {
+        cluster: {
+          extraPortMappings: [
+            { containerPort: 80, hostPort: 8080 },
+            { containerPort: 81, hostPort: 8080 },
+          ],
+        },
+      },
+      "gitops:cluster.extraPortMappings[1].hostPort: 8080 — must be unique: another mapping already uses this host port",
+    ],
+    [
+      "an unknown port protocol",
+      { cluster: { extraPortMappings: [{ containerPort: 80, hostPort: 8080, protocol: "HTTP" }] } },
+      'gitops:cluster.extraPortMappings[0].protocol: "HTTP" — must be one of TCP, UDP, SCTP',
+    ],
+    [
+      "a listen address that is a host name",
+      { cluster: { extraPortMappings: [{ containerPort: 80, hostPort: 8080, listenAddress: "localhost" }] } },
+      'gitops:cluster.extraPortMappings[0].listenAddress: "localhost" — must be an IPv4 or IPv6 address',
+    ],
+    [
+      "a misspelt cluster setting",
+      { cluster: { wokers: 2 } },
+      "gitops:cluster.wokers: 2 — unknown setting (allowed: name, nodeImage, workers, waitTimeout, extraPortMappings)",
+    ],
+    [
+      "an unknown top-level key",
+      { clusters: { workers: 2 } },
+      'gitops:clusters: {"workers":2} — unknown setting (allowed: cluster, namespaces, flux)',
+    ],
+    ["a section that is not a mapping", { cluster: "big" }, 'gitops:cluster: "big" — must be a mapping (set it in Pulumi.qa.yaml or with --path)'],
+    [
+      "a section that is a list",
+      { namespaces: ["a", "b"] },
+      'gitops:namespaces: ["a","b"] — must be a mapping with the keys flux, server, monitoring',
+    ],
+    [
+      "a namespace name that is not a DNS label",
+      { namespaces: { server: "Server!" } },
+      `gitops:namespaces.server: "Server!" — must be a namespace name (DNS label: a-z, 0-9, '-', at most 63)`,
+    ],
+    [
+      "two roles in one namespace",
+      { namespaces: { monitoring: "server" } },
+      'gitops:namespaces.monitoring: "server" — must differ from namespaces.server: each role gets its own namespace',
+    ],
+    [
+      "a chart version range",
+      { flux: { chartVersion: "^2.18.0" } },
+      'gitops:flux.chartVersion: "^2.18.0" — must be an exact chart version such as 2.18.3 (no ranges: charts are pinned)',
+    ],
+    [
+      "a chart version 'latest'",
+      { flux: { chartVersion: "latest" } },
+      'gitops:flux.chartVersion: "latest" — must be an exact chart version such as 2.18.3 (no ranges: charts are pinned)',
+    ],
+    [
+      "a chart repository over plain http",
+      { flux: { repository: "http://fluxcd-community.github.io/helm-charts" } },
+      'gitops:flux.repository: "http://fluxcd-community.github.io/helm-charts" — must be an https:// Helm repository URL',
+    ],
+    [
+      "a Helm timeout too short for cold image pulls",
+      { flux: { timeoutSeconds: 60 } },
+      "gitops:flux.timeoutSeconds: 60 — must be a whole number from 600 to 3600",
+    ],
+  ];
+  for (const [what, config, expected] of rejected) {
+    it(`rejects ${what}`, () => {
+      assert.deepEqual(problemsOf(config), [expected]);
+    });
+  }
+
+  it("rejects a default cluster name derived from a stack name kind cannot use", () => {
+    assert.deepEqual(problemsOf({}, { stack: "QA" }), [
+      `gitops:cluster.name: "gitops-QA" — must be a kind cluster name: lower-case letters, digits, '.' and '-'`,
+    ]);
+  });
+
+  it("reports every problem at once, across sections and files", () => {
+    const problems = problemsOf(
+      { cluster: { workers: -1, name: "UPPER" }, flux: { chartVersion: "2.x" } },
+      { fluxValuesFile: { path: "stacks/qa/flux-values.yaml", text: "logLevel: [unclosed\n" } },
+    );
+    assert.equal(problems.length, 4, problems.join("\n"));
+    assert.ok(problems.some((problem) => problem.startsWith("gitops:cluster.name:")));
+    assert.ok(problems.some((problem) => problem.startsWith("gitops:cluster.workers:")));
+    assert.ok(problems.some((problem) => problem.startsWith("gitops:flux.chartVersion:")));
+    assert.ok(problems.some((problem) => problem.startsWith("stacks/qa/flux-values.yaml:")));
+  });
+
+  it("says how many problems there are and lists each on its own line", () => {
+    try {
+      settingsFor({ cluster: { workers: -1 }, flux: { timeoutSeconds: 1 } });
+      assert.fail("accepted");
+    } catch (error) {
+      assert.ok(error instanceof ConfigurationError);
+      assert.equal(
+        error.message,
+        'Invalid configuration for stack "qa" (2 problems):\n' +
+          "  - gitops:cluster.workers: -1 — must be a whole number from 0 to 10\n" +
+          "  - gitops:flux.timeoutSeconds: 1 — must be a whole number from 600 to 3600",
+      );
+    }
+  });
+
+  describe("the stack's flux-values.yaml", () => {
+    const withFile = (text: string) => problemsOf({}, { fluxValuesFile: { path: "stacks/qa/flux-values.yaml", text } });
+
+    it("reports malformed YAML with file, line and column", () => {
+      const [problem, ...rest] = withFile("logLevel: debug\nsourceController:\n  create: [true\n");
+      assert.equal(rest.length, 0);
+      assert.match(problem!, /^stacks\/qa\/flux-values\.yaml:\d+:\d+: .+ — must be valid YAML$/);
+    });
+
+    it("rejects a duplicate key", () => {
+      const [problem] = withFile("logLevel: debug\nlogLevel: info\n");
+      assert.match(problem!, /^stacks\/qa\/flux-values\.yaml:2:1: .*[Mm]ap keys must be unique.* — must be valid YAML$/);
+    });
+
+    it("rejects a file that is not a mapping", () => {
+      assert.deepEqual(withFile("- logLevel\n"), ['stacks/qa/flux-values.yaml: ["logLevel"] — must be a mapping of flux2 chart values']);
+    });
+
+    it("refuses the chart's PodMonitor, which would deadlock the first install", () => {
+      const [problem] = withFile("prometheus:\n  podMonitor:\n    create: true\n");
+      assert.match(problem!, /^stacks\/qa\/flux-values\.yaml: prometheus\.podMonitor\.create: true — must stay false/);
+    });
+
+    it("merges over the program's defaults: mappings merge, lists and scalars replace", () => {
+      const settings = settingsFor(
+        {},
+        {
+          fluxValuesFile: {
+            path: "stacks/qa/flux-values.yaml",
+            text: "logLevel: debug\nhelmController:\n  resources:\n    limits: {memory: 1Gi}\nimagePullSecrets: [regcred]\n",
+          },
+        },
+      );
+      assert.equal(settings.flux.values.logLevel, "debug");
+      assert.deepEqual(settings.flux.values.imagePullSecrets, ["regcred"]);
+      assert.deepEqual(settings.flux.values.helmController, {
+        create: true,
+        resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "1Gi" } },
+      });
+    });
+
+    it("treats an empty file as no overrides", () => {
+      assert.equal(settingsFor({}, { fluxValuesFile: { path: "stacks/qa/flux-values.yaml", text: "# nothing\n" } }).flux.values.logLevel, undefined);
+    });
+  });
+
+  it("registers nothing when the configuration is invalid", async () => {
+    const evaluation = await evaluate("dev", { overrides: { cluster: { workers: -1 } } });
+    assert.ok(evaluation.error instanceof ConfigurationError);
+    assert.deepEqual(evaluation.registrations, []);
+  });
+});

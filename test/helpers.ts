@@ -1,0 +1,113 @@
+// Shared by the tests: evaluate a stack under the mock engine, run the CLIs, make project copies.
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as YAML from "yaml";
+import { isMapping, projectRoot, type HelmValues } from "../infra/config";
+import { evaluateStack, type Evaluation, type EvaluationOptions, type Registration } from "../infra/offline/mockEngine";
+import { loadStackConfig } from "../infra/offline/stackConfig";
+
+export const fixtures = path.join(__dirname, "fixtures");
+export const shippedStacks = ["dev", "prod"] as const;
+
+/** Evaluates a stack of this project, optionally with some `gitops:` keys replaced. */
+export async function evaluate(
+  stack: string,
+  options: { overrides?: Record<string, unknown> } & Partial<EvaluationOptions> = {},
+): Promise<Evaluation> {
+  const stackConfig = loadStackConfig(stack);
+  const config = { ...stackConfig.config };
+  for (const [key, value] of Object.entries(options.overrides ?? {})) {
+    config[`gitops:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
+  }
+  return evaluateStack({ ...stackConfig, ...options, config });
+}
+
+export function only(registrations: readonly Registration[], type: string, name?: string): Registration {
+  const found = registrations.filter((r) => r.type === type && (name === undefined || r.name === name));
+  if (found.length !== 1) throw new Error(`expected one ${type} ${name ?? ""}, found ${found.length}`);
+  return found[0]!;
+}
+
+export function fluxValues(evaluation: Evaluation): HelmValues {
+  return only(evaluation.registrations, "kubernetes:helm.sh/v3:Release", "flux-release").inputs.values as HelmValues;
+}
+
+export function readYamlFile(file: string): unknown {
+  return YAML.parse(fs.readFileSync(file, "utf8"));
+}
+
+export function readYamlDocuments(text: string): unknown[] {
+  return YAML.parseAllDocuments(text).map((document) => document.toJS() as unknown);
+}
+
+/** Resolves after the output settles; fails the test instead of hanging when it never does. */
+export function settle<T>(output: { apply<U>(f: (value: T) => U): unknown }): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("output never resolved")), 5000);
+    output.apply((value) => {
+      clearTimeout(timer);
+      resolve(value);
+      return value;
+    });
+  });
+}
+
+/**
+ * Every leaf path of `values` that the chart's default values do not have. Free-form maps
+ * take any key: one that is empty or null by default (nodeSelector: {}), and a string
+ * dictionary, whose default values are all strings (annotations, resource quantities).
+ */
+export function unknownValuePaths(values: unknown, defaults: unknown, prefix = ""): string[] {
+  if (!isMapping(values)) return [];
+  if (!isMapping(defaults)) return [];
+  const defaultValues = Object.values(defaults);
+  if (defaultValues.every((value) => typeof value === "string")) return [];
+  return Object.entries(values).flatMap(([key, value]) => {
+    const keyPath = prefix ? `${prefix}.${key}` : key;
+    if (!(key in defaults)) return [keyPath];
+    const fallback = defaults[key];
+    if (fallback === null || fallback === undefined) return [];
+    return unknownValuePaths(value, fallback, keyPath);
+  });
+}
+
+export interface CliResult {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a TypeScript CLI of the project (as `npm run` does) in `cwd`. */
+export function runCli(script: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliResult {
+  const cwd = options.cwd ?? projectRoot;
+  const result = spawnSync(process.execPath, ["--import", "tsx", path.join(cwd, script), ...args], {
+    cwd,
+    env: { ...process.env, ...options.env },
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/**
+ * A throw-away copy of the project (program, Pulumi.yaml, stack files, stacks/), as a user's
+ * clone would have it, with `files` added or replaced. node_modules is linked, not copied.
+ */
+export function projectCopy(files: Record<string, string> = {}): { root: string; remove(): void } {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-project-"));
+  for (const entry of fs.readdirSync(projectRoot)) {
+    if (entry === "infra" || entry === "stacks" || /^Pulumi(\..+)?\.yaml$/.test(entry)) {
+      fs.cpSync(path.join(projectRoot, entry), path.join(root, entry), { recursive: true });
+    }
+  }
+  fs.symlinkSync(path.join(projectRoot, "node_modules"), path.join(root, "node_modules"));
+  fs.copyFileSync(path.join(projectRoot, "package.json"), path.join(root, "package.json"));
+  fs.copyFileSync(path.join(projectRoot, "tsconfig.json"), path.join(root, "tsconfig.json"));
+  for (const [file, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+    fs.writeFileSync(path.join(root, file), text);
+  }
+  return { root, remove: () => fs.rmSync(root, { recursive: true, force: true }) };
+}

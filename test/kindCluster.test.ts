@@ -1,0 +1,152 @@
+// The kind scripts, run for real by bash against a stub `kind` that records what it is asked.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterEach, beforeEach, describe, it } from "node:test";
+import { createScript, deleteScript, interpreter, kindClusterConfig, updateScript } from "../infra/kindCluster";
+
+const kubeconfig = "apiVersion: v1\nkind: Config\ncurrent-context: kind-gitops-dev";
+// Behaves like kind for the calls the scripts make: `get clusters` lists $STUB_CLUSTERS,
+// `create` reads the config from stdin and writes the kubeconfig file, `delete` of a
+// missing cluster succeeds. Every call is logged to $STUB_LOG.
+const stubKind = `#!/usr/bin/env bash
+echo "kind $*" >> "$STUB_LOG"
+case "$1 $2" in
+  "get clusters") for c in $STUB_CLUSTERS; do echo "$c"; done ;;
+  "get kubeconfig") printf '%s\\n' "$STUB_KUBECONFIG" ;;
+  "create cluster")
+    echo "Creating cluster ..." >&2
+    cat > "$STUB_DIR/stdin"
+    while [ $# -gt 0 ]; do [ "$1" = "--kubeconfig" ] && printf '%s' "$STUB_KUBECONFIG" > "$2"; shift; done ;;
+  "delete cluster") echo "Deleting cluster ..." >&2 ;;
+esac
+`;
+
+const stubKubectl = `#!/usr/bin/env bash
+echo "kubectl $*" >> "$STUB_LOG"
+echo "node/gitops-dev-control-plane condition met" >&2
+`;
+
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "kind-stub-"));
+  fs.mkdirSync(path.join(dir, "bin"));
+  fs.writeFileSync(path.join(dir, "bin", "kind"), stubKind, { mode: 0o755 });
+  fs.writeFileSync(path.join(dir, "bin", "kubectl"), stubKubectl, { mode: 0o755 });
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function runScript(script: string, options: { clusters?: string[]; stdin?: string } = {}) {
+  const [shell, ...flags] = interpreter;
+  const result = spawnSync(shell!, [...flags, script], {
+    cwd: dir,
+    input: options.stdin ?? "",
+    encoding: "utf8",
+    env: {
+      PATH: `${path.join(dir, "bin")}:/usr/bin:/bin`,
+      KIND_CLUSTER_NAME: "gitops-dev",
+      KIND_KUBECONFIG: ".kube/gitops-dev.yaml",
+      KIND_WAIT: "5m",
+      PULUMI_STACK_NAME: "dev",
+      STUB_LOG: path.join(dir, "calls"),
+      STUB_DIR: dir,
+      STUB_CLUSTERS: (options.clusters ?? []).join(" "),
+      STUB_KUBECONFIG: kubeconfig,
+    },
+  });
+  const calls = fs.existsSync(path.join(dir, "calls")) ? fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n") : [];
+  return { ...result, calls };
+}
+
+describe("kind create", () => {
+  it("creates the cluster from the config on stdin and prints only the kubeconfig", () => {
+    const result = runScript(createScript, { stdin: "kind: Cluster\n", clusters: ["gitops-dev2", "other"] });
+    assert.equal(result.status, 0, result.stderr);
+    assert.deepEqual(result.calls, [
+      "kind get clusters",
+      "kind create cluster --name gitops-dev --config - --kubeconfig .kube/gitops-dev.yaml --wait 5m",
+      // kind --wait does not fail on a timeout; kubectl wait does.
+      "kubectl --kubeconfig .kube/gitops-dev.yaml wait --for=condition=Ready nodes --all --timeout=5m",
+      "kind get kubeconfig --name gitops-dev",
+    ]);
+    assert.equal(result.stdout, `${kubeconfig}\n`);
+    assert.match(result.stderr, /Creating cluster/);
+    assert.equal(fs.readFileSync(path.join(dir, "stdin"), "utf8"), "kind: Cluster\n");
+    assert.equal(fs.readFileSync(path.join(dir, ".kube/gitops-dev.yaml"), "utf8"), kubeconfig);
+  });
+
+  it("refuses a cluster of that name it did not create, naming it and the two ways out", () => {
+    const result = runScript(createScript, { clusters: ["gitops-dev"] });
+    assert.equal(result.status, 1);
+    assert.equal(result.stdout, "");
+    assert.deepEqual(result.calls, ["kind get clusters"]);
+    assert.equal(
+      result.stderr.trim(),
+      'kind cluster "gitops-dev" already exists, but stack "dev" did not create it (an interrupted \'pulumi up\' leaves one behind). ' +
+        "Either delete it: kind delete cluster --name gitops-dev -- or give this stack another cluster name: " +
+        "pulumi config set --stack dev --path cluster.name <new-name>",
+    );
+  });
+});
+
+describe("kind update", () => {
+  it("creates nothing and prints the kubeconfig again", () => {
+    const result = runScript(updateScript, { clusters: ["gitops-dev"] });
+    assert.equal(result.status, 0, result.stderr);
+    assert.deepEqual(result.calls, ["kind get clusters", "kind get kubeconfig --name gitops-dev"]);
+    assert.equal(result.stdout, `${kubeconfig}\n`);
+  });
+
+  it("says how to recover when the cluster was deleted outside Pulumi", () => {
+    const result = runScript(updateScript, { clusters: [] });
+    assert.equal(result.status, 1);
+    assert.equal(
+      result.stderr.trim(),
+      'kind cluster "gitops-dev" is gone (deleted outside Pulumi). Start over: npm run destroy -- dev ' +
+        "(with PULUMI_K8S_DELETE_UNREACHABLE=true if Pulumi reports the cluster unreachable), then npm run up -- dev",
+    );
+  });
+});
+
+describe("kind delete", () => {
+  it("deletes the cluster with the same kubeconfig file and removes the file", () => {
+    fs.mkdirSync(path.join(dir, ".kube"));
+    fs.writeFileSync(path.join(dir, ".kube/gitops-dev.yaml"), kubeconfig);
+    const result = runScript(deleteScript, { clusters: ["gitops-dev"] });
+    assert.equal(result.status, 0, result.stderr);
+    assert.deepEqual(result.calls, ["kind delete cluster --name gitops-dev --kubeconfig .kube/gitops-dev.yaml"]);
+    assert.equal(fs.existsSync(path.join(dir, ".kube/gitops-dev.yaml")), false);
+  });
+
+  it("succeeds when the cluster and its kubeconfig are already gone", () => {
+    const result = runScript(deleteScript, { clusters: [] });
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout, "");
+  });
+});
+
+describe("kind cluster config", () => {
+  const image = "kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5";
+
+  it("is one control plane plus the workers, all on the pinned image", () => {
+    const config = kindClusterConfig({ nodeImage: image, workers: 2, extraPortMappings: [] });
+    assert.deepEqual(config, {
+      kind: "Cluster",
+      apiVersion: "kind.x-k8s.io/v1alpha4",
+      nodes: [
+        { role: "control-plane", image },
+        { role: "worker", image },
+        { role: "worker", image },
+      ],
+    });
+  });
+
+  it("maps host ports on the control plane only", () => {
+    const mapping = { containerPort: 30080, hostPort: 18080, listenAddress: "127.0.0.1", protocol: "TCP" as const };
+    const config = kindClusterConfig({ nodeImage: image, workers: 1, extraPortMappings: [mapping] });
+    assert.deepEqual(config.nodes[0], { role: "control-plane", image, extraPortMappings: [mapping] });
+    assert.deepEqual(config.nodes[1], { role: "worker", image });
+  });
+});

@@ -1,0 +1,41 @@
+// Pulumi.yaml as the Pulumi CLI reads it, and the settings it declares.
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { describe, it } from "node:test";
+import Ajv2020 from "ajv/dist/2020";
+import { projectRoot, settingsSchema } from "../infra/config";
+import { fixtures, readYamlFile } from "./helpers";
+
+const project = readYamlFile(path.join(projectRoot, "Pulumi.yaml")) as Record<string, unknown> & {
+  config: Record<string, Record<string, unknown>>;
+  backend: { url: string };
+  main: string;
+};
+
+describe("Pulumi.yaml", () => {
+  it("validates against the Pulumi CLI's project schema", () => {
+    const schema = JSON.parse(fs.readFileSync(path.join(fixtures, "pulumi/project.schema.json"), "utf8")) as object;
+    const validate = new Ajv2020({ strict: false, allErrors: true }).compile(schema);
+    assert.equal(validate(project), true, JSON.stringify(validate.errors, null, 2));
+  });
+
+  it("declares exactly the settings the program reads, each with a description", () => {
+    const declared = Object.keys(project.config).filter((key) => !key.includes(":")).sort();
+    assert.deepEqual(declared, Object.keys(settingsSchema("dev").shape).sort());
+    for (const key of declared) assert.ok(String(project.config[key]?.description).length > 20, key);
+  });
+
+  it("runs the program in infra/ with Node.js", () => {
+    assert.deepEqual((project.runtime as { name: string }).name, "nodejs");
+    assert.equal(project.main, "infra/");
+    assert.ok(fs.existsSync(path.join(projectRoot, project.main, "index.ts")));
+  });
+
+  it("keeps state in a git-ignored folder of the project by default", () => {
+    const match = /^file:\/\/\.\/(?<folder>[^/]+)$/.exec(project.backend.url);
+    assert.ok(match, project.backend.url);
+    const ignored = fs.readFileSync(path.join(projectRoot, ".gitignore"), "utf8").split("\n");
+    assert.ok(ignored.includes(`${match.groups!.folder}/`), `${match.groups!.folder} is not git-ignored`);
+  });
+});

@@ -1,0 +1,188 @@
+// The program evaluated under Pulumi's mock engine, for each shipped stack.
+import assert from "node:assert/strict";
+import * as path from "node:path";
+import { before, describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import * as YAML from "yaml";
+import { projectRoot } from "../infra/config";
+import { createScript, deleteScript, updateScript } from "../infra/kindCluster";
+import type { Evaluation, Registration } from "../infra/offline/mockEngine";
+import { evaluate, fluxValues, only, readYamlFile, runCli, settle, shippedStacks } from "./helpers";
+
+const commandType = "command:local:Command";
+const providerType = "pulumi:providers:kubernetes";
+const inClusterTypes = (registrations: readonly Registration[]) =>
+  registrations.filter((r) => r.custom && r.type.startsWith("kubernetes:"));
+
+const expectedResources = [
+  "command:local:Command cluster-kind",
+  "gitops:infra:Flux flux",
+  "gitops:infra:KindCluster cluster",
+  "gitops:infra:Namespaces namespaces",
+  "kubernetes:core/v1:Namespace namespaces-flux",
+  "kubernetes:core/v1:Namespace namespaces-monitoring",
+  "kubernetes:core/v1:Namespace namespaces-server",
+  "kubernetes:helm.sh/v3:Release flux-release",
+  "pulumi:providers:kubernetes cluster-provider",
+];
+
+const evaluations = new Map<string, Evaluation>();
+before(async () => {
+  for (const stack of shippedStacks) {
+    const evaluation = await evaluate(stack);
+    assert.equal(evaluation.error, undefined, String(evaluation.error));
+    evaluations.set(stack, evaluation);
+  }
+});
+const registrationsOf = (stack: string) => evaluations.get(stack)!.registrations;
+
+for (const stack of shippedStacks) {
+  describe(`stack ${stack}`, () => {
+    it("registers exactly the cluster, its provider, the namespaces and Flux", () => {
+      const names = registrationsOf(stack).map((r) => `${r.type} ${r.name}`).sort();
+      assert.deepEqual(names, expectedResources);
+    });
+
+    it("gives every Kubernetes resource the cluster's provider, and only that one", () => {
+      const provider = only(registrationsOf(stack), providerType);
+      const inCluster = inClusterTypes(registrationsOf(stack));
+      assert.ok(inCluster.length >= 4);
+      for (const registration of inCluster) {
+        assert.equal(registration.provider, `${provider.urn}::${provider.name}-id`, registration.name);
+      }
+    });
+
+    it("deletes everything inside the cluster with the cluster", () => {
+      const kind = only(registrationsOf(stack), commandType);
+      for (const registration of inClusterTypes(registrationsOf(stack))) {
+        assert.equal(registration.deletedWith, kind.urn, registration.name);
+      }
+    });
+
+    it("builds the provider from kind's kubeconfig, as a secret, replaced with the cluster", () => {
+      const provider = only(registrationsOf(stack), providerType);
+      assert.deepEqual(provider.secretInputs, ["kubeconfig"]);
+      assert.equal(provider.inputs.clusterIdentifier, "cluster-kind-id");
+      assert.equal(provider.inputs.context, `kind-gitops-${stack}`);
+    });
+
+    it("runs kind with a no-op update, a secret stdout and delete-before-replace", () => {
+      const kind = only(registrationsOf(stack), commandType);
+      assert.deepEqual(kind.additionalSecretOutputs, ["stdout"]);
+      assert.equal(kind.deleteBeforeReplace, true);
+      assert.equal(kind.inputs.logging, "stderr");
+      assert.equal(kind.inputs.addPreviousOutputInEnv, false);
+      assert.equal(kind.inputs.create, createScript);
+      assert.equal(kind.inputs.update, updateScript);
+      assert.equal(kind.inputs.delete, deleteScript);
+      assert.deepEqual(kind.inputs.environment, {
+        KIND_CLUSTER_NAME: `gitops-${stack}`,
+        KIND_KUBECONFIG: path.join(".kube", `gitops-${stack}.yaml`),
+        KIND_WAIT: "5m",
+        PULUMI_STACK_NAME: stack,
+      });
+      assert.equal(kind.inputs.dir, projectRoot);
+      // Cluster-shaping inputs replace the cluster; everything else goes through `update`.
+      assert.deepEqual(kind.inputs.triggers, [`gitops-${stack}`, kind.inputs.stdin]);
+    });
+
+    it("installs the pinned flux2 chart into the Pulumi-owned flux-system namespace", () => {
+      const release = only(registrationsOf(stack), "kubernetes:helm.sh/v3:Release");
+      assert.equal(release.inputs.chart, "flux2");
+      assert.equal(release.inputs.version, "2.18.3");
+      assert.deepEqual(release.inputs.repositoryOpts, { repo: "https://fluxcd-community.github.io/helm-charts" });
+      assert.equal(release.inputs.namespace, "flux-system");
+      assert.equal(release.inputs.createNamespace, false);
+      assert.ok((release.inputs.timeout as number) >= 600);
+      const fluxNamespace = only(registrationsOf(stack), "kubernetes:core/v1:Namespace", "namespaces-flux");
+      assert.ok(release.dependencies.includes(fluxNamespace.urn), "the release waits for its namespace");
+    });
+
+    it("turns the image automation controllers on and the chart's PodMonitor off", () => {
+      const values = fluxValues(evaluations.get(stack)!);
+      assert.equal((values.imageReflectionController as { create: boolean }).create, true);
+      assert.equal((values.imageAutomationController as { create: boolean }).create, true);
+      assert.deepEqual(values.prometheus, { podMonitor: { create: false } });
+    });
+
+    it("labels the namespaces for Pod Security, with the server namespace restricted", () => {
+      const labels = (name: string) =>
+        (only(registrationsOf(stack), "kubernetes:core/v1:Namespace", `namespaces-${name}`).inputs.metadata as {
+          labels: Record<string, string>;
+        }).labels;
+      assert.equal(labels("server")["pod-security.kubernetes.io/enforce"], "restricted");
+      assert.equal(labels("flux")["pod-security.kubernetes.io/enforce"], "baseline");
+      assert.equal(labels("monitoring")["pod-security.kubernetes.io/warn"], "restricted");
+    });
+
+    it("exports the cluster name, a secret kubeconfig, the context and the Flux install", async () => {
+      const outputs = evaluations.get(stack)!.outputs!;
+      assert.equal(outputs.clusterName, `gitops-${stack}`);
+      assert.equal(outputs.kubectlContext, `kind-gitops-${stack}`);
+      assert.equal(outputs.kubeconfigExport, `export KUBECONFIG=${path.join(projectRoot, ".kube", `gitops-${stack}.yaml`)}`);
+      assert.equal(outputs.fluxChartVersion, "2.18.3");
+      assert.equal(await settle(outputs.fluxNamespace), "flux-system");
+      assert.equal(await pulumi.isSecret(outputs.kubeconfig), true);
+      assert.equal(pulumi.Output.isInstance(outputs.kubeconfig), true);
+    });
+  });
+}
+
+describe("dev and prod", () => {
+  const kindConfig = (stack: string) =>
+    YAML.parse(only(registrationsOf(stack), commandType).inputs.stdin as string) as { nodes: { role: string }[] };
+
+  it("differ in the kind node layout exactly as the stack files say (prod: two workers)", () => {
+    assert.deepEqual(kindConfig("dev").nodes.map((node) => node.role), ["control-plane"]);
+    assert.deepEqual(kindConfig("prod").nodes.map((node) => node.role), ["control-plane", "worker", "worker"]);
+    const { nodes: devNodes, ...devRest } = kindConfig("dev");
+    const { nodes: prodNodes, ...prodRest } = kindConfig("prod");
+    assert.deepEqual(devRest, prodRest);
+    assert.deepEqual(prodNodes[0], devNodes[0]);
+  });
+
+  it("run side by side: distinct cluster names, kubeconfig files and host ports", () => {
+    const environments = shippedStacks.map(
+      (stack) => only(registrationsOf(stack), commandType).inputs.environment as Record<string, string>,
+    );
+    assert.equal(new Set(environments.map((env) => env.KIND_CLUSTER_NAME)).size, shippedStacks.length);
+    assert.equal(new Set(environments.map((env) => env.KIND_KUBECONFIG)).size, shippedStacks.length);
+    const hostPorts = shippedStacks.flatMap((stack) =>
+      (kindConfig(stack).nodes as { extraPortMappings?: { hostPort: number }[] }[]).flatMap((node) =>
+        (node.extraPortMappings ?? []).map((mapping) => mapping.hostPort),
+      ),
+    );
+    assert.equal(new Set(hostPorts).size, hostPorts.length);
+  });
+
+  it("differ in the Flux values exactly as stacks/<env>/flux-values.yaml say", () => {
+    const dev = fluxValues(evaluations.get("dev")!);
+    const prod = fluxValues(evaluations.get("prod")!);
+    assert.equal(dev.logLevel, "debug");
+    assert.equal(prod.logLevel, undefined);
+    assert.deepEqual(prod.crds, { annotations: { "helm.sh/resource-policy": "keep" } });
+    assert.equal(dev.crds, undefined);
+    const { logLevel, ...devShared } = dev;
+    const { crds, ...prodShared } = prod;
+    assert.ok(logLevel !== undefined && crds !== undefined);
+    assert.deepEqual(devShared, prodShared);
+  });
+});
+
+describe("the project", () => {
+  it("disables the default Kubernetes provider, so nothing falls back to ~/.kube/config", () => {
+    const project = readYamlFile(path.join(projectRoot, "Pulumi.yaml")) as { config: Record<string, { value?: unknown }> };
+    assert.deepEqual(project.config["pulumi:disable-default-providers"]?.value, ["kubernetes"]);
+  });
+});
+
+describe("a kind that prints no kubeconfig", () => {
+  it("stops the program before any provider or in-cluster resource is registered", () => {
+    // Its own process: the failure surfaces as rejections that would otherwise reach this test runner.
+    const result = runCli("test/support/evaluate.ts", ["dev", "--kind-stdout", ""]);
+    assert.equal(result.status, 0, result.stderr);
+    const summary = JSON.parse(result.stdout) as { error: string; registered: string[] };
+    assert.match(summary.error, /kind printed no kubeconfig for cluster "gitops-dev"; refusing to fall back to the default kubeconfig/);
+    assert.deepEqual(summary.registered.filter((entry) => entry.startsWith("kubernetes:") || entry.startsWith(providerType)), []);
+  });
+});
