@@ -246,9 +246,12 @@ describe("configuration", () => {
     });
   });
 
-  it("registers nothing when the configuration is invalid", async () => {
-    const evaluation = await evaluate("dev", { overrides: { cluster: { workers: -1 } } });
-    assert.ok(evaluation.error instanceof ConfigurationError);
-    assert.deepEqual(evaluation.registrations, []);
+  it("registers nothing for any of the rejected configurations", async () => {
+    for (const [what, config, expected] of rejected) {
+      const evaluation = await evaluate("dev", { overrides: config });
+      assert.ok(evaluation.error instanceof ConfigurationError, what);
+      assert.ok(evaluation.error.problems.includes(expected.replace("Pulumi.qa.yaml", "Pulumi.dev.yaml")), what);
+      assert.deepEqual(evaluation.registrations, [], what);
+    }
   });
 });
