@@ -3,6 +3,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { RE2JS } from "re2js";
+import * as semver from "semver";
 import * as YAML from "yaml";
 import { z } from "zod";
 
@@ -31,7 +33,7 @@ const wholeNumber = (min: number, max: number) => {
   const allowed = `must be a whole number from ${min} to ${max}`;
   return z.int({ error: allowed }).min(min, { error: allowed }).max(max, { error: allowed });
 };
-const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, { error: `must be one of ${values.join(", ")}` });
 /** A mapping that rejects unknown keys, naming the allowed ones. */
 const section = <S extends z.ZodRawShape>(shape: S) => {
@@ -130,6 +132,145 @@ const fluxSettings = section({
   timeoutSeconds: wholeNumber(600, 3600).default(900),
 });
 
+// An image reference with a tag (and optionally a digest): registry/path:tag[@sha256:...].
+const taggedImage =
+  /^(?<repository>(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*):(?<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})(?:@sha256:[a-f0-9]{64})?$/;
+
+/** The repository part of an image reference (what Flux scans for new tags). */
+export function imageRepository(image: string): string {
+  const repository = taggedImage.exec(image)?.groups?.repository;
+  if (repository === undefined) throw new Error(`not a tagged image reference: ${image}`);
+  return repository;
+}
+
+// Kubernetes resource quantities, as the API server parses them for CPU and memory.
+const cpuQuantity = /^(?<value>[0-9]+(?:\.[0-9]+)?)(?<unit>m?)$/;
+const memoryQuantity = /^(?<value>[0-9]+(?:\.[0-9]+)?)(?<unit>Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/;
+const memoryUnits: Record<string, number> = {
+  "": 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+};
+/** CPU in millicores, memory in bytes: comparable numbers (undefined for a malformed quantity). */
+function quantityValue(quantity: string, pattern: RegExp): number | undefined {
+  const groups = pattern.exec(quantity)?.groups;
+  if (!groups) return undefined;
+  const value = Number(groups.value);
+  return pattern === cpuQuantity ? value * (groups.unit === "m" ? 1 : 1000) : value * memoryUnits[groups.unit ?? ""]!;
+}
+// YAML reads `cpu: 1` as a number; Kubernetes accepts it, so do we.
+const quantity = (pattern: RegExp, allowed: string) =>
+  z.preprocess((value) => (typeof value === "number" ? String(value) : value), text(pattern, allowed));
+const cpu = quantity(cpuQuantity, "must be a CPU quantity such as 50m or 0.5");
+const memory = quantity(memoryQuantity, "must be a memory quantity such as 64Mi or 1Gi");
+const computeResources = (defaults: { cpu: string; memory: string }) =>
+  section({ cpu: cpu.default(defaults.cpu), memory: memory.default(defaults.memory) }).prefault({});
+
+const serverSettings = section({
+  image: text(taggedImage, "must be an image reference with a tag, like ricoberger/gitops-using-flux:1.0.0").default(
+    "ricoberger/gitops-using-flux:1.0.0",
+  ),
+  replicas: wholeNumber(1, 50).default(1),
+  // The server's --log.level (logrus levels).
+  logLevel: oneOf(["trace", "debug", "info", "warn", "error", "fatal", "panic"]).default("info"),
+  resources: section({
+    requests: computeResources({ cpu: "50m", memory: "64Mi" }),
+    limits: computeResources({ cpu: "100m", memory: "128Mi" }),
+  })
+    .prefault({})
+    .superRefine((resources, ctx) => {
+      for (const [resource, pattern] of [["cpu", cpuQuantity], ["memory", memoryQuantity]] as const) {
+        // Runs even when a quantity is malformed (already reported): compare only well-formed ones.
+        const request = quantityValue(resources.requests[resource], pattern);
+        const limit = quantityValue(resources.limits[resource], pattern);
+        if (request !== undefined && limit !== undefined && request > limit) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["requests", resource],
+            input: resources.requests[resource],
+            message: `must not exceed limits.${resource} (${resources.limits[resource]})`,
+          });
+        }
+      }
+    }),
+});
+
+const prometheusSettings = section({
+  chartVersion: text(exactVersion, "must be an exact chart version such as 88.5.3 (no ranges: charts are pinned)").default(
+    "88.5.3",
+  ),
+  repository: z
+    .url({ protocol: /^https$/, error: "must be an https:// Helm repository URL" })
+    .default("https://prometheus-community.github.io/helm-charts"),
+  // Prometheus durations: a number and a unit, possibly repeated (1d, 12h, 1w2d).
+  retention: text(/^([0-9]+(ms|s|m|h|d|w|y))+$/, "must be a Prometheus duration such as 12h or 1d").default("1d"),
+  replicas: wholeNumber(1, 3).default(1),
+  enableAdminAPI: z.boolean({ error: "must be true or false" }).default(true),
+  readyTimeoutSeconds: wholeNumber(600, 3600).default(900),
+});
+
+const sortOrder = oneOf(["asc", "desc"]);
+/** Checks a Go (RE2) pattern and that `extract` only names groups it has. */
+const filterTags = section({
+  pattern: z.string({ error: "must be a regular expression (Go RE2 syntax)" }),
+  extract: z.string({ error: "must be a replacement such as $ts naming a group of the pattern" }).optional(),
+}).superRefine((filter, ctx) => {
+  let compiled: RE2JS;
+  try {
+    compiled = RE2JS.compile(filter.pattern);
+  } catch (error) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["pattern"],
+      input: filter.pattern,
+      message: `must be a valid Go (RE2) regular expression: ${(error as Error).message}`,
+    });
+    return;
+  }
+  const groups = new Set<string>([...Object.keys(compiled.namedGroups()), ...Array.from({ length: compiled.groupCount() + 1 }, (_, i) => String(i))]);
+  for (const match of (filter.extract ?? "").matchAll(/\$(?:\{(?<braced>[^}]*)\}|(?<bare>[A-Za-z0-9_]+))/g)) {
+    const group = match.groups?.braced ?? match.groups?.bare ?? "";
+    if (!groups.has(group)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["extract"],
+        input: filter.extract,
+        message: `must name a group of the pattern: it has no group "${group}"`,
+      });
+    }
+  }
+});
+/** Flux evaluates ranges with Masterminds/semver, where ',' means AND as a space does. */
+const semverRange = z.string({ error: "must be a semver range such as >=1.0.0" }).refine(
+  (range) => range.trim() !== "" && semver.validRange(range.replaceAll(",", " ")) !== null,
+  { error: "must be a semver range such as >=1.0.0 or ^1.2" },
+);
+const imagePolicySettings = section({
+  scanInterval: text(goDuration, "must be a duration such as 1m or 5m").default("5m"),
+  // The demo's prod rule: strict MAJOR.MINOR.PATCH tags only (a bare "semver" also took a tag 1337).
+  filterTags: filterTags.default({ pattern: "^(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)$" }),
+  policy: section({
+    semver: section({ range: semverRange }).optional(),
+    numerical: section({ order: sortOrder }).optional(),
+    alphabetical: section({ order: sortOrder }).optional(),
+  })
+    .superRefine((policy, ctx) => {
+      const chosen = Object.values(policy).filter((rule) => rule !== undefined).length;
+      if (chosen !== 1) {
+        ctx.addIssue({ code: "custom", input: policy, message: "must set exactly one of semver, numerical, alphabetical" });
+      }
+    })
+    .default({ semver: { range: ">=1.0.0" } }),
+}).superRefine((imagePolicy, ctx) => {
+  if (imagePolicy.policy.numerical && !imagePolicy.filterTags.extract) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["filterTags", "extract"],
+      input: imagePolicy.filterTags.extract,
+      message: "must name the number to order by (such as $ts) when policy is numerical",
+    });
+  }
+});
+
 /** The Pulumi configuration keys of this project (namespace `gitops:`), one per concern. */
 export const settingsSchema = (stack: string) =>
   z.strictObject(
@@ -137,14 +278,20 @@ export const settingsSchema = (stack: string) =>
       cluster: clusterSettings(stack).prefault({}),
       namespaces: namespaceSettings.prefault({}),
       flux: fluxSettings.prefault({}),
+      server: serverSettings.prefault({}),
+      prometheus: prometheusSettings.prefault({}),
+      imagePolicy: imagePolicySettings.prefault({}),
     },
-    { error: "unknown setting (allowed: cluster, namespaces, flux)" },
+    { error: "unknown setting (allowed: cluster, namespaces, flux, server, prometheus, imagePolicy)" },
   );
 
 export type ConfigSettings = z.output<ReturnType<typeof settingsSchema>>;
 export type ClusterSettings = ConfigSettings["cluster"];
 export type PortMapping = ClusterSettings["extraPortMappings"][number];
 export type NamespaceSettings = ConfigSettings["namespaces"];
+export type ServerSettings = ConfigSettings["server"];
+export type PrometheusSettings = ConfigSettings["prometheus"];
+export type ImagePolicySettings = ConfigSettings["imagePolicy"];
 
 /** Helm values: a YAML mapping. */
 export type HelmValues = { [key: string]: unknown };
