@@ -1,9 +1,13 @@
-// One environment (one stack): the cluster, its namespaces and Flux, composed from validated settings.
+// One environment (one stack), composed from validated settings: the cluster, its namespaces,
+// Flux, Prometheus (installed by Flux), the demo server and the image policies.
 import * as path from "node:path";
 import { projectRoot, readSettings, type Settings } from "./config";
 import { Flux } from "./flux";
+import { ImagePolicies } from "./imagePolicies";
 import { KindCluster } from "./kindCluster";
+import { Monitoring } from "./monitoring";
 import { Namespaces } from "./namespaces";
+import { Server } from "./server";
 
 /** Where kind keeps a cluster's kubeconfig, relative to the project root (git-ignored). */
 export const kubeconfigFile = (clusterName: string) => path.join(".kube", `${clusterName}.yaml`);
@@ -30,6 +34,29 @@ export function buildEnvironment(settings: Settings) {
     repository: settings.flux.repository,
     values: settings.flux.values,
     timeoutSeconds: settings.flux.timeoutSeconds,
+    cluster,
+  });
+
+  const monitoring = new Monitoring("monitoring", {
+    namespace: namespaces.names.monitoring,
+    fluxNamespace: namespaces.names.flux,
+    settings: settings.prometheus,
+    flux: flux.release,
+    cluster,
+  });
+
+  new Server("server", {
+    ...settings.server,
+    namespace: namespaces.names.server,
+    monitoringReady: monitoring.prometheus,
+    cluster,
+  });
+
+  new ImagePolicies("images", {
+    namespace: namespaces.names.flux,
+    image: settings.server.image,
+    settings: settings.imagePolicy,
+    flux: flux.release,
     cluster,
   });
 
