@@ -39,6 +39,39 @@ describe("configuration", () => {
     assert.equal(settings.flux.chartVersion, "2.18.3");
     assert.equal(settings.flux.repository, "https://fluxcd-community.github.io/helm-charts");
     assert.equal(settings.flux.timeoutSeconds, 900);
+    assert.deepEqual(settings.server, {
+      image: "ricoberger/gitops-using-flux:1.0.0",
+      replicas: 1,
+      logLevel: "info",
+      resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "100m", memory: "128Mi" } },
+    });
+    assert.deepEqual(settings.prometheus, {
+      chartVersion: "88.5.3",
+      repository: "https://prometheus-community.github.io/helm-charts",
+      retention: "1d",
+      replicas: 1,
+      enableAdminAPI: true,
+      readyTimeoutSeconds: 900,
+    });
+    assert.deepEqual(settings.imagePolicy, {
+      scanInterval: "5m",
+      filterTags: { pattern: "^(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)$" },
+      policy: { semver: { range: ">=1.0.0" } },
+    });
+  });
+
+  it("accepts what Flux accepts: comma-separated semver ranges, ${group} and numbered groups", () => {
+    const settings = settingsFor({
+      imagePolicy: { filterTags: { pattern: "^v(\\d+)-(?P<ts>\\d+)$", extract: "${ts}-$1" }, policy: { semver: { range: ">=1.0, <2.0" } } },
+    });
+    assert.equal(settings.imagePolicy.filterTags.extract, "${ts}-$1");
+  });
+
+  it("compares resource quantities across units (0.5 CPU is 500m, 1Gi is 1024Mi)", () => {
+    assert.doesNotThrow(() => settingsFor({ server: { resources: { requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: "0.5", memory: "1024Mi" } } } }));
+    assert.deepEqual(problemsOf({ server: { resources: { requests: { cpu: "0.6" }, limits: { cpu: "500m" } } } }), [
+      'gitops:server.resources.requests.cpu: "0.6" — must not exceed limits.cpu (500m)',
+    ]);
   });
 
   it("merges a partial section over the defaults instead of replacing it", () => {
@@ -122,7 +155,7 @@ describe("configuration", () => {
     [
       "an unknown top-level key",
       { clusters: { workers: 2 } },
-      'gitops:clusters: {"workers":2} — unknown setting (allowed: cluster, namespaces, flux)',
+      'gitops:clusters: {"workers":2} — unknown setting (allowed: cluster, namespaces, flux, server, prometheus, imagePolicy)',
     ],
     ["a section that is not a mapping", { cluster: "big" }, 'gitops:cluster: "big" — must be a mapping (set it in Pulumi.qa.yaml or with --path)'],
     [
@@ -160,12 +193,103 @@ describe("configuration", () => {
       { flux: { timeoutSeconds: 60 } },
       "gitops:flux.timeoutSeconds: 60 — must be a whole number from 600 to 3600",
     ],
+    ["no replicas", { server: { replicas: 0 } }, "gitops:server.replicas: 0 — must be a whole number from 1 to 50"],
+    [
+      "an unknown log level",
+      { server: { logLevel: "verbose" } },
+      'gitops:server.logLevel: "verbose" — must be one of trace, debug, info, warn, error, fatal, panic',
+    ],
+    [
+      "a CPU quantity with a space",
+      { server: { resources: { requests: { cpu: "50 m" } } } },
+      'gitops:server.resources.requests.cpu: "50 m" — must be a CPU quantity such as 50m or 0.5',
+    ],
+    [
+      "a memory quantity in MB",
+      { server: { resources: { limits: { memory: "128MB" } } } },
+      'gitops:server.resources.limits.memory: "128MB" — must be a memory quantity such as 64Mi or 1Gi',
+    ],
+    [
+      "requests above limits",
+      { server: { resources: { requests: { memory: "256Mi" } } } },
+      'gitops:server.resources.requests.memory: "256Mi" — must not exceed limits.memory (128Mi)',
+    ],
+    [
+      "an image without a tag",
+      { server: { image: "ricoberger/gitops-using-flux" } },
+      'gitops:server.image: "ricoberger/gitops-using-flux" — must be an image reference with a tag, like ricoberger/gitops-using-flux:1.0.0',
+    ],
+    [
+      "a tag pattern Go's RE2 cannot run (lookahead)",
+      { imagePolicy: { filterTags: { pattern: "^master-(?=[a-f0-9]+)" }, policy: { alphabetical: { order: "asc" } } } },
+      'gitops:imagePolicy.filterTags.pattern: "^master-(?=[a-f0-9]+)" — must be a valid Go (RE2) regular expression: error parsing regexp: invalid or unsupported Perl syntax: `(?=`',
+    ],
+    [
+      "an extract naming a group the pattern lacks",
+      { imagePolicy: { filterTags: { pattern: "^master-[a-f0-9]+-(?P<ts>[0-9]+)$", extract: "$time" }, policy: { numerical: { order: "asc" } } } },
+      'gitops:imagePolicy.filterTags.extract: "$time" — must name a group of the pattern: it has no group "time"',
+    ],
+    [
+      "a malformed semver range",
+      { imagePolicy: { policy: { semver: { range: ">=1.0.0 <<2" } } } },
+      'gitops:imagePolicy.policy.semver.range: ">=1.0.0 <<2" — must be a semver range such as >=1.0.0 or ^1.2',
+    ],
+    [
+      "two tag policies at once",
+      { imagePolicy: { policy: { semver: { range: ">=1.0.0" }, alphabetical: { order: "asc" } } } },
+      'gitops:imagePolicy.policy: {"semver":{"range":">=1.0.0"},"alphabetical":{"order":"asc"}} — must set exactly one of semver, numerical, alphabetical',
+    ],
+    [
+      "numerical order without a number to extract",
+      { imagePolicy: { filterTags: { pattern: "^master-" }, policy: { numerical: { order: "asc" } } } },
+      "gitops:imagePolicy.filterTags.extract: (missing) — must name the number to order by (such as $ts) when policy is numerical",
+    ],
+    [
+      "an unknown key in the Prometheus overrides",
+      { prometheus: { retension: "2d" } },
+      'gitops:prometheus.retension: "2d" — unknown setting (allowed: chartVersion, repository, retention, replicas, enableAdminAPI, readyTimeoutSeconds)',
+    ],
+    [
+      "a Prometheus retention in words",
+      { prometheus: { retention: "1 day" } },
+      'gitops:prometheus.retention: "1 day" — must be a Prometheus duration such as 12h or 1d',
+    ],
+    [
+      "a Prometheus chart version range",
+      { prometheus: { chartVersion: "88.x" } },
+      'gitops:prometheus.chartVersion: "88.x" — must be an exact chart version such as 88.5.3 (no ranges: charts are pinned)',
+    ],
   ];
   for (const [what, config, expected] of rejected) {
     it(`rejects ${what}`, () => {
       assert.deepEqual(problemsOf(config), [expected]);
     });
   }
+
+  it("reports malformed shapes as problems, never as a crash", () => {
+    const malformed: Record<string, unknown>[] = [
+      { imagePolicy: { filterTags: {} } },
+      { imagePolicy: { filterTags: "x" } },
+      { imagePolicy: { policy: null } },
+      { imagePolicy: { filterTags: null, policy: { numerical: { order: "asc" } } } },
+      { imagePolicy: { policy: { semver: null } } },
+      { cluster: { extraPortMappings: [null, "x"] } },
+      { namespaces: { flux: 5, server: 5 } },
+      { server: { resources: null } },
+      { server: { resources: { requests: null } } },
+      { server: { resources: { requests: { cpu: "lots" }, limits: { cpu: null } } } },
+    ];
+    for (const config of malformed) {
+      const problems = problemsOf(config);
+      assert.ok(problems.length > 0 && problems.every((problem) => problem.startsWith("gitops:")), JSON.stringify(config));
+    }
+  });
+
+  it("takes quantities written as YAML numbers, as Kubernetes does", () => {
+    const settings = settingsFor({ server: { resources: { requests: { cpu: 0.5 }, limits: { cpu: 1 } } } });
+    assert.deepEqual(settings.server.resources.requests.cpu, "0.5");
+    assert.deepEqual(settings.server.resources.limits.cpu, "1");
+  });
 
   it("rejects a default cluster name derived from a stack name kind cannot use", () => {
     assert.deepEqual(problemsOf({}, { stack: "QA" }), [

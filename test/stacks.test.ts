@@ -17,12 +17,23 @@ const inClusterTypes = (registrations: readonly Registration[]) =>
 const expectedResources = [
   "command:local:Command cluster-kind",
   "gitops:infra:Flux flux",
+  "gitops:infra:ImagePolicies images",
   "gitops:infra:KindCluster cluster",
+  "gitops:infra:Monitoring monitoring",
   "gitops:infra:Namespaces namespaces",
+  "gitops:infra:Server server",
+  "kubernetes:apps/v1:Deployment server-deployment",
   "kubernetes:core/v1:Namespace namespaces-flux",
   "kubernetes:core/v1:Namespace namespaces-monitoring",
   "kubernetes:core/v1:Namespace namespaces-server",
+  "kubernetes:core/v1:Service server-service",
   "kubernetes:helm.sh/v3:Release flux-release",
+  "kubernetes:helm.toolkit.fluxcd.io/v2:HelmRelease monitoring-prometheus",
+  "kubernetes:image.toolkit.fluxcd.io/v1:ImagePolicy images-policy",
+  "kubernetes:image.toolkit.fluxcd.io/v1:ImageRepository images-repository",
+  "kubernetes:monitoring.coreos.com/v1:PodMonitor monitoring-flux",
+  "kubernetes:monitoring.coreos.com/v1:ServiceMonitor server-monitor",
+  "kubernetes:source.toolkit.fluxcd.io/v1:HelmRepository monitoring-repository",
   "pulumi:providers:kubernetes cluster-provider",
 ];
 
@@ -38,7 +49,7 @@ const registrationsOf = (stack: string) => evaluations.get(stack)!.registrations
 
 for (const stack of shippedStacks) {
   describe(`stack ${stack}`, () => {
-    it("registers exactly the cluster, its provider, the namespaces and Flux", () => {
+    it("registers exactly the cluster, its provider, the namespaces, Flux and the workloads", () => {
       const names = registrationsOf(stack).map((r) => `${r.type} ${r.name}`).sort();
       assert.deepEqual(names, expectedResources);
     });

@@ -1,0 +1,87 @@
+// Every object rendered for dev and prod against the upstream schemas.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { crdProblems, isFluxObject, validateWithModel, type KubernetesObject } from "./support/schemas";
+import { readYamlDocuments, runCli, shippedStacks } from "./helpers";
+
+const rendered = new Map(
+  shippedStacks.map((stack) => {
+    const result = runCli("infra/cli/render.ts", [stack]);
+    assert.equal(result.status, 0, result.stderr);
+    return [stack, readYamlDocuments(result.stdout) as KubernetesObject[]] as const;
+  }),
+);
+
+for (const stack of shippedStacks) {
+  describe(`${stack}: rendered objects`, () => {
+    const objects = rendered.get(stack)!;
+
+    it("includes the server, Prometheus, the monitors and the image policies", () => {
+      const kinds = new Set(objects.map((object) => object.kind));
+      for (const kind of ["Deployment", "Service", "ServiceMonitor", "PodMonitor", "HelmRepository", "HelmRelease", "ImageRepository", "ImagePolicy"]) {
+        assert.ok(kinds.has(kind), kind);
+      }
+    });
+
+    for (const object of objects) {
+      it(`${object.kind} ${object.metadata.namespace ?? ""}/${object.metadata.name} validates against its kubernetes-models schema`, async () => {
+        await validateWithModel(object);
+      });
+    }
+
+    it("every Flux object conforms to the pinned Flux 2.8.5 CRDs, with no unknown field", () => {
+      const fluxObjects = objects.filter(isFluxObject);
+      assert.ok(fluxObjects.length >= 4);
+      for (const object of fluxObjects) assert.deepEqual(crdProblems(object), [], `${object.kind} ${object.metadata.name}`);
+    });
+
+    it("uses only the current API versions", () => {
+      const current = new Set(["v1", "apps/v1", "source.toolkit.fluxcd.io/v1", "helm.toolkit.fluxcd.io/v2", "image.toolkit.fluxcd.io/v1", "monitoring.coreos.com/v1"]);
+      assert.deepEqual(objects.map((object) => object.apiVersion).filter((version) => !current.has(version)), []);
+    });
+
+    it("sets metadata.namespace on every namespaced object", () => {
+      assert.deepEqual(
+        objects.filter((object) => object.kind !== "Namespace" && !object.metadata.namespace).map((object) => object.kind),
+        [],
+      );
+    });
+  });
+}
+
+describe("the schema checks themselves", () => {
+  const helmRelease = (spec: Record<string, unknown>): KubernetesObject => ({
+    apiVersion: "helm.toolkit.fluxcd.io/v2",
+    kind: "HelmRelease",
+    metadata: { name: "x", namespace: "y" },
+    spec: { interval: "10m", chart: { spec: { chart: "c", sourceRef: { kind: "HelmRepository", name: "r" } } }, ...spec },
+  });
+
+  it("reject a misspelt Flux field the API server would drop silently", () => {
+    assert.deepEqual(crdProblems(helmRelease({ valuez: {} })), ["/spec: unknown field valuez"]);
+    assert.deepEqual(crdProblems(helmRelease({ install: { crds: "CreateReplace", remedation: {} } })), [
+      "/spec/install: unknown field remedation",
+    ]);
+  });
+
+  it("accept anything under the chart values (preserved unknown fields)", () => {
+    assert.deepEqual(crdProblems(helmRelease({ values: { any: { thing: true } } })), []);
+  });
+
+  it("reject a wrong enum value and a version Flux 2.8 no longer serves", () => {
+    assert.deepEqual(crdProblems(helmRelease({ install: { crds: "Always" } })), ["/spec/install/crds: must be equal to one of the allowed values"]);
+    assert.deepEqual(crdProblems({ ...helmRelease({}), apiVersion: "helm.toolkit.fluxcd.io/v2beta1" }), [
+      "no served CRD version for helm.toolkit.fluxcd.io/v2beta1 HelmRelease in Flux 2.8.5",
+    ]);
+  });
+
+  it("reject a monitor without its required endpoints field", async () => {
+    const monitor: KubernetesObject = {
+      apiVersion: "monitoring.coreos.com/v1",
+      kind: "ServiceMonitor",
+      metadata: { name: "x", namespace: "y" },
+      spec: { selector: {} },
+    };
+    await assert.rejects(validateWithModel(monitor), /endpoints/);
+  });
+});

@@ -1,0 +1,73 @@
+// Upstream schemas for the objects the program renders:
+// - the kubernetes-models packages' validators (required fields, types, enums), for every kind;
+// - a strict check against the pinned Flux CRDs (test/fixtures/flux-crds) that also rejects
+//   fields the schema does not have: the API server would silently drop a misspelt field.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import Ajv, { type ValidateFunction } from "ajv";
+import * as YAML from "yaml";
+import { isMapping } from "../../infra/config";
+import { fixtures } from "../helpers";
+
+export interface KubernetesObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; [key: string]: unknown };
+  [key: string]: unknown;
+}
+
+const fluxGroups = /\.toolkit\.fluxcd\.io$/;
+export const isFluxObject = (object: KubernetesObject) => fluxGroups.test(object.apiVersion.split("/")[0]!);
+
+/** The module of the kubernetes-models family that defines a group/version. */
+function modelModule(apiVersion: string): string {
+  const [group, version] = apiVersion.includes("/") ? apiVersion.split("/") : ["", apiVersion];
+  if (fluxGroups.test(group!)) return `@kubernetes-models/flux-cd/${group}/${version}`;
+  if (group === "monitoring.coreos.com") return `@kubernetes-models/prometheus-operator/${group}/${version}`;
+  return group ? `kubernetes-models/${group}/${version}` : `kubernetes-models/${version}`;
+}
+
+/** Throws the model's validation error, or an error naming a kind the models do not have. */
+export async function validateWithModel(object: KubernetesObject): Promise<void> {
+  const module = (await import(modelModule(object.apiVersion))) as Record<string, new (data: unknown) => { validate(): void }>;
+  const Model = module[object.kind];
+  if (!Model) throw new Error(`no model for ${object.apiVersion} ${object.kind}`);
+  new Model(object).validate();
+}
+
+/** A CRD schema made strict: every object with declared properties rejects any other property. */
+function strict(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(strict);
+  if (!isMapping(schema)) return schema;
+  const copy: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(schema)) {
+    copy[key] = key === "properties" && isMapping(value) ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, strict(v)])) : strict(value);
+  }
+  if (isMapping(schema.properties) && schema["x-kubernetes-preserve-unknown-fields"] !== true && !("additionalProperties" in schema)) {
+    copy.additionalProperties = false;
+  }
+  return copy;
+}
+
+const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+const crdValidators = new Map<string, ValidateFunction>();
+for (const file of fs.readdirSync(path.join(fixtures, "flux-crds"))) {
+  const crd = YAML.parse(fs.readFileSync(path.join(fixtures, "flux-crds", file), "utf8")) as {
+    spec: { group: string; names: { kind: string }; versions: { name: string; served: boolean; schema: { openAPIV3Schema: unknown } }[] };
+  };
+  for (const version of crd.spec.versions.filter((v) => v.served)) {
+    crdValidators.set(`${crd.spec.group}/${version.name} ${crd.spec.names.kind}`, ajv.compile(strict(version.schema.openAPIV3Schema) as object));
+  }
+}
+
+/** Problems of a Flux object against the pinned CRD (empty when it conforms). */
+export function crdProblems(object: KubernetesObject): string[] {
+  const validate = crdValidators.get(`${object.apiVersion} ${object.kind}`);
+  if (!validate) return [`no served CRD version for ${object.apiVersion} ${object.kind} in Flux 2.8.5`];
+  if (validate(object)) return [];
+  return (validate.errors ?? []).map((error) =>
+    error.keyword === "additionalProperties"
+      ? `${error.instancePath}: unknown field ${String((error.params as { additionalProperty: string }).additionalProperty)}`
+      : `${error.instancePath}: ${error.message ?? error.keyword}`,
+  );
+}
