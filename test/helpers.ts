@@ -14,9 +14,9 @@ export const shippedStacks = ["dev", "prod"] as const;
 /** Evaluates a stack of this project, optionally with some `gitops:` keys replaced. */
 export async function evaluate(
   stack: string,
-  options: { overrides?: Record<string, unknown> } & Partial<EvaluationOptions> = {},
+  options: { overrides?: Record<string, unknown>; stackFile?: string } & Partial<EvaluationOptions> = {},
 ): Promise<Evaluation> {
-  const stackConfig = loadStackConfig(stack);
+  const stackConfig = loadStackConfig(stack, projectRoot, options.stackFile);
   const config = { ...stackConfig.config };
   for (const [key, value] of Object.entries(options.overrides ?? {})) {
     config[`gitops:${key}`] = typeof value === "string" ? value : JSON.stringify(value);

@@ -4,8 +4,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import Ajv2020 from "ajv/dist/2020";
-import { projectRoot, settingsSchema } from "../infra/config";
-import { fixtures, readYamlFile } from "./helpers";
+import * as YAML from "yaml";
+import { parseSettings, projectRoot, settingsSchema } from "../infra/config";
+import { loadStackConfig } from "../infra/offline/stackConfig";
+import { fixtures, projectCopy, readYamlFile } from "./helpers";
 
 const project = readYamlFile(path.join(projectRoot, "Pulumi.yaml")) as Record<string, unknown> & {
   config: Record<string, Record<string, unknown>>;
@@ -24,6 +26,40 @@ describe("Pulumi.yaml", () => {
     const declared = Object.keys(project.config).filter((key) => !key.includes(":")).sort();
     assert.deepEqual(declared, Object.keys(settingsSchema("dev").shape).sort());
     for (const key of declared) assert.ok(String(project.config[key]?.description).length > 20, key);
+  });
+
+  it("requires no setting of a stack: the CLI requires a declared key without default or value", () => {
+    const required = Object.entries(project.config).filter(
+      ([key, declaration]) => !key.includes(":") && declaration.default === undefined && declaration.value === undefined,
+    );
+    assert.deepEqual(required.map(([key]) => key), []);
+  });
+
+  it("lets a new environment start from an empty stack file", () => {
+    const copy = projectCopy({ "Pulumi.empty.yaml": "config: {}\n" });
+    try {
+      const { config, project: name } = loadStackConfig("empty", copy.root);
+      const settings = parseSettings({ stack: "empty", project: name, config });
+      assert.equal(settings.cluster.name, "gitops-empty");
+    } finally {
+      copy.remove();
+    }
+  });
+
+  it("the offline loader refuses a stack the CLI would refuse, with the CLI's words", () => {
+    const copy = projectCopy();
+    try {
+      const pulumiYaml = path.join(copy.root, "Pulumi.yaml");
+      const edited = readYamlFile(pulumiYaml) as { config: Record<string, Record<string, unknown>> };
+      delete edited.config.prometheus!.default;
+      fs.writeFileSync(pulumiYaml, YAML.stringify(edited));
+      assert.throws(() => loadStackConfig("prod", copy.root), {
+        message: "Stack 'prod' is missing configuration value 'prometheus' (Pulumi.yaml declares it without a default)",
+      });
+      assert.doesNotThrow(() => loadStackConfig("dev", copy.root), "dev sets prometheus itself");
+    } finally {
+      copy.remove();
+    }
   });
 
   it("runs the program in infra/ with Node.js", () => {

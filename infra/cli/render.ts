@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import { ConfigurationError } from "../config";
 import { evaluateStack } from "../offline/mockEngine";
 import { renderRegistrations, toYaml } from "../offline/render";
-import { loadStackConfig, StackNotFoundError } from "../offline/stackConfig";
+import { loadStackConfig, StackConfigError, StackNotFoundError } from "../offline/stackConfig";
 
 const usage = "usage: npm run render -- <env> [--out DIR]";
 
@@ -28,6 +28,10 @@ async function main(argv: string[]): Promise<number> {
   try {
     stackConfig = loadStackConfig(stack);
   } catch (error) {
+    if (error instanceof StackConfigError) {
+      console.error(error.message);
+      return 1;
+    }
     if (!(error instanceof StackNotFoundError)) throw error;
     console.error(error.message);
     return 2;

@@ -18,6 +18,8 @@ export interface StackConfig {
 export const secretPlaceholder = "[secret: encrypted in the stack file, not readable offline]";
 
 export class StackNotFoundError extends Error {}
+/** What the Pulumi CLI itself refuses before it runs the program. */
+export class StackConfigError extends Error {}
 
 /** Environments are the stack files next to Pulumi.yaml. */
 export function listStacks(root = projectRoot): string[] {
@@ -28,10 +30,10 @@ export function listStacks(root = projectRoot): string[] {
     .sort();
 }
 
-export function loadStackConfig(stack: string, root = projectRoot): StackConfig {
+/** The stack's configuration; `stackFile` defaults to Pulumi.<stack>.yaml next to Pulumi.yaml. */
+export function loadStackConfig(stack: string, root = projectRoot, stackFile = path.join(root, `Pulumi.${stack}.yaml`)): StackConfig {
   const project = readYaml(path.join(root, "Pulumi.yaml"));
   const projectName = String(project.name);
-  const stackFile = path.join(root, `Pulumi.${stack}.yaml`);
   if (!fs.existsSync(stackFile)) {
     throw new StackNotFoundError(
       `no environment "${stack}": Pulumi.${stack}.yaml does not exist (environments: ${listStacks(root).join(", ")})`,
@@ -41,12 +43,24 @@ export function loadStackConfig(stack: string, root = projectRoot): StackConfig 
   const config: Record<string, string> = {};
   const secretKeys: string[] = [];
 
-  // Project-level values and defaults (Pulumi.yaml `config:`), then the stack's own values.
+  const stackValues = mapping(readYaml(stackFile).config);
+  const onStack = new Set(Object.keys(stackValues).map(namespaced));
+
+  // Project-level values and defaults (Pulumi.yaml `config:`), as the CLI applies them: a key of
+  // the project's namespace declared with neither is required of every stack.
+  const missing: string[] = [];
   for (const [key, declaration] of Object.entries(mapping(project.config))) {
-    const value = isMapping(declaration) ? (declaration.value ?? declaration.default) : declaration;
+    const value = isMapping(declaration) ? (declaration.default ?? declaration.value) : declaration;
+    if (onStack.has(namespaced(key))) continue;
     if (value !== undefined) config[namespaced(key)] = encode(value);
+    else if (namespaced(key).startsWith(`${projectName}:`)) missing.push(key);
   }
-  for (const [key, value] of Object.entries(mapping(readYaml(stackFile).config))) {
+  if (missing.length > 0) {
+    throw new StackConfigError(
+      `Stack '${stack}' is missing configuration value${missing.length === 1 ? "" : "s"} ${missing.map((key) => `'${key}'`).join(", ")} (Pulumi.yaml declares ${missing.length === 1 ? "it" : "them"} without a default)`,
+    );
+  }
+  for (const [key, value] of Object.entries(stackValues)) {
     if (isMapping(value) && "secure" in value) {
       secretKeys.push(namespaced(key));
       config[namespaced(key)] = secretPlaceholder;
