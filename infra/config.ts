@@ -3,6 +3,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { RE2JS } from "re2js";
 import * as semver from "semver";
 import * as YAML from "yaml";
@@ -271,6 +272,113 @@ const imagePolicySettings = section({
   }
 });
 
+/** GitHub's published SSH host keys (docs.github.com, "GitHub's SSH key fingerprints"). */
+export const githubKnownHosts = [
+  "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
+  "github.com ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEmKSENjQEezOmxkZMy7opKgwFB9nkt5YRrYMjNuG5N87uRgg6CLrbo5wAdT/y6v0mKV0U2w0WZ2YB/++Tpockg=",
+  "github.com ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABgQCj7ndNxQowgcQnjshcLrqPEiiphnt+VTTvDP6mHBL9j1aNUkY4Ue1gvwnGLVlOhGeYrnZaMgRK6+PKCUXaDbC7qtbW8gIkhL7aGCsOr/C56SJMy/BCZfxd1nWzAOxSDPgVsmerOBYfNqltV9/hWCqBywINIR+5dIg6JTJ72pcEpEjcYgXkE2YEFXV1JHnsKgbLWNlhScqb2UmyRkQyytRLtL+38TGxkxCflmO+5Z8CSSNY7GidjMIZ7Q4zMjA2n1nGrlTDkzwDCsw+wqFPGQA179cnfGWOWRVruj16z6XyvxvjJwbz0wQZ75XK5tKSb7FNyeIEs4TT4jk+S4dhPeAUC5y+bDYirYgM4GC7uEnztnZyaVWQ7B381AK4Qdrwt51ZqExKbQpTUNn+EjqoTwvqNj4kqx5QUCI0ThS/YkOxJCXmPUWZbhjpCg56i+2aB6CmK2JGhn57K5mj0MNdBXA4/WnwH6XoPWJzK5Nyu2zB3nAZp+S5hpQs+p1vN1/wsjk=",
+].join("\n");
+
+/** A Git repository URL Flux accepts, taken apart. */
+export interface GitLocation {
+  readonly url: string;
+  readonly scheme: "https" | "ssh";
+  readonly host: string;
+  /** owner/repo, without a trailing .git */
+  readonly repository: string;
+}
+
+// The scp-like form the demo used (git@github.com:owner/repo.git): Flux rejects it.
+const scpLikeUrl = /^(?<user>[\w.-]+)@(?<host>[\w.-]+):(?!\/\/)(?<path>.+)$/;
+
+/** Parses a repository URL; an error message says what is allowed. */
+export function parseGitUrl(url: string): GitLocation | { error: string } {
+  const scp = scpLikeUrl.exec(url);
+  if (scp?.groups) {
+    return {
+      error: `must be an ssh:// or https:// URL: Flux does not accept the scp form; use ssh://${scp.groups.user}@${scp.groups.host}/${scp.groups.path?.replace(/^\/+/, "")}`,
+    };
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return { error: "must be an ssh:// or https:// URL such as ssh://git@github.com/owner/repo.git" };
+  }
+  const scheme = parsed.protocol.replace(/:$/, "");
+  if (scheme !== "https" && scheme !== "ssh") {
+    return { error: `must be an ssh:// or https:// URL (${scheme}:// is not supported)` };
+  }
+  const repository = parsed.pathname.replace(/^\/+/, "").replace(/\.git$/, "").replace(/\/+$/, "");
+  if (!parsed.hostname || !repository.includes("/")) {
+    return { error: "must name a host and a repository, such as ssh://git@github.com/owner/repo.git" };
+  }
+  return { url, scheme, host: parsed.hostname, repository };
+}
+
+/** Name of the server's ImagePolicy; the stack files' setter marker names it. */
+export const serverImagePolicy = "server";
+
+/** The setter marker Flux's image updates look for on the server image line of a stack file. */
+export const imagePolicyMarker = (fluxNamespace: string) => `# {"$imagepolicy": "${fluxNamespace}:${serverImagePolicy}"}`;
+
+/** The page where a deploy key is added, for repositories on GitHub. */
+export function deployKeyPage(location: GitLocation): string | undefined {
+  return location.host === "github.com" ? `https://github.com/${location.repository}/settings/keys/new` : undefined;
+}
+
+// A branch name git accepts (git check-ref-format, the common rules).
+const branchName = /^(?!\/|.*(?:\.\.|\/\/|@\{|\/\.|\.lock$|\.$|\/$))[^\s~^:?*[\\\p{Cc}]+$/u;
+
+const gitSettings = (stack: string) =>
+  section({
+    url: z.string({ error: "must be an ssh:// or https:// URL" }).optional(),
+    branch: text(branchName, "must be a branch name (not empty, no spaces, no '..')").default("main"),
+    path: z
+      .string({ error: "must be a path inside the repository, such as ./stacks/dev/apps" })
+      .refine((value) => !value.startsWith("/") && !value.split("/").includes(".."), {
+        error: "must be a path inside the repository, such as ./stacks/dev/apps (no '..', not absolute)",
+      })
+      .default(`./stacks/${stack}/apps`),
+    interval: text(goDuration, "must be a duration such as 1m or 5m").default("5m"),
+    prune: z.boolean({ error: "must be true or false" }).default(true),
+    timeout: text(goDuration, "must be a duration such as 20s or 1m").default("20s"),
+    healthTimeout: text(goDuration, "must be a duration such as 2m or 5m").default("3m"),
+    knownHosts: z.string({ error: "must be known_hosts lines (ssh-keyscan <host>)" }).optional(),
+    readOnly: z.boolean({ error: "must be true or false" }).default(true),
+    username: z.string({ error: "must be a user name" }).min(1, { error: "must be a user name" }).default("git"),
+    imageUpdates: section({
+      enabled: z.boolean({ error: "must be true or false" }).default(false),
+      interval: text(goDuration, "must be a duration such as 1m or 5m").default("5m"),
+      // Set together or not at all: a commit needs both.
+      author: section({
+        name: z.string({ error: "must be a name" }).min(1, { error: "must be a name" }),
+        email: z.email({ error: "must be an email address" }),
+      }).default({ name: "Weave Flux", email: "support@weave.works" }),
+    }).prefault({}),
+  }).superRefine((git, ctx) => {
+    const issue = (path: PropertyKey[], input: unknown, message: string) => ctx.addIssue({ code: "custom", path, input, message });
+    const location = git.url === undefined ? undefined : parseGitUrl(git.url);
+    if (location && "error" in location) issue(["url"], git.url, location.error);
+    if (git.imageUpdates.enabled) {
+      if (git.url === undefined) issue(["imageUpdates", "enabled"], true, "needs git.url: image updates are commits to that repository");
+      // An SSH deploy key's access is chosen where it is added; an HTTPS token carries its own rights.
+      if (git.readOnly && location && !("error" in location) && location.scheme === "ssh") {
+        issue(["readOnly"], true, "must be false when imageUpdates.enabled: Flux pushes commits (give the deploy key write access)");
+      }
+    }
+    if (location && !("error" in location) && location.scheme === "ssh" && location.host !== "github.com" && !git.knownHosts) {
+      issue(["knownHosts"], undefined, `must list ${location.host}'s SSH host keys (ssh-keyscan ${location.host}): only github.com's are built in`);
+    }
+  });
+
+/** Settings only ever read as Pulumi secrets (pulumi config set --secret ...): their values are never shown. */
+export const secretSettings = {
+  gitSshPrivateKey: "an SSH private key for ssh:// repositories, instead of the generated one",
+  gitToken: "a token (the password of git.username) for https:// repositories",
+} as const;
+export type SecretSetting = keyof typeof secretSettings;
+
 /** The Pulumi configuration keys of this project (namespace `gitops:`), one per concern. */
 export const settingsSchema = (stack: string) =>
   z.strictObject(
@@ -281,8 +389,9 @@ export const settingsSchema = (stack: string) =>
       server: serverSettings.prefault({}),
       prometheus: prometheusSettings.prefault({}),
       imagePolicy: imagePolicySettings.prefault({}),
+      git: gitSettings(stack).prefault({}),
     },
-    { error: "unknown setting (allowed: cluster, namespaces, flux, server, prometheus, imagePolicy)" },
+    { error: `unknown setting (allowed: cluster, namespaces, flux, server, prometheus, imagePolicy, git, ${Object.keys(secretSettings).join(", ")})` },
   );
 
 export type ConfigSettings = z.output<ReturnType<typeof settingsSchema>>;
@@ -292,6 +401,7 @@ export type NamespaceSettings = ConfigSettings["namespaces"];
 export type ServerSettings = ConfigSettings["server"];
 export type PrometheusSettings = ConfigSettings["prometheus"];
 export type ImagePolicySettings = ConfigSettings["imagePolicy"];
+export type GitSettings = ConfigSettings["git"];
 
 /** Helm values: a YAML mapping. */
 export type HelmValues = { [key: string]: unknown };
@@ -300,6 +410,12 @@ export type HelmValues = { [key: string]: unknown };
 export interface Settings extends ConfigSettings {
   readonly stack: string;
   readonly flux: ConfigSettings["flux"] & { readonly values: HelmValues };
+  /** The repository URL taken apart, when one is configured. */
+  readonly gitLocation?: GitLocation;
+  /** Secret settings that are set, as Pulumi secrets. */
+  readonly secrets: Partial<Record<SecretSetting, pulumi.Output<string>>>;
+  /** Things that work but probably not as the user means; shown as warnings. */
+  readonly warnings: readonly string[];
 }
 
 /** A stack's settings are invalid; `problems` lists each one as `key: value — what is allowed`. */
@@ -328,8 +444,12 @@ export interface RawSettings {
   readonly project: string;
   /** Pulumi configuration as the engine hands it over: `project:key` → string (JSON for structured values). */
   readonly config: Readonly<Record<string, string>>;
+  /** The configuration keys that are stored encrypted (set with --secret). */
+  readonly secretKeys?: readonly string[];
   /** stacks/<stack>/flux-values.yaml, when the stack has one. */
   readonly fluxValuesFile?: StackFile;
+  /** The stack file itself (Pulumi.<stack>.yaml), to check the setter marker image updates need. */
+  readonly stackFile?: StackFile;
 }
 
 /** Program defaults for the flux2 chart (charts/flux2/values.yaml of chart 2.18.3 names every key). */
@@ -363,6 +483,11 @@ export function parseSettings(raw: RawSettings): Settings {
     problems.push(...parsed.error.issues.flatMap((issue) => describeIssue(raw.project, input, issue)));
   }
   const fluxValues = raw.fluxValuesFile ? parseFluxValues(raw.fluxValuesFile, problems) : {};
+  const secrets = readSecrets(raw, problems);
+  const gitLocation = parsed.success && parsed.data.git.url !== undefined ? parseGitUrl(parsed.data.git.url) : undefined;
+  if (parsed.success && gitLocation && !("error" in gitLocation)) {
+    problems.push(...secretProblems(raw.project, parsed.data.git, gitLocation, secrets));
+  }
   if (problems.length > 0 || !parsed.success) {
     throw new ConfigurationError(raw.stack, problems);
   }
@@ -370,7 +495,66 @@ export function parseSettings(raw: RawSettings): Settings {
     ...parsed.data,
     stack: raw.stack,
     flux: { ...parsed.data.flux, values: mergeValues(fluxDefaultValues, fluxValues) },
+    gitLocation: gitLocation && !("error" in gitLocation) ? gitLocation : undefined,
+    secrets: Object.fromEntries(Object.entries(secrets).map(([key, value]) => [key, pulumi.secret(value)])),
+    warnings: markerWarnings(parsed.data, raw.stackFile),
   };
+}
+
+/**
+ * Image updates rewrite the line of the stack file that carries the setter marker. Tools that
+ * rewrite the file (`pulumi config set`) may drop comments, and with them the marker.
+ */
+function markerWarnings(settings: ConfigSettings, stackFile?: StackFile): string[] {
+  if (!settings.git.imageUpdates.enabled || !stackFile) return [];
+  const marker = imagePolicyMarker(settings.namespaces.flux);
+  const marked = stackFile.text.split("\n").some((line) => /^\s*image:\s*\S+/.test(line) && line.trimEnd().endsWith(marker));
+  return marked
+    ? []
+    : [
+        `git.imageUpdates is on, but no image line of ${stackFile.path} ends with the marker ${marker}: ` +
+          "Flux will find nothing to update (`pulumi config set` may have removed the comment; add it back to the server image line)",
+      ];
+}
+
+/** Secret settings: set with --secret (the stack file is committed), never echoed in a message. */
+function readSecrets(raw: RawSettings, problems: string[]): Partial<Record<SecretSetting, string>> {
+  const secrets: Partial<Record<SecretSetting, string>> = {};
+  for (const [name, what] of Object.entries(secretSettings) as [SecretSetting, string][]) {
+    const key = `${raw.project}:${name}`;
+    const value = raw.config[key];
+    if (value === undefined) continue;
+    if (!(raw.secretKeys ?? []).includes(key)) {
+      problems.push(`${key}: (value hidden) — must be stored encrypted, it is ${what}: pulumi config set --secret ${name} <value>`);
+    } else if (value.trim() === "") {
+      problems.push(`${key}: (empty) — must be ${what}`);
+    } else {
+      secrets[name] = value;
+    }
+  }
+  return secrets;
+}
+
+/** Which secret goes with which URL, and what image updates need to push. */
+function secretProblems(
+  project: string,
+  git: GitSettings,
+  location: GitLocation,
+  secrets: Partial<Record<SecretSetting, string>>,
+): string[] {
+  const problems: string[] = [];
+  if (location.scheme === "https" && secrets.gitSshPrivateKey !== undefined) {
+    problems.push(`${project}:gitSshPrivateKey: (value hidden) — is only used with ssh:// URLs; git.url is https://`);
+  }
+  if (location.scheme === "ssh" && secrets.gitToken !== undefined) {
+    problems.push(`${project}:gitToken: (value hidden) — is only used with https:// URLs; git.url is ssh://`);
+  }
+  if (location.scheme === "https" && git.imageUpdates.enabled && secrets.gitToken === undefined) {
+    problems.push(
+      `${project}:gitToken: (missing) — must be set when git.imageUpdates.enabled over https://: Flux pushes commits (pulumi config set --secret gitToken <token>)`,
+    );
+  }
+  return problems;
 }
 
 /** Reads the running stack's configuration and files once (Pulumi engine or mock engine alike). */
@@ -378,13 +562,22 @@ export function readSettings(): Settings {
   const stack = pulumi.getStack();
   const fluxValuesPath = path.join("stacks", stack, "flux-values.yaml");
   const absolute = path.join(projectRoot, fluxValuesPath);
+  const config = pulumi.runtime.allConfig();
+  const stackFilePath = `Pulumi.${stack}.yaml`;
+  const stackFileAbsolute = path.join(projectRoot, stackFilePath);
   return parseSettings({
+    stackFile: fs.existsSync(stackFileAbsolute) ? { path: stackFilePath, text: fs.readFileSync(stackFileAbsolute, "utf8") } : undefined,
     stack,
     project: pulumi.getProject(),
-    config: pulumi.runtime.allConfig(),
+    config,
+    secretKeys: Object.keys(config).filter(isConfigSecret),
     fluxValuesFile: fs.existsSync(absolute) ? { path: fluxValuesPath, text: fs.readFileSync(absolute, "utf8") } : undefined,
   });
 }
+
+// The SDK's runtime has this check but does not declare it.
+const isConfigSecret = (key: string): boolean =>
+  (runtimeConfig as unknown as { isConfigSecret(key: string): boolean }).isConfigSecret(key);
 
 /** Deep-merges Helm values the way Helm does: mappings merge, lists and scalars replace. */
 export function mergeValues(base: HelmValues, override: HelmValues): HelmValues {
@@ -405,7 +598,7 @@ function configInput(raw: RawSettings, problems: string[]): Record<string, unkno
   const prefix = `${raw.project}:`;
   const input: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(raw.config)) {
-    if (!key.startsWith(prefix)) continue;
+    if (!key.startsWith(prefix) || key.slice(prefix.length) in secretSettings) continue;
     try {
       input[key.slice(prefix.length)] = JSON.parse(value);
     } catch {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
 import { ConfigurationError, defaultNodeImage, parseSettings, type RawSettings } from "../infra/config";
 import { loadStackConfig } from "../infra/offline/stackConfig";
 import { evaluate, shippedStacks } from "./helpers";
@@ -155,7 +156,7 @@ describe("configuration", () => {
     [
       "an unknown top-level key",
       { clusters: { workers: 2 } },
-      'gitops:clusters: {"workers":2} — unknown setting (allowed: cluster, namespaces, flux, server, prometheus, imagePolicy)',
+      'gitops:clusters: {"workers":2} — unknown setting (allowed: cluster, namespaces, flux, server, prometheus, imagePolicy, git, gitSshPrivateKey, gitToken)',
     ],
     ["a section that is not a mapping", { cluster: "big" }, 'gitops:cluster: "big" — must be a mapping (set it in Pulumi.qa.yaml or with --path)'],
     [
@@ -259,6 +260,53 @@ describe("configuration", () => {
       { prometheus: { chartVersion: "88.x" } },
       'gitops:prometheus.chartVersion: "88.x" — must be an exact chart version such as 88.5.3 (no ranges: charts are pinned)',
     ],
+    [
+      "the demo's scp-form Git URL",
+      { git: { url: "git@github.com:ricoberger/gitops-using-flux.git" } },
+      'gitops:git.url: "git@github.com:ricoberger/gitops-using-flux.git" — must be an ssh:// or https:// URL: Flux does not accept the scp form; use ssh://git@github.com/ricoberger/gitops-using-flux.git',
+    ],
+    [
+      "an unsupported Git URL scheme",
+      { git: { url: "git://github.com/acme/demo.git" } },
+      'gitops:git.url: "git://github.com/acme/demo.git" — must be an ssh:// or https:// URL (git:// is not supported)',
+    ],
+    [
+      "a Git URL without a repository",
+      { git: { url: "https://github.com" } },
+      'gitops:git.url: "https://github.com" — must name a host and a repository, such as ssh://git@github.com/owner/repo.git',
+    ],
+    ["an empty branch", { git: { branch: "" } }, 'gitops:git.branch: "" — must be a branch name (not empty, no spaces, no \'..\')'],
+    [
+      "a sync path escaping the repository",
+      { git: { path: "./stacks/../../etc" } },
+      'gitops:git.path: "./stacks/../../etc" — must be a path inside the repository, such as ./stacks/dev/apps (no \'..\', not absolute)',
+    ],
+    ["a sync interval that is not a duration", { git: { interval: "often" } }, 'gitops:git.interval: "often" — must be a duration such as 1m or 5m'],
+    [
+      "image write-back with a read-only key",
+      { git: { url: "ssh://git@github.com/acme/demo.git", imageUpdates: { enabled: true } } },
+      "gitops:git.readOnly: true — must be false when imageUpdates.enabled: Flux pushes commits (give the deploy key write access)",
+    ],
+    [
+      "image write-back without a repository",
+      { git: { readOnly: false, imageUpdates: { enabled: true } } },
+      "gitops:git.imageUpdates.enabled: true — needs git.url: image updates are commits to that repository",
+    ],
+    [
+      "an image update author without an email",
+      { git: { imageUpdates: { author: { name: "Weave Flux" } } } },
+      "gitops:git.imageUpdates.author.email: (missing) — must be an email address",
+    ],
+    [
+      "an image update author with a malformed email",
+      { git: { imageUpdates: { author: { name: "Weave Flux", email: "support at weave.works" } } } },
+      'gitops:git.imageUpdates.author.email: "support at weave.works" — must be an email address',
+    ],
+    [
+      "an SSH host other than github.com without known hosts",
+      { git: { url: "ssh://git@gitlab.example.com/acme/demo.git" } },
+      "gitops:git.knownHosts: (missing) — must list gitlab.example.com's SSH host keys (ssh-keyscan gitlab.example.com): only github.com's are built in",
+    ],
   ];
   for (const [what, config, expected] of rejected) {
     it(`rejects ${what}`, () => {
@@ -289,6 +337,53 @@ describe("configuration", () => {
     const settings = settingsFor({ server: { resources: { requests: { cpu: 0.5 }, limits: { cpu: 1 } } } });
     assert.deepEqual(settings.server.resources.requests.cpu, "0.5");
     assert.deepEqual(settings.server.resources.limits.cpu, "1");
+  });
+
+  describe("secret settings", () => {
+    const withSecrets = (config: Record<string, unknown>, secrets: Record<string, string>, encrypted = Object.keys(secrets)) =>
+      problemsOf(
+        { ...config },
+        {
+          config: {
+            ...Object.fromEntries(Object.entries(config).map(([key, value]) => [`gitops:${key}`, JSON.stringify(value)])),
+            ...Object.fromEntries(Object.entries(secrets).map(([key, value]) => [`gitops:${key}`, value])),
+          },
+          secretKeys: encrypted.map((key) => `gitops:${key}`),
+        },
+      );
+    const https = { git: { url: "https://github.com/acme/demo", imageUpdates: { enabled: true } } };
+
+    it("rejects image write-back over HTTPS without a token", () => {
+      assert.deepEqual(withSecrets(https, {}), [
+        "gitops:gitToken: (missing) — must be set when git.imageUpdates.enabled over https://: Flux pushes commits (pulumi config set --secret gitToken <token>)",
+      ]);
+    });
+
+    it("rejects a token stored in plain text, without ever showing it", () => {
+      const problems = withSecrets(https, { gitToken: "ghp_plaintext_token" }, []);
+      assert.deepEqual(problems, [
+        "gitops:gitToken: (value hidden) — must be stored encrypted, it is a token (the password of git.username) for https:// repositories: pulumi config set --secret gitToken <value>",
+        "gitops:gitToken: (missing) — must be set when git.imageUpdates.enabled over https://: Flux pushes commits (pulumi config set --secret gitToken <token>)",
+      ]);
+      assert.ok(problems.every((problem) => !problem.includes("ghp_plaintext_token")));
+    });
+
+    it("rejects a credential for the other scheme", () => {
+      assert.deepEqual(withSecrets({ git: { url: "https://github.com/acme/demo" } }, { gitSshPrivateKey: "KEY" }), [
+        "gitops:gitSshPrivateKey: (value hidden) — is only used with ssh:// URLs; git.url is https://",
+      ]);
+      assert.deepEqual(withSecrets({ git: { url: "ssh://git@github.com/acme/demo" } }, { gitToken: "TOKEN" }), [
+        "gitops:gitToken: (value hidden) — is only used with https:// URLs; git.url is ssh://",
+      ]);
+    });
+
+    it("accepts an encrypted token and keeps it a Pulumi secret", async () => {
+      const settings = settingsFor(https, {
+        config: { "gitops:git": JSON.stringify(https.git), "gitops:gitToken": "TOKEN" },
+        secretKeys: ["gitops:gitToken"],
+      });
+      assert.equal(await pulumi.isSecret(settings.secrets.gitToken!), true);
+    });
   });
 
   it("rejects a default cluster name derived from a stack name kind cannot use", () => {
