@@ -1,4 +1,5 @@
 // What every in-cluster component needs to know about the cluster it deploys to.
+import * as path from "node:path";
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 
@@ -20,3 +21,6 @@ export function inCluster(
 ): pulumi.CustomResourceOptions {
   return { parent, provider: cluster.provider, deletedWith: cluster.deletedWith, ...extra };
 }
+
+/** Where kind keeps a cluster's kubeconfig, relative to the project root (git-ignored). */
+export const kubeconfigFile = (clusterName: string) => path.join(".kube", `${clusterName}.yaml`);

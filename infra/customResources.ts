@@ -8,8 +8,13 @@ import type { IHelmRelease as HelmReleaseModel } from "@kubernetes-models/flux-c
 import type {
   IImagePolicy as ImagePolicyModel,
   IImageRepository as ImageRepositoryModel,
+  IImageUpdateAutomation as ImageUpdateAutomationModel,
 } from "@kubernetes-models/flux-cd/image.toolkit.fluxcd.io/v1" with { "resolution-mode": "import" };
-import type { IHelmRepository as HelmRepositoryModel } from "@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1" with { "resolution-mode": "import" };
+import type { IKustomization as KustomizationModel } from "@kubernetes-models/flux-cd/kustomize.toolkit.fluxcd.io/v1" with { "resolution-mode": "import" };
+import type {
+  IGitRepository as GitRepositoryModel,
+  IHelmRepository as HelmRepositoryModel,
+} from "@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1" with { "resolution-mode": "import" };
 import type {
   IPodMonitor as PodMonitorModel,
   IServiceMonitor as ServiceMonitorModel,
@@ -48,6 +53,9 @@ function typedResource<M extends Model>(apiVersion: M["apiVersion"], kind: M["ki
   };
 }
 
+export class GitRepository extends typedResource<GitRepositoryModel>("source.toolkit.fluxcd.io/v1", "GitRepository") {}
+export class Kustomization extends typedResource<KustomizationModel>("kustomize.toolkit.fluxcd.io/v1", "Kustomization") {}
+export class ImageUpdateAutomation extends typedResource<ImageUpdateAutomationModel>("image.toolkit.fluxcd.io/v1", "ImageUpdateAutomation") {}
 export class HelmRepository extends typedResource<HelmRepositoryModel>("source.toolkit.fluxcd.io/v1", "HelmRepository") {}
 export class HelmRelease extends typedResource<HelmReleaseModel>("helm.toolkit.fluxcd.io/v2", "HelmRelease") {}
 export class ImageRepository extends typedResource<ImageRepositoryModel>("image.toolkit.fluxcd.io/v1", "ImageRepository") {}
@@ -56,4 +64,11 @@ export class ServiceMonitor extends typedResource<ServiceMonitorModel>("monitori
 export class PodMonitor extends typedResource<PodMonitorModel>("monitoring.coreos.com/v1", "PodMonitor") {}
 
 /** Custom resources reconciled by Flux: their CRDs come from the flux2 chart. */
-export type FluxResource = HelmRepository | HelmRelease | ImageRepository | ImagePolicy;
+export type FluxResource =
+  | GitRepository
+  | Kustomization
+  | HelmRepository
+  | HelmRelease
+  | ImageRepository
+  | ImagePolicy
+  | ImageUpdateAutomation;

@@ -1,19 +1,20 @@
 // One environment (one stack), composed from validated settings: the cluster, its namespaces,
-// Flux, Prometheus (installed by Flux), the demo server and the image policies.
-import * as path from "node:path";
-import { projectRoot, readSettings, type Settings } from "./config";
+// Flux, Prometheus (installed by Flux), the demo server, the image policies and, when a
+// repository is configured, the Git sync.
+import * as pulumi from "@pulumi/pulumi";
+import { deployKeyPage, projectRoot, readSettings, type Settings } from "./config";
 import { Flux } from "./flux";
+import { kubeconfigFile } from "./cluster";
+import { deployKeyAccess, GitSync } from "./gitSync";
 import { ImagePolicies } from "./imagePolicies";
 import { KindCluster } from "./kindCluster";
 import { Monitoring } from "./monitoring";
 import { Namespaces } from "./namespaces";
 import { Server } from "./server";
 
-/** Where kind keeps a cluster's kubeconfig, relative to the project root (git-ignored). */
-export const kubeconfigFile = (clusterName: string) => path.join(".kube", `${clusterName}.yaml`);
-
 /** Builds the environment; the returned values are the stack outputs. */
 export function buildEnvironment(settings: Settings) {
+  for (const warning of settings.warnings) void pulumi.log.warn(warning);
   const cluster = new KindCluster("cluster", {
     clusterName: settings.cluster.name,
     nodeImage: settings.cluster.nodeImage,
@@ -60,6 +61,19 @@ export function buildEnvironment(settings: Settings) {
     cluster,
   });
 
+  const git = settings.git;
+  const gitSync =
+    settings.gitLocation &&
+    new GitSync("git", {
+      settings: git,
+      location: settings.gitLocation,
+      secrets: settings.secrets,
+      namespace: namespaces.names.flux,
+      environment: settings.stack,
+      flux: flux.release,
+      cluster,
+    });
+
   return {
     clusterName: cluster.clusterName,
     kubeconfig: cluster.kubeconfig,
@@ -67,6 +81,16 @@ export function buildEnvironment(settings: Settings) {
     kubeconfigExport: `export KUBECONFIG=${cluster.kubeconfigPath}`,
     fluxNamespace: flux.namespace,
     fluxChartVersion: flux.chartVersion,
+    gitSync: settings.gitLocation
+      ? `on: ${settings.gitLocation.url} branch ${git.branch}, path ${git.path}, every ${git.interval}` +
+        (git.imageUpdates.enabled ? ", image updates pushed back" : "")
+      : `off: no repository configured (set git.url in Pulumi.${settings.stack}.yaml)`,
+    // Only for ssh:// repositories: the key to add to the repository, where, and with which access.
+    ...(settings.gitLocation?.scheme === "ssh" && {
+      deployKeyAccess: deployKeyAccess(git),
+      ...(gitSync?.deployPublicKey && { deployKey: gitSync.deployPublicKey }),
+      ...(gitSync?.deployPublicKey && deployKeyPage(settings.gitLocation) && { deployKeyPage: deployKeyPage(settings.gitLocation) }),
+    }),
   };
 }
 

@@ -3,7 +3,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { componentType, inCluster, type ClusterConnection } from "./cluster";
-import { imageRepository, type ImagePolicySettings } from "./config";
+import { imageRepository, serverImagePolicy, type ImagePolicySettings } from "./config";
 import { ImagePolicy, ImageRepository } from "./customResources";
 
 export interface ImagePoliciesArgs {
@@ -36,7 +36,7 @@ export class ImagePolicies extends pulumi.ComponentResource {
     this.policy = new ImagePolicy(
       `${name}-policy`,
       {
-        metadata: { name: "server", namespace: args.namespace },
+        metadata: { name: serverImagePolicy, namespace: args.namespace },
         spec: {
           imageRepositoryRef: { name: repository.metadata.name },
           filterTags: args.settings.filterTags,

@@ -35,6 +35,8 @@ export interface EvaluationOptions {
   readonly project: string;
   readonly stack: string;
   readonly config: Record<string, string>;
+  /** Keys of `config` that are stored encrypted. */
+  readonly secretKeys?: readonly string[];
   /** Simulate `pulumi preview` of a new stack: the kind cluster's kubeconfig is unknown. */
   readonly preview?: boolean;
   /** What `kind` prints on stdout in an `up`; a placeholder for the kubeconfig unless given. */
@@ -70,10 +72,10 @@ export async function evaluateStack(options: EvaluationOptions): Promise<Evaluat
   const preview = options.preview ?? false;
   await pulumi.runtime.setMocks(
     {
-      // Every resource echoes its inputs; kind's Command also "prints" a kubeconfig.
+      // Every resource echoes its inputs, plus what only exists after deployment.
       newResource: ({ type, name, inputs }: { type: string; name: string; inputs: Record<string, unknown> }) => ({
         id: preview ? undefined : `${name}-id`,
-        state: type === "command:local:Command" ? { ...inputs, stdout: options.kindStdout ?? kubeconfigOf(preview) } : inputs,
+        state: { ...inputs, ...createdOutputs(type, preview, options.kindStdout) },
       }),
       call: ({ inputs }) => inputs as Record<string, unknown>,
     },
@@ -81,7 +83,7 @@ export async function evaluateStack(options: EvaluationOptions): Promise<Evaluat
     options.stack,
     preview,
   );
-  pulumi.runtime.setAllConfig(options.config);
+  pulumi.runtime.setAllConfig(options.config, [...(options.secretKeys ?? [])]);
 
   const registrations: Registration[] = [];
   let pending = 0;
@@ -123,9 +125,17 @@ export async function evaluateStack(options: EvaluationOptions): Promise<Evaluat
   return { registrations: programRegistrations, outputs, error: failures[0] };
 }
 
-/** A real first preview cannot know the kubeconfig; an offline `up` shows a placeholder. */
-function kubeconfigOf(preview: boolean): string {
-  return preview ? unknownValue : afterDeployment("kubeconfig of the kind cluster");
+/** Outputs a resource gets when it is created: unknown in a first preview, placeholders otherwise. */
+function createdOutputs(type: string, preview: boolean, kindStdout?: string): Record<string, string> {
+  const value = (what: string) => (preview ? unknownValue : afterDeployment(what));
+  switch (type) {
+    case "command:local:Command":
+      return { stdout: kindStdout ?? value("kubeconfig of the kind cluster") };
+    case "tls:index/privateKey:PrivateKey":
+      return { privateKeyOpenssh: value("generated SSH private key"), publicKeyOpenssh: value("generated SSH public key") };
+    default:
+      return {};
+  }
 }
 
 function record(req: RegisterRequest): Registration {
@@ -167,15 +177,23 @@ function containsSecret(value: unknown): boolean {
   return Object.values(value).some(containsSecret);
 }
 
-/** Wire values to plain data: secrets hidden, unknowns named. */
+/** Wire values to plain data: secrets hidden (their structure kept, so a Secret still has its keys), unknowns named. */
 function plain(value: unknown): unknown {
-  if (isSecretEnvelope(value)) return secretValue;
+  if (isSecretEnvelope(value)) return mask(plain(value.value));
   if (value === unknownValue) return afterDeployment("value");
   if (Array.isArray(value)) return value.map(plain);
   if (typeof value === "object" && value !== null) {
     return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, plain(inner)]));
   }
   return value;
+}
+
+function mask(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(mask);
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, mask(inner)]));
+  }
+  return secretValue;
 }
 
 /** Waits until no registration is in flight for a few turns of the event loop. */
