@@ -1,6 +1,7 @@
 // Every setting of a stack, read once and validated before any resource is registered.
 // Defaults live here; a stack file (Pulumi.<stack>.yaml) carries only what differs.
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
@@ -75,6 +76,10 @@ const portMapping = section({
 
 const clusterSettings = (stack: string) =>
   section({
+    // kind: the stack creates (and deletes) a kind cluster. existing: it deploys into a cluster it does not own.
+    kind: oneOf(["kind", "existing"]).default("kind"),
+    kubeconfigPath: z.string({ error: "must be the path of a kubeconfig file" }).min(1, { error: "must be the path of a kubeconfig file" }).optional(),
+    context: z.string({ error: "must be a context of the kubeconfig" }).min(1, { error: "must be a context of the kubeconfig" }).optional(),
     // prefault, not default: a name derived from the stack name must pass the same check.
     name: text(kindClusterName, "must be a kind cluster name: lower-case letters, digits, '.' and '-'").prefault(
       `gitops-${stack}`,
@@ -99,6 +104,14 @@ const clusterSettings = (stack: string) =>
           seen.add(mapping.hostPort);
         });
       }),
+  }).superRefine((cluster, ctx) => {
+    if (cluster.kind === "kind") {
+      for (const key of ["kubeconfigPath", "context"] as const) {
+        if (cluster[key] !== undefined) {
+          ctx.addIssue({ code: "custom", path: [key], input: cluster[key], message: "is only used with cluster.kind: existing" });
+        }
+      }
+    }
   });
 
 const namespaceName = text(dnsLabel, "must be a namespace name (DNS label: a-z, 0-9, '-', at most 63)").max(63, {
@@ -374,6 +387,7 @@ const gitSettings = (stack: string) =>
 
 /** Settings only ever read as Pulumi secrets (pulumi config set --secret ...): their values are never shown. */
 export const secretSettings = {
+  kubeconfig: "the kubeconfig of an existing cluster (cluster.kind: existing)",
   gitSshPrivateKey: "an SSH private key for ssh:// repositories, instead of the generated one",
   gitToken: "a token (the password of git.username) for https:// repositories",
 } as const;
@@ -416,6 +430,22 @@ export interface Settings extends ConfigSettings {
   readonly secrets: Partial<Record<SecretSetting, pulumi.Output<string>>>;
   /** Things that work but probably not as the user means; shown as warnings. */
   readonly warnings: readonly string[];
+  /** For cluster.kind existing: how to reach the cluster. */
+  readonly existingCluster?: ExistingClusterAccess;
+}
+
+export interface ExistingClusterAccess {
+  /** The kubeconfig, always a Pulumi secret. */
+  readonly kubeconfig: pulumi.Output<string>;
+  /** Absolute path of the kubeconfig file, when it came from cluster.kubeconfigPath. */
+  readonly path?: string;
+  readonly context?: string;
+}
+
+/** `~/…` and paths relative to the project root, as a user writes them in a stack file. */
+export function resolveUserPath(file: string): string {
+  const expanded = file === "~" || file.startsWith("~/") ? path.join(os.homedir(), file.slice(1)) : file;
+  return path.resolve(projectRoot, expanded);
 }
 
 /** A stack's settings are invalid; `problems` lists each one as `key: value — what is allowed`. */
@@ -450,6 +480,8 @@ export interface RawSettings {
   readonly fluxValuesFile?: StackFile;
   /** The stack file itself (Pulumi.<stack>.yaml), to check the setter marker image updates need. */
   readonly stackFile?: StackFile;
+  /** Reads a file the settings name (cluster.kubeconfigPath); undefined when it cannot. */
+  readonly readFile?: (absolutePath: string) => string | undefined;
 }
 
 /** Program defaults for the flux2 chart (charts/flux2/values.yaml of chart 2.18.3 names every key). */
@@ -488,6 +520,7 @@ export function parseSettings(raw: RawSettings): Settings {
   if (parsed.success && gitLocation && !("error" in gitLocation)) {
     problems.push(...secretProblems(raw.project, parsed.data.git, gitLocation, secrets));
   }
+  const existingCluster = parsed.success ? existingClusterAccess(raw, parsed.data.cluster, secrets, problems) : undefined;
   if (problems.length > 0 || !parsed.success) {
     throw new ConfigurationError(raw.stack, problems);
   }
@@ -498,7 +531,48 @@ export function parseSettings(raw: RawSettings): Settings {
     gitLocation: gitLocation && !("error" in gitLocation) ? gitLocation : undefined,
     secrets: Object.fromEntries(Object.entries(secrets).map(([key, value]) => [key, pulumi.secret(value)])),
     warnings: markerWarnings(parsed.data, raw.stackFile),
+    existingCluster,
   };
+}
+
+const readFileOrUndefined = (file: string): string | undefined => {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+};
+
+/** An existing cluster's kubeconfig: from exactly one of cluster.kubeconfigPath and the secret kubeconfig. */
+function existingClusterAccess(
+  raw: RawSettings,
+  cluster: ClusterSettings,
+  secrets: Partial<Record<SecretSetting, string>>,
+  problems: string[],
+): ExistingClusterAccess | undefined {
+  const key = (name: string) => `${raw.project}:${name}`;
+  if (cluster.kind === "kind") {
+    if (secrets.kubeconfig !== undefined) problems.push(`${key("kubeconfig")}: (value hidden) — is only used with cluster.kind: existing`);
+    return undefined;
+  }
+  if (cluster.kubeconfigPath !== undefined && secrets.kubeconfig !== undefined) {
+    problems.push(`${key("cluster.kubeconfigPath")}: ${show(cluster.kubeconfigPath)} — must not be set together with the secret ${key("kubeconfig")}: choose one`);
+    return undefined;
+  }
+  if (secrets.kubeconfig !== undefined) return { kubeconfig: pulumi.secret(secrets.kubeconfig), context: cluster.context };
+  if (cluster.kubeconfigPath === undefined) {
+    problems.push(
+      `${key("cluster.kubeconfigPath")}: (missing) — must be set (or the secret ${key("kubeconfig")}: pulumi config set --secret kubeconfig < file) when cluster.kind is existing`,
+    );
+    return undefined;
+  }
+  const file = resolveUserPath(cluster.kubeconfigPath);
+  const text = (raw.readFile ?? readFileOrUndefined)(file);
+  if (text === undefined || text.trim() === "") {
+    problems.push(`${key("cluster.kubeconfigPath")}: ${show(cluster.kubeconfigPath)} — must be a readable, non-empty kubeconfig file (${file})`);
+    return undefined;
+  }
+  return { kubeconfig: pulumi.secret(text), path: file, context: cluster.context };
 }
 
 /**

@@ -3,6 +3,7 @@
 // repository is configured, the Git sync.
 import * as pulumi from "@pulumi/pulumi";
 import { deployKeyPage, projectRoot, readSettings, type Settings } from "./config";
+import { ExistingCluster } from "./existingCluster";
 import { Flux } from "./flux";
 import { kubeconfigFile } from "./cluster";
 import { deployKeyAccess, GitSync } from "./gitSync";
@@ -15,16 +16,7 @@ import { Server } from "./server";
 /** Builds the environment; the returned values are the stack outputs. */
 export function buildEnvironment(settings: Settings) {
   for (const warning of settings.warnings) void pulumi.log.warn(warning);
-  const cluster = new KindCluster("cluster", {
-    clusterName: settings.cluster.name,
-    nodeImage: settings.cluster.nodeImage,
-    workers: settings.cluster.workers,
-    waitTimeout: settings.cluster.waitTimeout,
-    extraPortMappings: settings.cluster.extraPortMappings,
-    workDir: projectRoot,
-    kubeconfigFile: kubeconfigFile(settings.cluster.name),
-    stack: settings.stack,
-  });
+  const { cluster, clusterOutputs } = connectCluster(settings);
 
   const namespaces = new Namespaces("namespaces", { names: settings.namespaces, cluster });
 
@@ -75,10 +67,7 @@ export function buildEnvironment(settings: Settings) {
     });
 
   return {
-    clusterName: cluster.clusterName,
-    kubeconfig: cluster.kubeconfig,
-    kubectlContext: `kind-${cluster.clusterName}`,
-    kubeconfigExport: `export KUBECONFIG=${cluster.kubeconfigPath}`,
+    ...clusterOutputs,
     fluxNamespace: flux.namespace,
     fluxChartVersion: flux.chartVersion,
     gitSync: settings.gitLocation
@@ -95,6 +84,44 @@ export function buildEnvironment(settings: Settings) {
 }
 
 export type EnvironmentOutputs = ReturnType<typeof buildEnvironment>;
+
+/** The stack's cluster: a kind cluster it creates, or an existing one it only deploys into. */
+function connectCluster(settings: Settings) {
+  if (settings.existingCluster) {
+    const cluster = new ExistingCluster("cluster", settings.existingCluster);
+    const { path: file, context } = settings.existingCluster;
+    return {
+      cluster,
+      clusterOutputs: {
+        clusterName: context ?? "existing",
+        kubeconfig: cluster.kubeconfig,
+        kubectlContext: cluster.contextName,
+        kubeconfigExport: file
+          ? `export KUBECONFIG=${file}`
+          : `pulumi stack output kubeconfig --show-secrets > kubeconfig.yaml && export KUBECONFIG=$PWD/kubeconfig.yaml`,
+      },
+    };
+  }
+  const cluster = new KindCluster("cluster", {
+    clusterName: settings.cluster.name,
+    nodeImage: settings.cluster.nodeImage,
+    workers: settings.cluster.workers,
+    waitTimeout: settings.cluster.waitTimeout,
+    extraPortMappings: settings.cluster.extraPortMappings,
+    workDir: projectRoot,
+    kubeconfigFile: kubeconfigFile(settings.cluster.name),
+    stack: settings.stack,
+  });
+  return {
+    cluster,
+    clusterOutputs: {
+      clusterName: cluster.clusterName,
+      kubeconfig: cluster.kubeconfig,
+      kubectlContext: `kind-${cluster.clusterName}`,
+      kubeconfigExport: `export KUBECONFIG=${cluster.kubeconfigPath}`,
+    },
+  };
+}
 
 /** The program: read and validate every setting first, then build. */
 export function deployEnvironment(): EnvironmentOutputs {

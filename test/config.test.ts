@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigurationError, defaultNodeImage, parseSettings, type RawSettings } from "../infra/config";
+import * as os from "node:os";
+import * as path from "node:path";
+import { ConfigurationError, defaultNodeImage, parseSettings, projectRoot, type RawSettings } from "../infra/config";
 import { loadStackConfig } from "../infra/offline/stackConfig";
 import { evaluate, shippedStacks } from "./helpers";
 
@@ -151,12 +153,12 @@ describe("configuration", () => {
     [
       "a misspelt cluster setting",
       { cluster: { wokers: 2 } },
-      "gitops:cluster.wokers: 2 — unknown setting (allowed: name, nodeImage, workers, waitTimeout, extraPortMappings)",
+      "gitops:cluster.wokers: 2 — unknown setting (allowed: kind, kubeconfigPath, context, name, nodeImage, workers, waitTimeout, extraPortMappings)",
     ],
     [
       "an unknown top-level key",
       { clusters: { workers: 2 } },
-      'gitops:clusters: {"workers":2} — unknown setting (allowed: cluster, namespaces, flux, server, prometheus, imagePolicy, git, gitSshPrivateKey, gitToken)',
+      'gitops:clusters: {"workers":2} — unknown setting (allowed: cluster, namespaces, flux, server, prometheus, imagePolicy, git, kubeconfig, gitSshPrivateKey, gitToken)',
     ],
     ["a section that is not a mapping", { cluster: "big" }, 'gitops:cluster: "big" — must be a mapping (set it in Pulumi.qa.yaml or with --path)'],
     [
@@ -259,6 +261,31 @@ describe("configuration", () => {
       "a Prometheus chart version range",
       { prometheus: { chartVersion: "88.x" } },
       'gitops:prometheus.chartVersion: "88.x" — must be an exact chart version such as 88.5.3 (no ranges: charts are pinned)',
+    ],
+    [
+      "an unknown cluster kind",
+      { cluster: { kind: "k3d" } },
+      'gitops:cluster.kind: "k3d" — must be one of kind, existing',
+    ],
+    [
+      "an existing cluster without a kubeconfig",
+      { cluster: { kind: "existing" } },
+      "gitops:cluster.kubeconfigPath: (missing) — must be set (or the secret gitops:kubeconfig: pulumi config set --secret kubeconfig < file) when cluster.kind is existing",
+    ],
+    [
+      "an existing cluster's kubeconfig file that cannot be read",
+      { cluster: { kind: "existing", kubeconfigPath: "./no/such/kubeconfig" } },
+      `gitops:cluster.kubeconfigPath: "./no/such/kubeconfig" — must be a readable, non-empty kubeconfig file (${path.join(projectRoot, "no/such/kubeconfig")})`,
+    ],
+    [
+      "a kubeconfig path for a kind cluster the stack creates",
+      { cluster: { kubeconfigPath: "~/.kube/config" } },
+      'gitops:cluster.kubeconfigPath: "~/.kube/config" — is only used with cluster.kind: existing',
+    ],
+    [
+      "a context for a kind cluster the stack creates",
+      { cluster: { context: "kind-other" } },
+      'gitops:cluster.context: "kind-other" — is only used with cluster.kind: existing',
     ],
     [
       "the demo's scp-form Git URL",
@@ -375,6 +402,25 @@ describe("configuration", () => {
       assert.deepEqual(withSecrets({ git: { url: "ssh://git@github.com/acme/demo" } }, { gitToken: "TOKEN" }), [
         "gitops:gitToken: (value hidden) — is only used with https:// URLs; git.url is ssh://",
       ]);
+    });
+
+    it("rejects an existing cluster given both a kubeconfig file and secret config", () => {
+      assert.deepEqual(
+        withSecrets({ cluster: { kind: "existing", kubeconfigPath: "./test/fixtures/kubeconfig-existing.yaml" } }, { kubeconfig: "apiVersion: v1" }),
+        ['gitops:cluster.kubeconfigPath: "./test/fixtures/kubeconfig-existing.yaml" — must not be set together with the secret gitops:kubeconfig: choose one'],
+      );
+    });
+
+    it("rejects a kubeconfig secret for a kind cluster the stack creates", () => {
+      assert.deepEqual(withSecrets({}, { kubeconfig: "apiVersion: v1" }), ["gitops:kubeconfig: (value hidden) — is only used with cluster.kind: existing"]);
+    });
+
+    it("resolves ~ in a kubeconfig path to the home directory", () => {
+      const settings = settingsFor(
+        { cluster: { kind: "existing", kubeconfigPath: "~/.kube/team" } },
+        { readFile: (file) => (file === path.join(os.homedir(), ".kube/team") ? "apiVersion: v1" : undefined) },
+      );
+      assert.equal(settings.existingCluster?.path, path.join(os.homedir(), ".kube/team"));
     });
 
     it("accepts an encrypted token and keeps it a Pulumi secret", async () => {

@@ -60,9 +60,18 @@ function describeRequestError(error: unknown, server: string, env: string): stri
   return message ?? String(error);
 }
 
-async function reconcileThroughApi(kubeconfigPath: string, namespace: string, env: string, timeoutMs: number): Promise<void> {
+/** Where the stack's Flux runs. */
+interface SyncTarget {
+  readonly kubeconfigPath: string;
+  /** A context of that kubeconfig; its current context when undefined. */
+  readonly context?: string;
+  readonly namespace: string;
+}
+
+async function reconcileThroughApi({ kubeconfigPath, context, namespace }: SyncTarget, env: string, timeoutMs: number): Promise<void> {
   const config = new KubeConfig();
   config.loadFromFile(kubeconfigPath);
+  if (context !== undefined) config.setCurrentContext(context);
   const server = config.getCurrentCluster()?.server ?? "(no server in the kubeconfig)";
   const api = config.makeApiClient(CustomObjectsApi);
   const requestedAt = new Date().toISOString();
@@ -108,8 +117,10 @@ async function reconcileThroughApi(kubeconfigPath: string, namespace: string, en
   }
 }
 
-function reconcileWithFluxCli(kubeconfigPath: string, namespace: string, timeout: string): Promise<number> {
-  const args = ["reconcile", "kustomization", syncName, "--with-source", "--namespace", namespace, "--kubeconfig", kubeconfigPath, "--timeout", timeout];
+function reconcileWithFluxCli({ kubeconfigPath, context, namespace }: SyncTarget, timeout: string): Promise<number> {
+  const args = ["reconcile", "kustomization", syncName, "--with-source", "--namespace", namespace, "--kubeconfig", kubeconfigPath];
+  if (context !== undefined) args.push("--context", context);
+  args.push("--timeout", timeout);
   console.error(`gitops: flux ${args.join(" ")}`);
   return new Promise((resolve) => {
     const child = spawn("flux", args, { stdio: "inherit" });
@@ -138,14 +149,21 @@ async function main(argv: string[]): Promise<number> {
     if (!settings.gitLocation) {
       throw new SyncError(`git sync is off for ${env}: no repository configured (set git.url in Pulumi.${env}.yaml)`);
     }
-    const kubeconfigPath = path.join(projectRoot, kubeconfigFile(settings.cluster.name));
+    const access = settings.existingCluster;
+    if (access && !access.path) {
+      throw new SyncError(
+        `the ${env} stack's kubeconfig is encrypted config: write it to a file (pulumi stack output --stack ${env} kubeconfig --show-secrets > f) and run flux reconcile kustomization ${syncName} --with-source --kubeconfig f`,
+      );
+    }
+    const kubeconfigPath = access?.path ?? path.join(projectRoot, kubeconfigFile(settings.cluster.name));
     if (!fs.existsSync(kubeconfigPath)) {
       throw new SyncError(`the ${env} cluster is not up: no kubeconfig at ${path.relative(projectRoot, kubeconfigPath)} (run npm run up -- ${env})`);
     }
+    const target = { kubeconfigPath, context: access?.context, namespace: settings.namespaces.flux };
     if (!spawnSync("flux", ["--version"], { stdio: "ignore" }).error) {
-      return await reconcileWithFluxCli(kubeconfigPath, settings.namespaces.flux, parsed.values.timeout);
+      return await reconcileWithFluxCli(target, parsed.values.timeout);
     }
-    await reconcileThroughApi(kubeconfigPath, settings.namespaces.flux, env, timeoutMs);
+    await reconcileThroughApi(target, env, timeoutMs);
     return 0;
   } catch (error) {
     if (error instanceof StackNotFoundError) {
