@@ -73,6 +73,17 @@ export function unknownValuePaths(values: unknown, defaults: unknown, prefix = "
   });
 }
 
+/** Whether `command` is not on PATH at all (as opposed to present and failing). */
+export function executableMissing(command: string): boolean {
+  const { error } = spawnSync(command, ["version"]);
+  return error !== undefined && "code" in error && error.code === "ENOENT";
+}
+
+/** Whether a Docker daemon answers (the client alone does not count). */
+export function dockerDaemonAnswers(): boolean {
+  return spawnSync("docker", ["info"], { timeout: 5000 }).status === 0;
+}
+
 export interface CliResult {
   readonly status: number | null;
   readonly stdout: string;

@@ -1,0 +1,196 @@
+// Preflight: is this machine ready for the stacks? Every check reads the machine through the
+// `Machine` boundary, so tests decide which executables exist and what they print.
+import { execFile } from "node:child_process";
+import * as fs from "node:fs/promises";
+import * as net from "node:net";
+import { parseSettings, type Settings } from "./config";
+import { loadStackConfig } from "./offline/stackConfig";
+
+export type CheckStatus = "ok" | "warn" | "fail";
+
+export interface CheckResult {
+  readonly name: string;
+  readonly status: CheckStatus;
+  /** One line: what was found, or what is wrong and the command or link that fixes it. */
+  readonly detail: string;
+}
+
+export interface CommandResult {
+  /** False when the executable is not on PATH. */
+  readonly found: boolean;
+  /** Exit code; null when it was stopped (timeout) or never ran. */
+  readonly exitCode: number | null;
+  readonly stdout: string;
+}
+
+/** Everything the checks learn about the machine. */
+export interface Machine {
+  readonly platform: NodeJS.Platform;
+  readonly nodeVersion: string;
+  run(command: string, args: readonly string[]): Promise<CommandResult>;
+  readFile(file: string): Promise<string | undefined>;
+  portFree(address: string, port: number): Promise<boolean>;
+}
+
+/** What the selected environments need from the machine. */
+export interface Needs {
+  /** Environments that create a kind cluster (they need Docker and kind). */
+  readonly kindClusters: readonly { readonly env: string; readonly name: string }[];
+  readonly hostPorts: readonly { readonly env: string; readonly address: string; readonly port: number }[];
+}
+
+export const minimumNode = { major: 22, minor: 12 };
+export const minimumKind = { major: 0, minor: 32 };
+export const inotifyMinimums = { max_user_watches: 524288, max_user_instances: 512 };
+const links = {
+  node: "https://nodejs.org/en/download",
+  pulumi: "https://www.pulumi.com/docs/iac/download-install/",
+  docker: "https://docs.docker.com/get-docker/",
+  kind: "https://kind.sigs.k8s.io/docs/user/quick-start/#installation",
+  kubectl: "https://kubernetes.io/docs/tasks/tools/",
+  inotify: "https://kind.sigs.k8s.io/docs/user/known-issues/#pod-errors-due-to-too-many-open-files",
+};
+
+const ok = (name: string, detail: string): CheckResult => ({ name, status: "ok", detail });
+const warn = (name: string, detail: string): CheckResult => ({ name, status: "warn", detail });
+const fail = (name: string, detail: string): CheckResult => ({ name, status: "fail", detail });
+
+export function checkNode(machine: Machine): CheckResult {
+  const [major = 0, minor = 0] = machine.nodeVersion.replace(/^v/, "").split(".").map(Number);
+  const enough = major > minimumNode.major || (major === minimumNode.major && minor >= minimumNode.minor);
+  return enough
+    ? ok("node", machine.nodeVersion)
+    : fail("node", `${machine.nodeVersion} is too old: need ${minimumNode.major}.${minimumNode.minor} or newer — ${links.node}`);
+}
+
+export async function checkPulumi(machine: Machine): Promise<CheckResult> {
+  const result = await machine.run("pulumi", ["version"]);
+  if (!result.found) return fail("pulumi", `the Pulumi CLI is not installed — ${links.pulumi}`);
+  if (result.exitCode !== 0) return fail("pulumi", `\`pulumi version\` failed — reinstall: ${links.pulumi}`);
+  return ok("pulumi", result.stdout.trim());
+}
+
+export async function checkDocker(machine: Machine): Promise<CheckResult> {
+  // `docker info` needs the daemon; `docker --version` would only prove the client.
+  const result = await machine.run("docker", ["info", "--format", "{{.ServerVersion}}"]);
+  if (!result.found) return fail("docker", `Docker is not installed — ${links.docker}`);
+  if (result.exitCode !== 0) {
+    return fail("docker", "the Docker daemon is not reachable (the client is installed) — start Docker Desktop, or: sudo systemctl start docker");
+  }
+  return ok("docker", `engine ${result.stdout.trim()}`);
+}
+
+export async function checkKind(machine: Machine): Promise<CheckResult> {
+  const result = await machine.run("kind", ["version"]);
+  if (!result.found) return fail("kind", `kind is not installed — ${links.kind}`);
+  const version = /v(\d+)\.(\d+)\.(\d+)/.exec(result.stdout);
+  if (result.exitCode !== 0 || !version) return fail("kind", `\`kind version\` failed — reinstall: ${links.kind}`);
+  const [major, minor] = [Number(version[1]), Number(version[2])];
+  if (major < minimumKind.major || (major === minimumKind.major && minor < minimumKind.minor)) {
+    return warn("kind", `${version[0]} is older than v${minimumKind.major}.${minimumKind.minor}.0, whose node image the stacks pin — upgrade: ${links.kind}`);
+  }
+  return ok("kind", version[0]);
+}
+
+export async function checkKubectl(machine: Machine): Promise<CheckResult> {
+  const result = await machine.run("kubectl", ["version", "--client"]);
+  if (!result.found) return warn("kubectl", `not installed (optional: to look around, and it makes cluster creation fail fast) — ${links.kubectl}`);
+  const version = /v\d+\.\d+\.\d+/.exec(result.stdout)?.[0];
+  return ok("kubectl", version ?? "installed");
+}
+
+/** kind's documented fix for "too many open files" with several clusters (Linux only). */
+export async function checkInotify(machine: Machine): Promise<CheckResult | undefined> {
+  if (machine.platform !== "linux") return undefined;
+  const low: string[] = [];
+  for (const [setting, minimum] of Object.entries(inotifyMinimums)) {
+    const value = Number((await machine.readFile(`/proc/sys/fs/inotify/${setting}`))?.trim());
+    if (Number.isFinite(value) && value < minimum) low.push(`${setting} ${value} < ${minimum}`);
+  }
+  if (low.length === 0) return ok("inotify", "limits fit two clusters");
+  return fail(
+    "inotify",
+    `limits too low for two clusters (${low.join(", ")}) — sudo sysctl fs.inotify.max_user_watches=${inotifyMinimums.max_user_watches} fs.inotify.max_user_instances=${inotifyMinimums.max_user_instances} (${links.inotify})`,
+  );
+}
+
+/** Host ports of clusters that do not run yet must be free; a running cluster holds its own. */
+export async function checkHostPorts(machine: Machine, needs: Needs, runningClusters: readonly string[]): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  for (const { env, address, port } of needs.hostPorts) {
+    const cluster = needs.kindClusters.find((candidate) => candidate.env === env);
+    if (cluster && runningClusters.includes(cluster.name)) continue;
+    if (!(await machine.portFree(address, port))) {
+      results.push(fail("ports", `${address}:${port} (${env}: cluster.extraPortMappings) is in use — stop what listens there, or map another hostPort`));
+    }
+  }
+  return results;
+}
+
+/** Runs every check at once; none needs a cluster, so together they take well under 2 s. */
+export async function preflight(machine: Machine, needs: Needs): Promise<CheckResult[]> {
+  const usesKind = needs.kindClusters.length > 0;
+  const runningClusters = usesKind
+    ? machine.run("kind", ["get", "clusters"]).then((result) => (result.exitCode === 0 ? result.stdout.split("\n").map((line) => line.trim()) : []))
+    : Promise.resolve([]);
+  const none = Promise.resolve(undefined);
+  const results = await Promise.all([
+    Promise.resolve(checkNode(machine)),
+    checkPulumi(machine),
+    usesKind ? checkDocker(machine) : none,
+    usesKind ? checkKind(machine) : none,
+    checkKubectl(machine),
+    usesKind ? checkInotify(machine) : none,
+    runningClusters.then((running) => checkHostPorts(machine, needs, running)),
+  ]);
+  return results.flat().filter((result): result is CheckResult => result !== undefined);
+}
+
+/** What the environments' settings ask of the machine; an environment with invalid settings is a failed check. */
+export function needsOf(envs: readonly string[]): { needs: Needs; problems: CheckResult[] } {
+  const kindClusters: { env: string; name: string }[] = [];
+  const hostPorts: { env: string; address: string; port: number }[] = [];
+  const problems: CheckResult[] = [];
+  for (const env of envs) {
+    let settings: Settings;
+    try {
+      settings = parseSettings({ ...loadStackConfig(env), stack: env });
+    } catch {
+      problems.push(fail("config", `${env}: the stack's settings are invalid — npm run render -- ${env} lists the problems`));
+      continue;
+    }
+    if (settings.cluster.kind !== "kind") continue;
+    kindClusters.push({ env, name: settings.cluster.name });
+    for (const mapping of settings.cluster.extraPortMappings) hostPorts.push({ env, address: mapping.listenAddress, port: mapping.hostPort });
+  }
+  return { needs: { kindClusters, hostPorts }, problems };
+}
+
+/** One line per check; failed ones say what is wrong and how to fix it. */
+export function formatResults(results: readonly CheckResult[]): string {
+  const label: Record<CheckStatus, string> = { ok: "ok  ", warn: "warn", fail: "FAIL" };
+  return results.map((result) => `${label[result.status]}  ${result.name.padEnd(8)} ${result.detail}`).join("\n");
+}
+
+/** The machine this process runs on. Commands time out so a hung daemon cannot stall the checks. */
+export const thisMachine: Machine = {
+  platform: process.platform,
+  nodeVersion: process.version,
+  run: (command, args) =>
+    new Promise((resolve) => {
+      execFile(command, [...args], { timeout: 1500, encoding: "utf8" }, (error, stdout) => {
+        if (!error) return resolve({ found: true, exitCode: 0, stdout });
+        // A number for a non-zero exit; "ENOENT" when there is no such executable; null when killed (timeout).
+        const code = (error as { code?: unknown }).code;
+        if (code === "ENOENT") return resolve({ found: false, exitCode: null, stdout: "" });
+        resolve({ found: true, exitCode: typeof code === "number" ? code : null, stdout });
+      });
+    }),
+  readFile: (file) => fs.readFile(file, "utf8").catch(() => undefined),
+  portFree: (address, port) =>
+    new Promise((resolve) => {
+      const server = net.createServer();
+      server.once("error", () => resolve(false));
+      server.listen(port, address, () => server.close(() => resolve(true)));
+    }),
+};
