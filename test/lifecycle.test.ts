@@ -1,18 +1,19 @@
-// npm run up|preview|destroy -- <env>: the Pulumi CLI invocations, defaults and errors.
+// npm run up|preview|destroy -- <env>|--all: the Pulumi CLI invocations, defaults, parallel
+// runs and errors, with the Pulumi CLI (and kind) replaced by stubs on PATH.
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
-import { demoPassphrase, planLifecycle } from "../infra/cli/pulumi";
+import { changedResources, demoPassphrase, planLifecycle, summaryTable } from "../infra/cli/pulumi";
 import { runCli } from "./helpers";
 
 describe("lifecycle plan", () => {
   it("selects (or creates) the stack, then runs the command for it with the extra options", () => {
-    const plan = planLifecycle("up", "dev", ["--yes"], {});
+    const plan = planLifecycle("up", "dev", ["--diff"], {});
     assert.deepEqual(plan.invocations, [
       ["stack", "select", "--create", "dev", "--secrets-provider", "passphrase"],
-      ["up", "--stack", "dev", "--yes"],
+      ["up", "--stack", "dev", "--diff"],
     ]);
   });
 
@@ -28,23 +29,71 @@ describe("lifecycle plan", () => {
     assert.deepEqual(plan.invocations[0], ["stack", "select", "--create", "prod"]);
     assert.ok(plan.notes.includes("state: s3://team-state (PULUMI_BACKEND_URL)"));
   });
+
+  it("runs unattended without prompts, except preview which never prompts", () => {
+    assert.deepEqual(planLifecycle("up", "dev", [], {}, { unattended: true }).invocations[1], ["up", "--stack", "dev", "--yes", "--non-interactive"]);
+    assert.deepEqual(planLifecycle("preview", "dev", [], {}, { unattended: true }).invocations[1], ["preview", "--stack", "dev"]);
+  });
+
+  it("destroys a stack whose cluster is gone by refreshing with PULUMI_K8S_DELETE_UNREACHABLE first", () => {
+    const plan = planLifecycle("destroy", "dev", [], {}, { unattended: true, clusterGone: true });
+    assert.equal(plan.environment.PULUMI_K8S_DELETE_UNREACHABLE, "true");
+    assert.deepEqual(plan.invocations.slice(1), [
+      ["refresh", "--stack", "dev", "--yes", "--non-interactive"],
+      ["destroy", "--stack", "dev", "--yes", "--non-interactive"],
+    ]);
+  });
+});
+
+describe("summary", () => {
+  it("counts what Pulumi's summary says changed", () => {
+    const up = "Outputs:\n    clusterName: gitops-dev\n\nResources:\n    + 20 created\n    ~ 1 updated\n    +-1 replaced\n    22 changes. 3 unchanged\n";
+    assert.equal(changedResources(up), 22);
+    assert.equal(changedResources("Resources:\n    + 21 to create\n    - 2 to delete\n"), 23);
+    assert.equal(changedResources("Resources:\n    25 unchanged\n"), 0);
+    assert.equal(changedResources("error: something failed"), undefined);
+  });
+
+  it("is a table of environment, result, duration and resources changed", () => {
+    assert.equal(
+      summaryTable([
+        { env: "dev", exitCode: 0, seconds: 192.4, changed: 20 },
+        { env: "prod", exitCode: 3, seconds: 45, changed: undefined },
+      ]),
+      [
+        "environment  result           duration  resources changed",
+        "dev          ok               3m12s     20",
+        "prod         failed (exit 3)  0m45s     -",
+      ].join("\n"),
+    );
+  });
 });
 
 describe("lifecycle CLI", () => {
   let bin: string;
   beforeEach(() => {
     bin = fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-stub-"));
-    // Records each call with the variables the wrapper controls; fails `up` when asked to.
+    // The Pulumi stub records each call (with the variables the wrapper controls), takes a
+    // second per command so parallel runs can be seen overlapping, and fails `up` for the
+    // stacks listed in STUB_FAIL. The kind stub lists the clusters in STUB_CLUSTERS.
     fs.writeFileSync(
       path.join(bin, "pulumi"),
       `#!/usr/bin/env bash
 [ "$1" = version ] && { echo v3.200.0; exit 0; }
-echo "$* | passphrase=\${PULUMI_CONFIG_PASSPHRASE:-} backend=\${PULUMI_BACKEND_URL:-}" >> "${bin}/calls"
-[ "$1" = up ] && [ -n "\${STUB_FAIL_UP:-}" ] && exit 3
+stack=""; prev=""; for a in "$@"; do [ "$prev" = --stack ] && stack="$a"; prev="$a"; done
+echo "$* | passphrase=\${PULUMI_CONFIG_PASSPHRASE:-} backend=\${PULUMI_BACKEND_URL:-} unreachable=\${PULUMI_K8S_DELETE_UNREACHABLE:-}" >> "${bin}/calls"
+case "$1" in up|preview|destroy)
+  echo "start $stack $(date +%s%N)" >> "${bin}/times"
+  echo "Updating ($stack)"; sleep 1
+  echo "end $stack $(date +%s%N)" >> "${bin}/times"
+  case " \${STUB_FAIL:-} " in *" $stack "*) echo "error: update failed" >&2; exit 3;; esac
+  printf 'Resources:\\n    + 4 created\\n    4 changes. 1 unchanged\\n' ;;
+esac
 exit 0
 `,
       { mode: 0o755 },
     );
+    fs.writeFileSync(path.join(bin, "kind"), `#!/usr/bin/env bash\n[ "$1 $2" = "get clusters" ] && for c in \${STUB_CLUSTERS:-}; do echo "$c"; done\nexit 0\n`, { mode: 0o755 });
   });
   afterEach(() => fs.rmSync(bin, { recursive: true, force: true }));
   const calls = () => fs.readFileSync(path.join(bin, "calls"), "utf8").trim().split("\n");
@@ -55,43 +104,104 @@ exit 0
     PULUMI_BACKEND_URL: "",
     ...extra,
   });
+  const lifecycle = (args: string[], extra: NodeJS.ProcessEnv = {}) => runCli("infra/cli/pulumi.ts", args, { env: env(extra) });
 
   it("runs pulumi for the environment with the embedded defaults", () => {
-    const result = runCli("infra/cli/pulumi.ts", ["preview", "dev", "--diff"], { env: env() });
+    const result = lifecycle(["preview", "dev", "--no-preflight", "--diff"]);
     assert.equal(result.status, 0, result.stderr);
     assert.deepEqual(calls(), [
-      `stack select --create dev --secrets-provider passphrase | passphrase=${demoPassphrase} backend=`,
-      `preview --stack dev --diff | passphrase=${demoPassphrase} backend=`,
+      `stack select --create dev --secrets-provider passphrase | passphrase=${demoPassphrase} backend= unreachable=`,
+      `preview --stack dev --diff | passphrase=${demoPassphrase} backend= unreachable=`,
     ]);
     assert.match(result.stderr, /gitops: state: local backend \.pulumi-state\//);
   });
 
   it("passes the user's passphrase and backend through untouched", () => {
-    const result = runCli("infra/cli/pulumi.ts", ["up", "prod"], {
-      env: env({ PULUMI_CONFIG_PASSPHRASE: "s3cret", PULUMI_BACKEND_URL: "file:///tmp/team" }),
-    });
+    const result = lifecycle(["up", "prod", "--no-preflight"], { PULUMI_CONFIG_PASSPHRASE: "s3cret", PULUMI_BACKEND_URL: "file:///tmp/team" });
     assert.equal(result.status, 0, result.stderr);
     assert.deepEqual(calls(), [
-      "stack select --create prod | passphrase=s3cret backend=file:///tmp/team",
-      "up --stack prod | passphrase=s3cret backend=file:///tmp/team",
+      "stack select --create prod | passphrase=s3cret backend=file:///tmp/team unreachable=",
+      "up --stack prod | passphrase=s3cret backend=file:///tmp/team unreachable=",
     ]);
   });
 
   it("exits with pulumi's code when it fails", () => {
-    const result = runCli("infra/cli/pulumi.ts", ["up", "dev"], { env: env({ STUB_FAIL_UP: "1" }) });
-    assert.equal(result.status, 3);
+    assert.equal(lifecycle(["up", "dev", "--no-preflight"], { STUB_FAIL: "dev" }).status, 3);
   });
 
   it("names the environments for an unknown one, before running pulumi", () => {
-    const result = runCli("infra/cli/pulumi.ts", ["up", "staging"], { env: env() });
+    const result = lifecycle(["up", "staging"]);
     assert.equal(result.status, 2);
-    assert.match(result.stderr, /^gitops: no environment "staging": Pulumi\.staging\.yaml does not exist\nusage: npm run up -- <env> \[pulumi options\]\s+\(environments: dev, prod\)/);
+    assert.match(result.stderr, /^gitops: no environment "staging": Pulumi\.staging\.yaml does not exist\nusage: npm run up -- <env>\|--all .*\(environments: dev, prod\)/);
+    assert.equal(fs.existsSync(path.join(bin, "calls")), false);
+  });
+
+  it("stops at the preflight, before pulumi runs, when the machine is not ready", () => {
+    // This machine has no Docker daemon and no kind (the kind stub is removed here).
+    fs.rmSync(path.join(bin, "kind"));
+    const result = runCli("infra/cli/pulumi.ts", ["up", "dev"], { env: env({ PATH: `${bin}:/usr/bin:/bin:${path.dirname(process.execPath)}` }) });
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /FAIL {2}kind {5}kind is not installed/);
+    assert.match(result.stderr, /gitops: fix the problems above first \(or pass --no-preflight to run anyway\)\n$/);
     assert.equal(fs.existsSync(path.join(bin, "calls")), false);
   });
 
   it("says how to install Pulumi when the CLI is missing", () => {
-    const result = runCli("infra/cli/pulumi.ts", ["preview", "dev"], { env: { PATH: path.dirname(process.execPath) } });
+    const result = runCli("infra/cli/pulumi.ts", ["preview", "dev", "--no-preflight"], { env: { PATH: path.dirname(process.execPath) } });
     assert.equal(result.status, 127);
     assert.equal(result.stderr.trim(), "gitops: the Pulumi CLI is not on PATH; install it: https://www.pulumi.com/docs/iac/download-install/");
+  });
+
+  describe("--all", () => {
+    it("runs every environment at the same time, prefixed, then a summary; one failure leaves the other intact", () => {
+      const result = lifecycle(["up", "--all", "--yes", "--no-preflight"], { STUB_FAIL: "prod" });
+      assert.equal(result.status, 1);
+      // Overlap, not just completion: each started before the other ended.
+      const times = Object.fromEntries(
+        fs.readFileSync(path.join(bin, "times"), "utf8").trim().split("\n").map((line) => {
+          const [event, stack, at] = line.split(" ");
+          return [`${event} ${stack}`, BigInt(at!)];
+        }),
+      );
+      assert.ok(times["start dev"]! < times["end prod"]! && times["start prod"]! < times["end dev"]!, JSON.stringify(times, (_, v: unknown) => String(v)));
+      assert.match(result.stdout, /^\[dev \] Updating \(dev\)$/m);
+      assert.match(result.stdout, /^\[prod\] Updating \(prod\)$/m);
+      assert.match(result.stdout, /^\[prod\] error: update failed$/m);
+      assert.match(result.stdout, /^environment {2}result {11}duration {2}resources changed\ndev {10}ok {15}0m0\ds {5}4\nprod {9}failed \(exit 3\) {2}0m0\ds {5}-$/m);
+      // Selected one after another, then run unattended.
+      assert.deepEqual(calls().slice(0, 2).map((call) => call.split(" | ")[0]), [
+        "stack select --create dev --secrets-provider passphrase",
+        "stack select --create prod --secrets-provider passphrase",
+      ]);
+      assert.ok(calls().some((call) => call.startsWith("up --stack dev --yes --non-interactive |")));
+    });
+
+    it("previews every environment without asking", () => {
+      const result = lifecycle(["preview", "--all", "--no-preflight"]);
+      assert.equal(result.status, 0, result.stderr);
+      assert.match(result.stdout, /^dev {10}ok/m);
+      assert.match(result.stdout, /^prod {9}ok/m);
+    });
+
+    it("asks before destroying and refuses without --yes when nobody can answer", () => {
+      const result = lifecycle(["destroy", "--all", "--no-preflight"]);
+      assert.equal(result.status, 2);
+      assert.equal(result.stderr.trim().split("\n").at(-1), "gitops: destroy --all needs --yes when not run from a terminal");
+      assert.equal(fs.existsSync(path.join(bin, "times")), false);
+    });
+
+    it("destroys a stack whose kind cluster is already gone through the unreachable-refresh path", () => {
+      const result = lifecycle(["destroy", "--all", "--yes", "--no-preflight"], { STUB_CLUSTERS: "gitops-dev" });
+      assert.equal(result.status, 0, result.stderr);
+      const prodCalls = calls().filter((call) => call.includes("--stack prod"));
+      assert.deepEqual(prodCalls, [
+        `refresh --stack prod --yes --non-interactive | passphrase=${demoPassphrase} backend= unreachable=true`,
+        `destroy --stack prod --yes --non-interactive | passphrase=${demoPassphrase} backend= unreachable=true`,
+      ]);
+      assert.deepEqual(calls().filter((call) => call.includes("--stack dev")), [
+        `destroy --stack dev --yes --non-interactive | passphrase=${demoPassphrase} backend= unreachable=`,
+      ]);
+      assert.match(result.stderr, /\[prod\] gitops: the kind cluster of prod is already gone: refreshing with PULUMI_K8S_DELETE_UNREACHABLE=true first/);
+    });
   });
 });

@@ -1,9 +1,13 @@
-// npm run up|preview|destroy -- <env> [pulumi options...]
-// Runs the Pulumi CLI for one environment's stack with the project's embedded defaults:
-// the local state backend of Pulumi.yaml (unless PULUMI_BACKEND_URL says otherwise), the
-// demo passphrase (unless PULUMI_CONFIG_PASSPHRASE[_FILE] is set), the stack created on first use.
+// npm run up|preview|destroy -- <env>|--all [--yes] [--no-preflight] [pulumi options...]
+// Runs the Pulumi CLI for environments' stacks with the project's embedded defaults: the local
+// state backend of Pulumi.yaml (unless PULUMI_BACKEND_URL says otherwise), the demo passphrase
+// (unless PULUMI_CONFIG_PASSPHRASE[_FILE] is set), each stack created on first use. With --all,
+// every environment runs in parallel, its output prefixed with its name, then a summary.
 import { spawn, spawnSync } from "node:child_process";
-import { listStacks } from "../offline/stackConfig";
+import * as readline from "node:readline";
+import { parseSettings } from "../config";
+import { listStacks, loadStackConfig } from "../offline/stackConfig";
+import { runPreflight } from "./doctor";
 
 export const lifecycleCommands = ["up", "preview", "destroy"] as const;
 export type LifecycleCommand = (typeof lifecycleCommands)[number];
@@ -20,11 +24,19 @@ export interface Plan {
   readonly notes: readonly string[];
 }
 
+export interface PlanOptions {
+  /** Unattended: no prompt from Pulumi (--all runs several at once). */
+  readonly unattended?: boolean;
+  /** The stack's kind cluster is already gone: forget its objects before destroying. */
+  readonly clusterGone?: boolean;
+}
+
 export function planLifecycle(
   command: LifecycleCommand,
   stack: string,
   pulumiArgs: readonly string[],
   env: NodeJS.ProcessEnv,
+  options: PlanOptions = {},
 ): Plan {
   const environment: Record<string, string> = {};
   const notes: string[] = [];
@@ -41,45 +53,190 @@ export function planLifecycle(
   const select = ["stack", "select", "--create", stack];
   // On the local backend, secrets are encrypted with the passphrase; elsewhere the backend's default applies.
   if (localBackend) select.push("--secrets-provider", "passphrase");
-  return { environment, invocations: [select, [command, "--stack", stack, ...pulumiArgs]], notes };
+  const unattended = options.unattended && command !== "preview" ? ["--yes", "--non-interactive"] : [];
+  const invocations: string[][] = [select];
+  if (command === "destroy" && options.clusterGone) {
+    // The provider would refuse to touch objects of an unreachable cluster; with this it drops them from state.
+    environment.PULUMI_K8S_DELETE_UNREACHABLE = "true";
+    notes.push(`the kind cluster of ${stack} is already gone: refreshing with PULUMI_K8S_DELETE_UNREACHABLE=true first`);
+    invocations.push(["refresh", "--stack", stack, "--yes", "--non-interactive"]);
+  }
+  invocations.push([command, "--stack", stack, ...unattended, ...pulumiArgs]);
+  return { environment, invocations, notes };
 }
 
-function run(args: readonly string[], environment: NodeJS.ProcessEnv): Promise<number> {
+/** Sum of what a Pulumi summary says changed ("+ 3 created", "~ 1 to update", ...); undefined when there is none. */
+export function changedResources(output: string): number | undefined {
+  const block = output.lastIndexOf("Resources:");
+  if (block === -1) return undefined;
+  let changed = 0;
+  for (const match of output.slice(block).matchAll(/^\s*(?:\+-|[+~-])\s*(\d+)\s+(?:to\s+)?(?:create|update|delete|replace)d?\b/gm)) {
+    changed += Number(match[1]);
+  }
+  return changed;
+}
+
+export interface EnvironmentResult {
+  readonly env: string;
+  readonly exitCode: number;
+  readonly seconds: number;
+  readonly changed?: number;
+}
+
+export function summaryTable(results: readonly EnvironmentResult[]): string {
+  const rows = [
+    ["environment", "result", "duration", "resources changed"],
+    ...results.map((result) => [
+      result.env,
+      result.exitCode === 0 ? "ok" : result.exitCode === 130 ? "interrupted" : `failed (exit ${result.exitCode})`,
+      `${Math.floor(result.seconds / 60)}m${String(Math.round(result.seconds % 60)).padStart(2, "0")}s`,
+      result.changed === undefined ? "-" : String(result.changed),
+    ]),
+  ];
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd()).join("\n");
+}
+
+/** Runs one Pulumi invocation; with a prefix, its output goes line by line through `print`. */
+function runPulumi(
+  args: readonly string[],
+  environment: NodeJS.ProcessEnv,
+  prefix?: string,
+): Promise<{ exitCode: number; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn("pulumi", args, { stdio: "inherit", env: environment });
+    const child = spawn("pulumi", args, { env: environment, stdio: prefix === undefined ? "inherit" : ["ignore", "pipe", "pipe"] });
+    let output = "";
+    for (const stream of [child.stdout, child.stderr]) {
+      if (!stream) continue;
+      readline.createInterface({ input: stream }).on("line", (line) => {
+        output += `${line}\n`;
+        process.stdout.write(`${prefix ?? ""}${line}\n`);
+      });
+    }
     child.on("error", (error) => {
-      console.error(`gitops: could not run pulumi: ${error.message}`);
-      resolve(1);
+      console.error(`${prefix ?? ""}gitops: could not run pulumi: ${error.message}`);
+      resolve({ exitCode: 1, output });
     });
-    child.on("exit", (code, signal) => resolve(code ?? (signal ? 130 : 1)));
+    child.on("close", (code, signal) => resolve({ exitCode: code ?? (signal ? 130 : 1), output }));
   });
 }
 
+/** Names of the running kind clusters; undefined when kind cannot tell. */
+function runningKindClusters(): string[] | undefined {
+  const result = spawnSync("kind", ["get", "clusters"], { encoding: "utf8", timeout: 5000 });
+  return result.status === 0 ? result.stdout.split("\n").map((line) => line.trim()) : undefined;
+}
+
+/** Whether the environment's own kind cluster is known to be gone. */
+function kindClusterGone(env: string, running: string[] | undefined): boolean {
+  if (running === undefined) return false;
+  try {
+    const settings = parseSettings({ ...loadStackConfig(env), stack: env });
+    return settings.cluster.kind === "kind" && !running.includes(settings.cluster.name);
+  } catch {
+    return false;
+  }
+}
+
+async function confirm(question: string): Promise<boolean> {
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+  const answer = await new Promise<string>((resolve) => rl.question(`${question} [y/N] `, resolve));
+  rl.close();
+  return /^y(es)?$/i.test(answer.trim());
+}
+
+/** Runs an environment's invocations from `first` on (with --all, `stack select` ran before, one at a time). */
+async function runEnvironment(
+  command: LifecycleCommand,
+  env: string,
+  pulumiArgs: readonly string[],
+  options: PlanOptions,
+  prefix?: string,
+  first = 0,
+): Promise<EnvironmentResult> {
+  const started = Date.now();
+  const plan = planLifecycle(command, env, pulumiArgs, process.env, options);
+  if (first === 0) plan.notes.forEach((note) => console.error(`${prefix ?? ""}gitops: ${note}`));
+  const environment = { ...process.env, ...plan.environment };
+  let last = { exitCode: 0, output: "" };
+  for (const invocation of plan.invocations.slice(first)) {
+    last = await runPulumi(invocation, environment, prefix);
+    if (last.exitCode !== 0) break;
+  }
+  return { env, exitCode: last.exitCode, seconds: (Date.now() - started) / 1000, changed: changedResources(last.output) };
+}
+
 async function main(argv: string[]): Promise<number> {
-  const [command, stack, ...pulumiArgs] = argv;
-  const usage = `usage: npm run ${command ?? "up"} -- <env> [pulumi options]   (environments: ${listStacks().join(", ")})`;
-  if (!lifecycleCommands.includes(command as LifecycleCommand) || !stack || stack.startsWith("-")) {
+  const [command, ...rest] = argv;
+  const ours = new Set(["--all", "--yes", "--no-preflight"]);
+  const flags = new Set(rest.filter((arg) => ours.has(arg)));
+  const [target, ...pulumiArgs] = rest.filter((arg) => !ours.has(arg));
+  const known = listStacks();
+  const usage = `usage: npm run ${command ?? "up"} -- <env>|--all [--yes] [--no-preflight] [pulumi options]   (environments: ${known.join(", ")})`;
+  const all = flags.has("--all");
+  if (!lifecycleCommands.includes(command as LifecycleCommand) || (!all && (!target || target.startsWith("-")))) {
     console.error(usage);
     return 2;
   }
-  if (!listStacks().includes(stack)) {
-    console.error(`gitops: no environment "${stack}": Pulumi.${stack}.yaml does not exist\n${usage}`);
+  const lifecycle = command as LifecycleCommand;
+  // With --all, anything left over is for Pulumi.
+  const envs = all ? known : [target!];
+  const extraArgs = all ? (target === undefined ? [] : [target, ...pulumiArgs]) : pulumiArgs;
+  const unknown = envs.filter((env) => !known.includes(env));
+  if (unknown.length > 0) {
+    console.error(`gitops: no environment "${unknown.join(", ")}": Pulumi.${unknown[0]}.yaml does not exist\n${usage}`);
     return 2;
+  }
+  if (!flags.has("--no-preflight") && !(await runPreflight(envs))) {
+    console.error("gitops: fix the problems above first (or pass --no-preflight to run anyway)");
+    return 1;
   }
   if (spawnSync("pulumi", ["version"], { stdio: "ignore" }).error) {
     console.error("gitops: the Pulumi CLI is not on PATH; install it: https://www.pulumi.com/docs/iac/download-install/");
     return 127;
   }
-  const plan = planLifecycle(command as LifecycleCommand, stack, pulumiArgs, process.env);
-  plan.notes.forEach((note) => console.error(`gitops: ${note}`));
-  // Ctrl-C reaches pulumi too (same process group); it cancels cleanly, then we exit with its code.
-  process.on("SIGINT", () => undefined);
-  const environment = { ...process.env, ...plan.environment };
-  for (const invocation of plan.invocations) {
-    const code = await run(invocation, environment);
-    if (code !== 0) return code;
+
+  const yes = flags.has("--yes");
+  // A single environment gets Pulumi's own prompt; --all cannot prompt in parallel, so it asks once here.
+  if (all && lifecycle !== "preview" && !yes) {
+    if (!process.stdin.isTTY) {
+      console.error(`gitops: ${lifecycle} --all needs --yes when not run from a terminal`);
+      return 2;
+    }
+    const what = lifecycle === "destroy" ? "Destroy (deletes the kind clusters and everything in them)" : "Update";
+    if (!(await confirm(`${what}: ${envs.join(", ")}?`))) {
+      console.error("gitops: nothing done");
+      return 1;
+    }
   }
-  return 0;
+
+  // Ctrl-C reaches every pulumi process too (same process group); each stops cleanly and we report.
+  process.on("SIGINT", () => console.error("\ngitops: stopping; waiting for Pulumi to finish cleanly (Ctrl-C again forces it)"));
+  const running = lifecycle === "destroy" ? runningKindClusters() : undefined;
+  const options = (env: string): PlanOptions => ({ unattended: all || yes, clusterGone: kindClusterGone(env, running) });
+
+  if (!all) return (await runEnvironment(lifecycle, target!, extraArgs, options(target!))).exitCode;
+
+  const width = Math.max(...envs.map((env) => env.length));
+  const prefix = (env: string) => `[${env.padEnd(width)}] `;
+  // `stack select --create` writes the workspace file: one environment after another.
+  const selected: EnvironmentResult[] = [];
+  for (const env of envs) {
+    const plan = planLifecycle(lifecycle, env, extraArgs, process.env, options(env));
+    plan.notes.forEach((note) => console.error(`${prefix(env)}gitops: ${note}`));
+    const { exitCode } = await runPulumi(plan.invocations[0]!, { ...process.env, ...plan.environment }, prefix(env));
+    if (exitCode !== 0) selected.push({ env, exitCode, seconds: 0 });
+  }
+  const failedToSelect = new Set(selected.map((result) => result.env));
+  const results = await Promise.all(
+    envs.map((env) =>
+      failedToSelect.has(env)
+        ? Promise.resolve(selected.find((result) => result.env === env)!)
+        : runEnvironment(lifecycle, env, extraArgs, options(env), prefix(env), 1),
+    ),
+  );
+  console.log(`\n${summaryTable(results)}`);
+  return results.some((result) => result.exitCode !== 0) ? 1 : 0;
 }
 
 if (require.main === module) {
