@@ -3,24 +3,19 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { projectRoot } from "../infra/config";
-import type { Evaluation } from "../infra/offline/mockEngine";
-import { evaluate, fixtures, only, projectCopy, readYamlDocuments, runCli } from "./helpers";
+import { evaluate, evaluatedBefore, fixtures, only, projectCopy, readYamlDocuments, runCli } from "./helpers";
 import { crdProblems, isFluxObject, validateWithModel, type KubernetesObject } from "./support/schemas";
 
 const fixture = (name: string) => path.join(fixtures, "stacks", `${name}.yaml`);
 
 describe("a stack on an existing cluster", () => {
-  const evaluations = new Map<string, Evaluation>();
-  before(async () => {
-    for (const name of ["existing-path", "existing-secret"]) {
-      const evaluation = await evaluate("dev", { stackFile: fixture(name) });
-      assert.equal(evaluation.error, undefined, `${name}: ${String(evaluation.error)}`);
-      evaluations.set(name, evaluation);
-    }
+  const evaluations = evaluatedBefore({
+    "existing-path": { stack: "dev", stackFile: fixture("existing-path") },
+    "existing-secret": { stack: "dev", stackFile: fixture("existing-secret") },
   });
 
   for (const name of ["existing-path", "existing-secret"]) {

@@ -3,26 +3,21 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { githubKnownHosts, parseSettings } from "../infra/config";
 import { commitMessageTemplate, credentialsFor } from "../infra/gitSync";
-import type { Evaluation, Registration } from "../infra/offline/mockEngine";
+import type { Registration } from "../infra/offline/mockEngine";
 import { renderRegistrations } from "../infra/offline/render";
 import { loadStackConfig } from "../infra/offline/stackConfig";
-import { evaluate, fixtures, only, projectCopy, runCli, settle } from "./helpers";
+import { evaluate, evaluatedBefore, fixtures, only, projectCopy, runCli, settle } from "./helpers";
 import { crdProblems, validateWithModel, type KubernetesObject } from "./support/schemas";
 
 const fixture = (name: string) => path.join(fixtures, "stacks", `${name}.yaml`);
-const evaluations = new Map<string, Evaluation>();
-before(async () => {
-  for (const name of ["git-ssh", "git-https", "git-ssh-own-key"]) {
-    const evaluation = await evaluate("dev", { stackFile: fixture(name) });
-    assert.equal(evaluation.error, undefined, `${name}: ${String(evaluation.error)}`);
-    evaluations.set(name, evaluation);
-  }
-  evaluations.set("no-repository", await evaluate("dev"));
+const evaluations = evaluatedBefore({
+  ...Object.fromEntries(["git-ssh", "git-https", "git-ssh-own-key"].map((name) => [name, { stack: "dev", stackFile: fixture(name) }])),
+  "no-repository": { stack: "dev" },
 });
 const registrations = (name: string) => evaluations.get(name)!.registrations;
 const outputs = (name: string) => evaluations.get(name)!.outputs as unknown as Record<string, unknown>;

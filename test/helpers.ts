@@ -1,8 +1,10 @@
 // Shared by the tests: evaluate a stack under the mock engine, run the CLIs, make project copies.
+import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { before } from "node:test";
 import * as YAML from "yaml";
 import { isMapping, projectRoot, type HelmValues } from "../infra/config";
 import { evaluateStack, type Evaluation, type EvaluationOptions, type Registration } from "../infra/offline/mockEngine";
@@ -22,6 +24,22 @@ export async function evaluate(
     config[`gitops:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
   }
   return evaluateStack({ ...stackConfig, ...options, config });
+}
+
+/**
+ * Evaluates each named case once, before the tests of the calling file run, and fails them
+ * when one does not evaluate cleanly. `stackFile` picks a fixture; the stack is `stack` or the name.
+ */
+export function evaluatedBefore(cases: Record<string, { stack?: string; stackFile?: string }>): Map<string, Evaluation> {
+  const evaluations = new Map<string, Evaluation>();
+  before(async () => {
+    for (const [name, { stack, stackFile }] of Object.entries(cases)) {
+      const evaluation = await evaluate(stack ?? name, { stackFile });
+      assert.equal(evaluation.error, undefined, `${name}: ${String(evaluation.error)}`);
+      evaluations.set(name, evaluation);
+    }
+  });
+  return evaluations;
 }
 
 export function only(registrations: readonly Registration[], type: string, name?: string): Registration {

@@ -1,13 +1,13 @@
 // The program evaluated under Pulumi's mock engine, for each shipped stack.
 import assert from "node:assert/strict";
 import * as path from "node:path";
-import { before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { projectRoot } from "../infra/config";
 import { createScript, deleteScript, updateScript } from "../infra/kindCluster";
-import type { Evaluation, Registration } from "../infra/offline/mockEngine";
-import { evaluate, fluxValues, only, readYamlFile, runCli, settle, shippedStacks } from "./helpers";
+import type { Registration } from "../infra/offline/mockEngine";
+import { evaluatedBefore, fluxValues, only, readYamlFile, runCli, settle, shippedStacks } from "./helpers";
 
 const commandType = "command:local:Command";
 const providerType = "pulumi:providers:kubernetes";
@@ -37,14 +37,7 @@ const expectedResources = [
   "pulumi:providers:kubernetes cluster-provider",
 ];
 
-const evaluations = new Map<string, Evaluation>();
-before(async () => {
-  for (const stack of shippedStacks) {
-    const evaluation = await evaluate(stack);
-    assert.equal(evaluation.error, undefined, String(evaluation.error));
-    evaluations.set(stack, evaluation);
-  }
-});
+const evaluations = evaluatedBefore({ dev: {}, prod: {} });
 const registrationsOf = (stack: string) => evaluations.get(stack)!.registrations;
 
 for (const stack of shippedStacks) {

@@ -2,25 +2,18 @@
 // talk's own manifests, Pod Security, Prometheus, the monitors and the image policies.
 import assert from "node:assert/strict";
 import * as path from "node:path";
-import { before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import * as YAML from "yaml";
 import { isMapping, type HelmValues } from "../infra/config";
 import { fluxControllers, prometheusReleaseName } from "../infra/monitoring";
 import { serverPodTemplate } from "../infra/server";
-import type { Evaluation, Registration } from "../infra/offline/mockEngine";
-import { evaluate, fixtures, only, readYamlDocuments, readYamlFile, shippedStacks, unknownValuePaths } from "./helpers";
+import type { Registration } from "../infra/offline/mockEngine";
+import { evaluatedBefore, fixtures, only, readYamlDocuments, readYamlFile, shippedStacks, unknownValuePaths } from "./helpers";
 import * as fs from "node:fs";
 import { restrictedViolations, type PodSpec } from "./support/podSecurity";
 
 type KubernetesObject = { kind: string; metadata: Record<string, unknown> & { name: string }; spec: Record<string, unknown> };
-const evaluations = new Map<string, Evaluation>();
-before(async () => {
-  for (const stack of shippedStacks) {
-    const evaluation = await evaluate(stack);
-    assert.equal(evaluation.error, undefined, String(evaluation.error));
-    evaluations.set(stack, evaluation);
-  }
-});
+const evaluations = evaluatedBefore({ dev: {}, prod: {} });
 const registrations = (stack: string) => evaluations.get(stack)!.registrations;
 const object = (stack: string, type: string, name: string) => only(registrations(stack), type, name).inputs as KubernetesObject;
 const deployment = (stack: string) => object(stack, "kubernetes:apps/v1:Deployment", "server-deployment");

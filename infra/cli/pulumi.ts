@@ -6,6 +6,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import * as readline from "node:readline";
 import { parseSettings } from "../config";
+import { runMain } from "./main";
 import { listStacks, loadStackConfig } from "../offline/stackConfig";
 import { runPreflight } from "./doctor";
 
@@ -239,12 +240,4 @@ async function main(argv: string[]): Promise<number> {
   return results.some((result) => result.exitCode !== 0) ? 1 : 0;
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runMain(main);

@@ -8,6 +8,7 @@ import { ConfigurationError } from "../config";
 import { evaluateStack } from "../offline/mockEngine";
 import { renderRegistrations, toYaml } from "../offline/render";
 import { loadStackConfig, StackConfigError, StackNotFoundError } from "../offline/stackConfig";
+import { runMain } from "./main";
 
 const usage = "usage: npm run render -- <env> [--out DIR]";
 
@@ -64,10 +65,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -11,6 +11,7 @@ import { kubeconfigFile } from "../cluster";
 import { ConfigurationError, parseSettings, projectRoot } from "../config";
 import { syncName } from "../gitSync";
 import { loadStackConfig, StackConfigError, StackNotFoundError } from "../offline/stackConfig";
+import { runMain } from "./main";
 
 const usage = "usage: npm run sync -- <env> [--timeout 3m]";
 
@@ -178,12 +179,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runMain(main);
