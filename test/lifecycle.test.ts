@@ -1,11 +1,13 @@
 // npm run up|preview|destroy -- <env>|--all: the Pulumi CLI invocations, defaults, parallel
 // runs and errors, with the Pulumi CLI (and kind) replaced by stubs on PATH.
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { changedResources, demoPassphrase, planLifecycle, summaryTable } from "../infra/cli/pulumi";
+import { projectRoot } from "../infra/config";
 import { runCli } from "./helpers";
 
 describe("lifecycle plan", () => {
@@ -83,8 +85,9 @@ describe("lifecycle CLI", () => {
 stack=""; prev=""; for a in "$@"; do [ "$prev" = --stack ] && stack="$a"; prev="$a"; done
 echo "$* | passphrase=\${PULUMI_CONFIG_PASSPHRASE:-} backend=\${PULUMI_BACKEND_URL:-} unreachable=\${PULUMI_K8S_DELETE_UNREACHABLE:-}" >> "${bin}/calls"
 case "$1" in up|preview|destroy)
+  trap 'echo "cancelled ($stack)"; exit 1' INT
   echo "start $stack $(date +%s%N)" >> "${bin}/times"
-  echo "Updating ($stack)"; sleep 1
+  echo "Updating ($stack)"; sleep \${STUB_SECONDS:-1} >/dev/null 2>&1 & wait $!
   echo "end $stack $(date +%s%N)" >> "${bin}/times"
   case " \${STUB_FAIL:-} " in *" $stack "*) echo "error: update failed" >&2; exit 3;; esac
   printf 'Resources:\\n    + 4 created\\n    4 changes. 1 unchanged\\n' ;;
@@ -174,6 +177,33 @@ exit 0
         "stack select --create prod --secrets-provider passphrase",
       ]);
       assert.ok(calls().some((call) => call.startsWith("up --stack dev --yes --non-interactive |")));
+    });
+
+    it("stops cleanly on Ctrl-C: every Pulumi run is cancelled and reported, without waiting them out", async () => {
+      // Like a terminal's Ctrl-C: SIGINT to the whole process group, once both runs have started.
+      const child = spawn(process.execPath, ["--import", "tsx", path.join(projectRoot, "infra/cli/pulumi.ts"), "up", "--all", "--yes", "--no-preflight"], {
+        cwd: projectRoot,
+        env: { ...process.env, ...env({ STUB_SECONDS: "20" }) },
+        detached: true,
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+      const started = Date.now();
+      while (!/start dev[\s\S]*start prod|start prod[\s\S]*start dev/.test(fs.existsSync(path.join(bin, "times")) ? fs.readFileSync(path.join(bin, "times"), "utf8") : "")) {
+        assert.ok(Date.now() - started < 30_000, `the runs never started:\n${stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      process.kill(-child.pid!, "SIGINT");
+      assert.equal(await exited, 1);
+      assert.ok(Date.now() - started < 15_000, "it waited for the runs instead of stopping them");
+      assert.match(stderr, /gitops: stopping; waiting for Pulumi to finish cleanly/);
+      assert.match(stdout, /^\[dev \] cancelled \(dev\)$/m);
+      assert.match(stdout, /^\[prod\] cancelled \(prod\)$/m);
+      assert.match(stdout, /^dev {10}interrupted/m);
+      assert.match(stdout, /^prod {9}interrupted/m);
     });
 
     it("previews every environment without asking", () => {

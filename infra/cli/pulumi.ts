@@ -82,6 +82,8 @@ export interface EnvironmentResult {
   readonly exitCode: number;
   readonly seconds: number;
   readonly changed?: number;
+  /** Ctrl-C came while it ran (whatever code Pulumi then exits with). */
+  readonly interrupted?: boolean;
 }
 
 export function summaryTable(results: readonly EnvironmentResult[]): string {
@@ -89,7 +91,7 @@ export function summaryTable(results: readonly EnvironmentResult[]): string {
     ["environment", "result", "duration", "resources changed"],
     ...results.map((result) => [
       result.env,
-      result.exitCode === 0 ? "ok" : result.exitCode === 130 ? "interrupted" : `failed (exit ${result.exitCode})`,
+      result.exitCode === 0 ? "ok" : result.interrupted ? "interrupted" : `failed (exit ${result.exitCode})`,
       `${Math.floor(result.seconds / 60)}m${String(Math.round(result.seconds % 60)).padStart(2, "0")}s`,
       result.changed === undefined ? "-" : String(result.changed),
     ]),
@@ -212,7 +214,11 @@ async function main(argv: string[]): Promise<number> {
   }
 
   // Ctrl-C reaches every pulumi process too (same process group); each stops cleanly and we report.
-  process.on("SIGINT", () => console.error("\ngitops: stopping; waiting for Pulumi to finish cleanly (Ctrl-C again forces it)"));
+  let interrupted = false;
+  process.on("SIGINT", () => {
+    interrupted = true;
+    console.error("\ngitops: stopping; waiting for Pulumi to finish cleanly (Ctrl-C again forces it)");
+  });
   const running = lifecycle === "destroy" ? runningKindClusters() : undefined;
   const options = (env: string): PlanOptions => ({ unattended: all || yes, clusterGone: kindClusterGone(env, running) });
 
@@ -236,7 +242,7 @@ async function main(argv: string[]): Promise<number> {
         : runEnvironment(lifecycle, env, extraArgs, options(env), prefix(env), 1),
     ),
   );
-  console.log(`\n${summaryTable(results)}`);
+  console.log(`\n${summaryTable(results.map((result) => ({ ...result, interrupted: interrupted && result.exitCode !== 0 })))}`);
   return results.some((result) => result.exitCode !== 0) ? 1 : 0;
 }
 
