@@ -329,11 +329,16 @@ export function parseGitUrl(url: string): GitLocation | { error: string } {
   return { url, scheme, host: parsed.hostname, repository };
 }
 
-/** Name of the server's ImagePolicy; the stack files' setter marker names it. */
-export const serverImagePolicy = "server";
+/**
+ * Name of an environment's server ImagePolicy. It differs per environment because every
+ * cluster's image automation scans the whole repository: with one shared name, dev's would
+ * rewrite prod's stack file too.
+ */
+export const serverImagePolicy = (stack: string) => `server-${stack}`;
 
 /** The setter marker Flux's image updates look for on the server image line of a stack file. */
-export const imagePolicyMarker = (fluxNamespace: string) => `# {"$imagepolicy": "${fluxNamespace}:${serverImagePolicy}"}`;
+export const imagePolicyMarker = (fluxNamespace: string, stack: string) =>
+  `# {"$imagepolicy": "${fluxNamespace}:${serverImagePolicy(stack)}"}`;
 
 /** The page where a deploy key is added, for repositories on GitHub. */
 export function deployKeyPage(location: GitLocation): string | undefined {
@@ -530,7 +535,7 @@ export function parseSettings(raw: RawSettings): Settings {
     flux: { ...parsed.data.flux, values: mergeValues(fluxDefaultValues, fluxValues) },
     gitLocation: gitLocation && !("error" in gitLocation) ? gitLocation : undefined,
     secrets: Object.fromEntries(Object.entries(secrets).map(([key, value]) => [key, pulumi.secret(value)])),
-    warnings: markerWarnings(parsed.data, raw.stackFile),
+    warnings: markerWarnings(parsed.data, raw.stack, raw.stackFile),
     existingCluster,
   };
 }
@@ -579,9 +584,9 @@ function existingClusterAccess(
  * Image updates rewrite the line of the stack file that carries the setter marker. Tools that
  * rewrite the file (`pulumi config set`) may drop comments, and with them the marker.
  */
-function markerWarnings(settings: ConfigSettings, stackFile?: StackFile): string[] {
+function markerWarnings(settings: ConfigSettings, stack: string, stackFile?: StackFile): string[] {
   if (!settings.git.imageUpdates.enabled || !stackFile) return [];
-  const marker = imagePolicyMarker(settings.namespaces.flux);
+  const marker = imagePolicyMarker(settings.namespaces.flux, stack);
   const marked = stackFile.text.split("\n").some((line) => /^\s*image:\s*\S+/.test(line) && line.trimEnd().endsWith(marker));
   return marked
     ? []

@@ -49,6 +49,7 @@ export function buildEnvironment(settings: Settings) {
     namespace: namespaces.names.flux,
     image: settings.server.image,
     settings: settings.imagePolicy,
+    environment: settings.stack,
     flux: flux.release,
     cluster,
   });

@@ -12,6 +12,8 @@ export interface ImagePoliciesArgs {
   /** The image the server runs; its repository is scanned for new tags. */
   readonly image: string;
   readonly settings: ImagePolicySettings;
+  /** The environment's name: its policy's name, which its stack file's setter marker names. */
+  readonly environment: string;
   /** The flux2 Helm release: the image CRDs exist once it is installed. */
   readonly flux: k8s.helm.v3.Release;
   readonly cluster: ClusterConnection;
@@ -36,7 +38,7 @@ export class ImagePolicies extends pulumi.ComponentResource {
     this.policy = new ImagePolicy(
       `${name}-policy`,
       {
-        metadata: { name: serverImagePolicy, namespace: args.namespace },
+        metadata: { name: serverImagePolicy(args.environment), namespace: args.namespace },
         spec: {
           imageRepositoryRef: { name: repository.metadata.name },
           filterTags: args.settings.filterTags,

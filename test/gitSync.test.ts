@@ -239,7 +239,7 @@ describe("a stack file that lost its setter marker", () => {
     const stripped = shipped.replace(/ # \{"\$imagepolicy": "[^"]+"\}/, "");
     assert.notEqual(stripped, shipped);
     assert.deepEqual(warningsFor(stripped), [
-      'git.imageUpdates is on, but no image line of Pulumi.dev.yaml ends with the marker # {"$imagepolicy": "flux-system:server"}: ' +
+      'git.imageUpdates is on, but no image line of Pulumi.dev.yaml ends with the marker # {"$imagepolicy": "flux-system:server-dev"}: ' +
         "Flux will find nothing to update (`pulumi config set` may have removed the comment; add it back to the server image line)",
     ]);
   });
@@ -252,6 +252,11 @@ describe("a stack file that lost its setter marker", () => {
 
 describe("the setter markers in the stack files", () => {
   const markerLine = /^(?<indent>\s*)image: (?<image>\S+) # \{"\$imagepolicy": "(?<policy>[^"]+)"\}$/m;
+
+  it("differ per environment: each cluster's image updates scan the whole repository, so they must rewrite only their own file", () => {
+    const markers = ["dev", "prod"].map((stack) => markerLine.exec(fs.readFileSync(path.join(__dirname, "..", `Pulumi.${stack}.yaml`), "utf8"))?.groups?.policy);
+    assert.deepEqual(markers, ["flux-system:server-dev", "flux-system:server-prod"]);
+  });
 
   for (const stack of ["dev", "prod"]) {
     it(`Pulumi.${stack}.yaml marks the server image with the real ImagePolicy`, async () => {
