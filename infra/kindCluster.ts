@@ -43,9 +43,11 @@ export function kindClusterConfig(args: Pick<KindClusterArgs, "nodeImage" | "wor
 /** No rc files: nothing a user's shell start-up prints may end up in the kubeconfig on stdout. */
 export const interpreter = ["/bin/bash", "--norc", "--noprofile", "-c"];
 
+// `grep -q` would stop reading at the first match; kind, still writing, would then die of
+// SIGPIPE and `pipefail` would turn a found cluster into a missing one. Read everything.
 /** Creates the cluster from the kind config on stdin and prints its kubeconfig. */
 export const createScript = `set -euo pipefail
-if kind get clusters 2>/dev/null | grep -qxF -- "$KIND_CLUSTER_NAME"; then
+if kind get clusters 2>/dev/null | grep -xF -- "$KIND_CLUSTER_NAME" >/dev/null; then
   echo "kind cluster \\"$KIND_CLUSTER_NAME\\" already exists, but stack \\"$PULUMI_STACK_NAME\\" did not create it (an interrupted 'pulumi up' leaves one behind). Either delete it: kind delete cluster --name $KIND_CLUSTER_NAME -- or give this stack another cluster name: pulumi config set --stack $PULUMI_STACK_NAME --path cluster.name <new-name>" >&2
   exit 1
 fi
@@ -59,7 +61,7 @@ kind get kubeconfig --name "$KIND_CLUSTER_NAME"`;
 
 /** Runs when only non-shaping inputs change: re-reads the kubeconfig, creates nothing. */
 export const updateScript = `set -euo pipefail
-if ! kind get clusters 2>/dev/null | grep -qxF -- "$KIND_CLUSTER_NAME"; then
+if ! kind get clusters 2>/dev/null | grep -xF -- "$KIND_CLUSTER_NAME" >/dev/null; then
   echo "kind cluster \\"$KIND_CLUSTER_NAME\\" is gone (deleted outside Pulumi). Start over: npm run destroy -- $PULUMI_STACK_NAME (with PULUMI_K8S_DELETE_UNREACHABLE=true if Pulumi reports the cluster unreachable), then npm run up -- $PULUMI_STACK_NAME" >&2
   exit 1
 fi

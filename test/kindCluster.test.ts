@@ -14,7 +14,7 @@ const kubeconfig = "apiVersion: v1\nkind: Config\ncurrent-context: kind-gitops-d
 const stubKind = `#!/usr/bin/env bash
 echo "kind $*" >> "$STUB_LOG"
 case "$1 $2" in
-  "get clusters") for c in $STUB_CLUSTERS; do echo "$c"; done ;;
+  "get clusters") for c in $STUB_CLUSTERS; do echo "$c"; sleep 0.05; done ;;
   "get kubeconfig") printf '%s\\n' "$STUB_KUBECONFIG" ;;
   "create cluster")
     echo "Creating cluster ..." >&2
@@ -88,6 +88,16 @@ describe("kind create", () => {
         "Either delete it: kind delete cluster --name gitops-dev -- or give this stack another cluster name: " +
         "pulumi config set --stack dev --path cluster.name <new-name>",
     );
+  });
+});
+
+describe("finding the cluster among several", () => {
+  it("still finds it when it is listed first and kind goes on writing (no SIGPIPE under pipefail)", () => {
+    const created = runScript(createScript, { clusters: ["gitops-dev", "gitops-prod", "other"] });
+    assert.equal(created.status, 1, "create must refuse: the cluster exists");
+    assert.match(created.stderr, /already exists/);
+    const updated = runScript(updateScript, { clusters: ["gitops-dev", "gitops-prod", "other"] });
+    assert.equal(updated.status, 0, updated.stderr);
   });
 });
 
