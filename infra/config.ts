@@ -571,6 +571,13 @@ function existingClusterAccess(
     );
     return undefined;
   }
+  // A kubeconfig file is shared with kubectl, which moves its current context: name the context.
+  if (cluster.context === undefined) {
+    problems.push(
+      `${key("cluster.context")}: (missing) — must name the kubeconfig's context to use with cluster.kubeconfigPath: its current context changes with kubectl config use-context`,
+    );
+    return undefined;
+  }
   const file = resolveUserPath(cluster.kubeconfigPath);
   const text = (raw.readFile ?? readFileOrUndefined)(file);
   if (text === undefined || text.trim() === "") {

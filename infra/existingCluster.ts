@@ -20,7 +20,13 @@ export class ExistingCluster extends pulumi.ComponentResource implements Cluster
     this.contextName = args.context ?? "(the kubeconfig's current context)";
     this.provider = new k8s.Provider(
       `${name}-provider`,
-      { kubeconfig: args.kubeconfig, ...(args.context !== undefined && { context: args.context }) },
+      {
+        kubeconfig: args.kubeconfig,
+        ...(args.context !== undefined && { context: args.context }),
+        // The cluster is named by its context, not by the kubeconfig's bytes: a refreshed
+        // token updates the provider instead of replacing every object the stack made.
+        clusterIdentifier: args.context ?? "existing",
+      },
       { parent: this },
     );
     this.registerOutputs({ kubeconfig: this.kubeconfig });

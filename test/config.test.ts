@@ -273,8 +273,13 @@ describe("configuration", () => {
       "gitops:cluster.kubeconfigPath: (missing) — must be set (or the secret gitops:kubeconfig: pulumi config set --secret kubeconfig < file) when cluster.kind is existing",
     ],
     [
+      "an existing cluster's kubeconfig file without a context",
+      { cluster: { kind: "existing", kubeconfigPath: "./test/fixtures/kubeconfig-existing.yaml" } },
+      "gitops:cluster.context: (missing) — must name the kubeconfig's context to use with cluster.kubeconfigPath: its current context changes with kubectl config use-context",
+    ],
+    [
       "an existing cluster's kubeconfig file that cannot be read",
-      { cluster: { kind: "existing", kubeconfigPath: "./no/such/kubeconfig" } },
+      { cluster: { kind: "existing", kubeconfigPath: "./no/such/kubeconfig", context: "team" } },
       `gitops:cluster.kubeconfigPath: "./no/such/kubeconfig" — must be a readable, non-empty kubeconfig file (${path.join(projectRoot, "no/such/kubeconfig")})`,
     ],
     [
@@ -417,7 +422,7 @@ describe("configuration", () => {
 
     it("resolves ~ in a kubeconfig path to the home directory", () => {
       const settings = settingsFor(
-        { cluster: { kind: "existing", kubeconfigPath: "~/.kube/team" } },
+        { cluster: { kind: "existing", kubeconfigPath: "~/.kube/team", context: "team" } },
         { readFile: (file) => (file === path.join(os.homedir(), ".kube/team") ? "apiVersion: v1" : undefined) },
       );
       assert.equal(settings.existingCluster?.path, path.join(os.homedir(), ".kube/team"));

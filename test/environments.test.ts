@@ -40,6 +40,7 @@ describe("a stack on an existing cluster", () => {
   it("uses the kubeconfig file and the context it is given", () => {
     const provider = only(evaluations.get("existing-path")!.registrations, "pulumi:providers:kubernetes");
     assert.equal(provider.inputs.context, "team-cluster");
+    assert.equal(provider.inputs.clusterIdentifier, "team-cluster", "replaced only when the cluster (context) changes");
     const outputs = evaluations.get("existing-path")!.outputs!;
     assert.equal(outputs.clusterName, "team-cluster");
     assert.equal(outputs.kubeconfigExport, `export KUBECONFIG=${path.join(projectRoot, "test/fixtures/kubeconfig-existing.yaml")}`);
