@@ -114,9 +114,10 @@ describe("sync against a cluster (a fake Kubernetes API on loopback)", () => {
           stored.metadata.annotations = { ...stored.metadata.annotations, polls: String(polls) };
           if (polls >= 2) {
             const requestedAt = stored.metadata.annotations["reconcile.fluxcd.io/requestedAt"];
+            const revision = key.includes("/gitrepositories/") ? { artifact: { revision: "main@sha1:0123abc" } } : { lastAppliedRevision: "main@sha1:0123abc" };
             stored.status =
               outcome === "ready"
-                ? { lastHandledReconcileAt: requestedAt, conditions: [{ type: "Ready", status: "True" }], artifact: { revision: "main@sha1:0123abc" } }
+                ? { lastHandledReconcileAt: requestedAt, conditions: [{ type: "Ready", status: "True" }], ...revision }
                 : { lastHandledReconcileAt: requestedAt, conditions: [{ type: "Ready", status: "False", reason: "BuildFailed", message: "kustomization.yaml not found" }] };
           }
         }
@@ -147,12 +148,14 @@ describe("sync against a cluster (a fake Kubernetes API on loopback)", () => {
         ],
       );
       assert.ok(patches.every((request) => request.contentType?.startsWith("application/merge-patch+json")));
-      const stamps = [...objects.values()].map((object) => object.metadata.annotations?.["reconcile.fluxcd.io/requestedAt"]);
-      assert.equal(new Set(stamps).size, 1);
-      assert.match(result.stderr, /gitops: asked Flux to sync dev now/);
-      assert.match(result.stderr, /gitops: \[\d+s\] GitRepository waiting, Kustomization waiting/);
-      assert.match(result.stderr, /GitRepository ready at main@sha1:0123abc, Kustomization ready at main@sha1:0123abc/);
-      assert.match(result.stderr, /gitops: dev is in sync\n$/);
+      // The Kustomization is asked only after the source has fetched: it must build from that commit.
+      const order = requests.map((request) => `${request.method} ${request.url.split("?")[0]!.split("/")[6]}`);
+      assert.ok(order.indexOf("PATCH kustomizations") > order.lastIndexOf("GET gitrepositories"), order.join(", "));
+      assert.match(result.stderr, /^gitops: asked Flux to reconcile GitRepository flux-system now \(reconcile\.fluxcd\.io\/requestedAt=\S+\)$/m);
+      assert.match(result.stderr, /^gitops: asked Flux to reconcile Kustomization flux-system now/m);
+      assert.match(result.stderr, /gitops: \[\d+s\] GitRepository waiting\ngitops: \[\d+s\] GitRepository ready at main@sha1:0123abc\n/);
+      assert.match(result.stderr, /gitops: \[\d+s\] Kustomization waiting\ngitops: \[\d+s\] Kustomization ready at main@sha1:0123abc\n/);
+      assert.match(result.stderr, /gitops: dev is in sync at main@sha1:0123abc\n$/);
     } finally {
       copy.remove();
     }
@@ -214,6 +217,13 @@ describe("sync's building blocks", () => {
       done: true,
       failed: false,
       text: "ready at main@sha1:1",
+      revision: "main@sha1:1",
+    });
+    // Handled, but still on the previous commit: not done until it applies the source's new one.
+    assert.deepEqual(reconcileState({ lastHandledReconcileAt: at, conditions: ready, lastAppliedRevision: "main@sha1:1" }, at, "main@sha1:2"), {
+      done: false,
+      failed: false,
+      text: "applying main@sha1:2",
     });
   });
 });

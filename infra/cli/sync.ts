@@ -30,16 +30,23 @@ const kustomization: FluxObject = { kind: "Kustomization", group: "kustomize.too
 type Condition = { type: string; status: string; reason?: string; message?: string };
 type Status = { lastHandledReconcileAt?: string; conditions?: Condition[]; artifact?: { revision?: string }; lastAppliedRevision?: string };
 
-/** Where one object stands after the request at `requestedAt`. */
-export function reconcileState(status: Status | undefined, requestedAt: string): { done: boolean; failed: boolean; text: string } {
+/**
+ * Where one object stands after the request at `requestedAt`. With `revision`, it is done only
+ * once it has applied that revision (the Kustomization, after its source fetched it).
+ */
+export function reconcileState(
+  status: Status | undefined,
+  requestedAt: string,
+  revision?: string,
+): { done: boolean; failed: boolean; text: string; revision?: string } {
   const ready = status?.conditions?.find((condition) => condition.type === "Ready");
   if (status?.lastHandledReconcileAt !== requestedAt) return { done: false, failed: false, text: "waiting" };
-  if (ready?.status === "True") {
-    const revision = status.artifact?.revision ?? status.lastAppliedRevision;
-    return { done: true, failed: false, text: `ready${revision ? ` at ${revision}` : ""}` };
-  }
   if (ready?.status === "False") return { done: true, failed: true, text: `failed: ${ready.reason ?? ""} ${ready.message ?? ""}`.trim() };
-  return { done: false, failed: false, text: "reconciling" };
+  const current = status.artifact?.revision ?? status.lastAppliedRevision;
+  if (ready?.status === "True" && (revision === undefined || current === revision)) {
+    return { done: true, failed: false, text: `ready${current ? ` at ${current}` : ""}`, revision: current };
+  }
+  return { done: false, failed: false, text: revision ? `applying ${revision}` : "reconciling" };
 }
 
 /** Go-style durations as the README shows them: 90s, 3m, 1m30s. */
@@ -75,8 +82,6 @@ async function reconcileThroughApi({ kubeconfigPath, context, namespace }: SyncT
   if (context !== undefined) config.setCurrentContext(context);
   const server = config.getCurrentCluster()?.server ?? "(no server in the kubeconfig)";
   const api = config.makeApiClient(CustomObjectsApi);
-  const requestedAt = new Date().toISOString();
-  const objects = [gitRepository, kustomization];
   const request = async <T>(call: () => Promise<T>): Promise<T> => {
     try {
       return await call();
@@ -84,38 +89,36 @@ async function reconcileThroughApi({ kubeconfigPath, context, namespace }: SyncT
       throw new SyncError(describeRequestError(error, server, env));
     }
   };
+  const started = Date.now();
 
-  for (const object of objects) {
+  /** Asks Flux to reconcile `object` now and waits until it has; returns the revision it reached. */
+  const reconcile = async (object: FluxObject, revision?: string): Promise<string | undefined> => {
+    const requestedAt = new Date().toISOString();
+    const annotations = { "reconcile.fluxcd.io/requestedAt": requestedAt };
     await request(() =>
       api.patchNamespacedCustomObject(
-        { ...object, namespace, name: syncName, body: { metadata: { annotations: { "reconcile.fluxcd.io/requestedAt": requestedAt } } } },
+        { ...object, namespace, name: syncName, body: { metadata: { annotations } } },
         setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
       ),
     );
-  }
-  console.error(`gitops: asked Flux to sync ${env} now (reconcile.fluxcd.io/requestedAt=${requestedAt})`);
-
-  const started = Date.now();
-  let lastLine = "";
-  for (;;) {
-    const states = [];
-    for (const object of objects) {
+    console.error(`gitops: asked Flux to reconcile ${object.kind} ${syncName} now (reconcile.fluxcd.io/requestedAt=${requestedAt})`);
+    let lastText = "";
+    for (;;) {
       const found = (await request(() => api.getNamespacedCustomObject({ ...object, namespace, name: syncName }))) as { status?: Status };
-      states.push({ object, state: reconcileState(found.status, requestedAt) });
+      const state = reconcileState(found.status, requestedAt, revision);
+      if (state.text !== lastText) console.error(`gitops: [${Math.round((Date.now() - started) / 1000)}s] ${object.kind} ${state.text}`);
+      lastText = state.text;
+      if (state.failed) throw new SyncError(`${object.kind} ${syncName} ${state.text}`);
+      if (state.done) return state.revision;
+      if (Date.now() - started > timeoutMs) throw new SyncError(`Flux did not finish within ${timeoutMs / 1000}s (${object.kind} ${state.text})`);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
     }
-    const seconds = Math.round((Date.now() - started) / 1000);
-    const line = states.map(({ object, state }) => `${object.kind} ${state.text}`).join(", ");
-    if (line !== lastLine) console.error(`gitops: [${seconds}s] ${line}`);
-    lastLine = line;
-    const failed = states.find(({ state }) => state.failed);
-    if (failed) throw new SyncError(`${failed.object.kind} ${syncName} ${failed.state.text}`);
-    if (states.every(({ state }) => state.done)) {
-      console.error(`gitops: ${env} is in sync`);
-      return;
-    }
-    if (Date.now() - started > timeoutMs) throw new SyncError(`Flux did not finish within ${timeoutMs / 1000}s (last: ${line})`);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  }
+  };
+
+  // In this order: the Kustomization must build from the commit the source has just fetched.
+  const revision = await reconcile(gitRepository);
+  await reconcile(kustomization, revision);
+  console.error(`gitops: ${env} is in sync${revision ? ` at ${revision}` : ""}`);
 }
 
 function reconcileWithFluxCli({ kubeconfigPath, context, namespace }: SyncTarget, timeout: string): Promise<number> {
