@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { changedResources, demoPassphrase, planLifecycle, summaryTable } from "../infra/cli/pulumi";
 import { projectRoot } from "../infra/config";
-import { runCli } from "./helpers";
+import { projectCopy, runCli } from "./helpers";
 
 describe("lifecycle plan", () => {
   it("selects (or creates) the stack, then runs the command for it with the extra options", () => {
@@ -147,6 +147,27 @@ exit 0
     assert.match(result.stderr, /FAIL {2}kind {5}kind is not installed/);
     assert.match(result.stderr, /gitops: fix the problems above first \(or pass --no-preflight to run anyway\)\n$/);
     assert.equal(fs.existsSync(path.join(bin, "calls")), false);
+  });
+
+  it("refuses secrets stored in a stack file under the public demo passphrase, before pulumi runs", () => {
+    const copy = projectCopy({
+      "Pulumi.dev.yaml": fs.readFileSync(path.join(projectRoot, "Pulumi.dev.yaml"), "utf8") + "  gitops:gitToken:\n    secure: v1:c2FsdA==:Y2lwaGVydGV4dA==\n",
+    });
+    try {
+      const refused = runCli("infra/cli/pulumi.ts", ["up", "dev", "--no-preflight"], { cwd: copy.root, env: env() });
+      assert.equal(refused.status, 2);
+      assert.equal(
+        refused.stderr.trim(),
+        "gitops: Pulumi.dev.yaml stores gitToken encrypted with the demo passphrase, which is public: anyone with the repository can read it. " +
+          "Set PULUMI_CONFIG_PASSPHRASE to your own and re-encrypt (pulumi stack change-secrets-provider --stack dev passphrase), " +
+          "or remove it (pulumi config rm --stack dev <key>)",
+      );
+      assert.equal(fs.existsSync(path.join(bin, "calls")), false);
+      const ownPassphrase = runCli("infra/cli/pulumi.ts", ["up", "dev", "--no-preflight"], { cwd: copy.root, env: env({ PULUMI_CONFIG_PASSPHRASE: "my own" }) });
+      assert.equal(ownPassphrase.status, 0, ownPassphrase.stderr);
+    } finally {
+      copy.remove();
+    }
   });
 
   it("says how to install Pulumi when the CLI is missing", () => {

@@ -5,7 +5,7 @@
 // every environment runs in parallel, its output prefixed with its name, then a summary.
 import { spawn, spawnSync } from "node:child_process";
 import * as readline from "node:readline";
-import { parseSettings } from "../config";
+import { parseSettings, secretSettings } from "../config";
 import { runMain } from "./main";
 import { listStacks, loadStackConfig } from "../offline/stackConfig";
 import { runPreflight } from "./doctor";
@@ -64,6 +64,29 @@ export function planLifecycle(
   }
   invocations.push([command, "--stack", stack, ...unattended, ...pulumiArgs]);
   return { environment, invocations, notes };
+}
+
+/**
+ * Secret settings a stack file stores while the demo passphrase encrypts them. That passphrase
+ * is published and the file (with its salt) is committed: anyone with the repository could
+ * decrypt them. Returns one problem per environment; empty when none.
+ */
+export function publicPassphraseProblems(envs: readonly string[], env: NodeJS.ProcessEnv): string[] {
+  // Unset or empty (as in planLifecycle), the demo passphrase is what encrypts.
+  const userPassphrase = env.PULUMI_CONFIG_PASSPHRASE;
+  const demo = !env.PULUMI_BACKEND_URL && !env.PULUMI_CONFIG_PASSPHRASE_FILE && (!userPassphrase || userPassphrase === demoPassphrase);
+  if (!demo) return [];
+  return envs.flatMap((stack) => {
+    const { project, secretKeys } = loadStackConfig(stack);
+    const stored = secretKeys.filter((key) => key.startsWith(`${project}:`) && key.slice(project.length + 1) in secretSettings);
+    return stored.length === 0
+      ? []
+      : [
+          `Pulumi.${stack}.yaml stores ${stored.map((key) => key.slice(project.length + 1)).join(", ")} encrypted with the demo passphrase, ` +
+            `which is public: anyone with the repository can read it. Set PULUMI_CONFIG_PASSPHRASE to your own and re-encrypt ` +
+            `(pulumi stack change-secrets-provider --stack ${stack} passphrase), or remove it (pulumi config rm --stack ${stack} <key>)`,
+        ];
+  });
 }
 
 /** Sum of what a Pulumi summary says changed ("+ 3 created", "~ 1 to update", ...); undefined when there is none. */
@@ -188,6 +211,11 @@ async function main(argv: string[]): Promise<number> {
   const unknown = envs.filter((env) => !known.includes(env));
   if (unknown.length > 0) {
     console.error(`gitops: no environment "${unknown.join(", ")}": Pulumi.${unknown[0]}.yaml does not exist\n${usage}`);
+    return 2;
+  }
+  const exposed = publicPassphraseProblems(envs, process.env);
+  if (exposed.length > 0) {
+    exposed.forEach((problem) => console.error(`gitops: ${problem}`));
     return 2;
   }
   if (!flags.has("--no-preflight") && !(await runPreflight(envs))) {
