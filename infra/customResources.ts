@@ -63,12 +63,3 @@ export class ImagePolicy extends typedResource<ImagePolicyModel>("image.toolkit.
 export class ServiceMonitor extends typedResource<ServiceMonitorModel>("monitoring.coreos.com/v1", "ServiceMonitor") {}
 export class PodMonitor extends typedResource<PodMonitorModel>("monitoring.coreos.com/v1", "PodMonitor") {}
 
-/** Custom resources reconciled by Flux: their CRDs come from the flux2 chart. */
-export type FluxResource =
-  | GitRepository
-  | Kustomization
-  | HelmRepository
-  | HelmRelease
-  | ImageRepository
-  | ImagePolicy
-  | ImageUpdateAutomation;

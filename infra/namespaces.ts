@@ -35,27 +35,21 @@ export interface NamespacesArgs {
 }
 
 export class Namespaces extends pulumi.ComponentResource {
-  /** Namespace name per role, known once the namespace exists. */
+  /** Namespace name per role, known once the namespace exists: depending on it waits for the namespace. */
   readonly names: Record<NamespaceRole, pulumi.Output<string>>;
-  readonly resources: readonly k8s.core.v1.Namespace[];
 
   constructor(name: string, args: NamespacesArgs, opts?: pulumi.ComponentResourceOptions) {
     super(componentType("Namespaces"), name, {}, opts);
     const roles = Object.keys(args.names) as NamespaceRole[];
-    const created = roles.map(
-      (role) =>
-        [
-          role,
-          new k8s.core.v1.Namespace(
-            `${name}-${role}`,
-            { metadata: { name: args.names[role], labels: namespaceLabels(role) } },
-            inCluster(this, args.cluster),
-          ),
-        ] as const,
-    );
-    this.resources = created.map(([, namespace]) => namespace);
     this.names = Object.fromEntries(
-      created.map(([role, namespace]) => [role, namespace.metadata.name]),
+      roles.map((role) => {
+        const namespace = new k8s.core.v1.Namespace(
+          `${name}-${role}`,
+          { metadata: { name: args.names[role], labels: namespaceLabels(role) } },
+          inCluster(this, args.cluster),
+        );
+        return [role, namespace.metadata.name];
+      }),
     ) as Record<NamespaceRole, pulumi.Output<string>>;
     this.registerOutputs({ names: this.names });
   }
