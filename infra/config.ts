@@ -645,19 +645,28 @@ function secretProblems(
 
 /** Reads the running stack's configuration and files once (Pulumi engine or mock engine alike). */
 export function readSettings(): Settings {
-  const stack = pulumi.getStack();
-  const fluxValuesPath = path.join("stacks", stack, "flux-values.yaml");
-  const absolute = path.join(projectRoot, fluxValuesPath);
   const config = pulumi.runtime.allConfig();
-  const stackFilePath = `Pulumi.${stack}.yaml`;
-  const stackFileAbsolute = path.join(projectRoot, stackFilePath);
-  return parseSettings({
-    stackFile: fs.existsSync(stackFileAbsolute) ? { path: stackFilePath, text: fs.readFileSync(stackFileAbsolute, "utf8") } : undefined,
-    stack,
+  return settingsWithStackFiles({
+    stack: pulumi.getStack(),
     project: pulumi.getProject(),
     config,
     secretKeys: Object.keys(config).filter(isConfigSecret),
-    fluxValuesFile: fs.existsSync(absolute) ? { path: fluxValuesPath, text: fs.readFileSync(absolute, "utf8") } : undefined,
+  });
+}
+
+/**
+ * Validates a stack's configuration together with its own files (stacks/<stack>/flux-values.yaml,
+ * Pulumi.<stack>.yaml), read from the project: the program and every offline tool check the same.
+ */
+export function settingsWithStackFiles(raw: Pick<RawSettings, "stack" | "project" | "config" | "secretKeys">): Settings {
+  const projectFile = (file: string): StackFile | undefined => {
+    const text = readFileOrUndefined(path.join(projectRoot, file));
+    return text === undefined ? undefined : { path: file, text };
+  };
+  return parseSettings({
+    ...raw,
+    fluxValuesFile: projectFile(path.join("stacks", raw.stack, "flux-values.yaml")),
+    stackFile: projectFile(`Pulumi.${raw.stack}.yaml`),
   });
 }
 

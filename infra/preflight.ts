@@ -3,7 +3,7 @@
 import { execFile } from "node:child_process";
 import * as fs from "node:fs/promises";
 import * as net from "node:net";
-import { parseSettings, type Settings } from "./config";
+import { settingsWithStackFiles, type Settings } from "./config";
 import { loadStackConfig } from "./offline/stackConfig";
 
 export type CheckStatus = "ok" | "warn" | "fail";
@@ -154,7 +154,7 @@ export function needsOf(envs: readonly string[]): { needs: Needs; problems: Chec
   for (const env of envs) {
     let settings: Settings;
     try {
-      settings = parseSettings({ ...loadStackConfig(env), stack: env });
+      settings = settingsWithStackFiles(loadStackConfig(env));
     } catch {
       problems.push(fail("config", `${env}: the stack's settings are invalid — npm run render -- ${env} lists the problems`));
       continue;

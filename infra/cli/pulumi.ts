@@ -5,7 +5,7 @@
 // every environment runs in parallel, its output prefixed with its name, then a summary.
 import { spawn, spawnSync } from "node:child_process";
 import * as readline from "node:readline";
-import { parseSettings, secretSettings } from "../config";
+import { secretSettings, settingsWithStackFiles } from "../config";
 import { runMain } from "./main";
 import { listStacks, loadStackConfig } from "../offline/stackConfig";
 import { runPreflight } from "./doctor";
@@ -157,7 +157,7 @@ function runningKindClusters(): string[] | undefined {
 function kindClusterGone(env: string, running: string[] | undefined): boolean {
   if (running === undefined) return false;
   try {
-    const settings = parseSettings({ ...loadStackConfig(env), stack: env });
+    const settings = settingsWithStackFiles(loadStackConfig(env));
     return settings.cluster.kind === "kind" && !running.includes(settings.cluster.name);
   } catch {
     return false;

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { kubeconfigFile } from "../cluster";
-import { ConfigurationError, parseSettings, projectRoot } from "../config";
+import { ConfigurationError, projectRoot, settingsWithStackFiles } from "../config";
 import { syncName } from "../gitSync";
 import { loadStackConfig, StackConfigError, StackNotFoundError } from "../offline/stackConfig";
 import { runMain } from "./main";
@@ -148,8 +148,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    const stackConfig = loadStackConfig(env);
-    const settings = parseSettings({ ...stackConfig, stack: env });
+    const settings = settingsWithStackFiles(loadStackConfig(env));
     if (!settings.gitLocation) {
       throw new SyncError(`git sync is off for ${env}: no repository configured (set git.url in Pulumi.${env}.yaml)`);
     }
