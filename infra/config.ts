@@ -35,6 +35,13 @@ const wholeNumber = (min: number, max: number) => {
   const allowed = `must be a whole number from ${min} to ${max}`;
   return z.int({ error: allowed }).min(min, { error: allowed }).max(max, { error: allowed });
 };
+const nonEmpty = (allowed: string) => z.string({ error: allowed }).min(1, { error: allowed });
+const yesNo = () => z.boolean({ error: "must be true or false" });
+/** The two fields of a chart the program pins: an exact version, from an https:// repository. */
+const pinnedChart = (version: string, repository: string) => ({
+  chartVersion: text(exactVersion, `must be an exact chart version such as ${version} (no ranges: charts are pinned)`).default(version),
+  repository: z.url({ protocol: /^https$/, error: "must be an https:// Helm repository URL" }).default(repository),
+});
 const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, { error: `must be one of ${values.join(", ")}` });
 /** A mapping that rejects unknown keys, naming the allowed ones. */
@@ -78,8 +85,8 @@ const clusterSettings = (stack: string) =>
   section({
     // kind: the stack creates (and deletes) a kind cluster. existing: it deploys into a cluster it does not own.
     kind: oneOf(["kind", "existing"]).default("kind"),
-    kubeconfigPath: z.string({ error: "must be the path of a kubeconfig file" }).min(1, { error: "must be the path of a kubeconfig file" }).optional(),
-    context: z.string({ error: "must be a context of the kubeconfig" }).min(1, { error: "must be a context of the kubeconfig" }).optional(),
+    kubeconfigPath: nonEmpty("must be the path of a kubeconfig file").optional(),
+    context: nonEmpty("must be a context of the kubeconfig").optional(),
     // prefault, not default: a name derived from the stack name must pass the same check.
     name: text(kindClusterName, "must be a kind cluster name: lower-case letters, digits, '.' and '-'").prefault(
       `gitops-${stack}`,
@@ -137,12 +144,7 @@ const namespaceSettings = section({
 });
 
 const fluxSettings = section({
-  chartVersion: text(exactVersion, "must be an exact chart version such as 2.18.3 (no ranges: charts are pinned)").default(
-    "2.18.3",
-  ),
-  repository: z
-    .url({ protocol: /^https$/, error: "must be an https:// Helm repository URL" })
-    .default("https://fluxcd-community.github.io/helm-charts"),
+  ...pinnedChart("2.18.3", "https://fluxcd-community.github.io/helm-charts"),
   timeoutSeconds: wholeNumber(600, 3600).default(900),
 });
 
@@ -209,16 +211,11 @@ const serverSettings = section({
 });
 
 const prometheusSettings = section({
-  chartVersion: text(exactVersion, "must be an exact chart version such as 88.5.3 (no ranges: charts are pinned)").default(
-    "88.5.3",
-  ),
-  repository: z
-    .url({ protocol: /^https$/, error: "must be an https:// Helm repository URL" })
-    .default("https://prometheus-community.github.io/helm-charts"),
+  ...pinnedChart("88.5.3", "https://prometheus-community.github.io/helm-charts"),
   // Prometheus durations: a number and a unit, possibly repeated (1d, 12h, 1w2d).
   retention: text(/^([0-9]+(ms|s|m|h|d|w|y))+$/, "must be a Prometheus duration such as 12h or 1d").default("1d"),
   replicas: wholeNumber(1, 3).default(1),
-  enableAdminAPI: z.boolean({ error: "must be true or false" }).default(true),
+  enableAdminAPI: yesNo().default(true),
   readyTimeoutSeconds: wholeNumber(600, 3600).default(900),
 });
 
@@ -359,18 +356,18 @@ const gitSettings = (stack: string) =>
       })
       .default(`./stacks/${stack}/apps`),
     interval: text(goDuration, "must be a duration such as 1m or 5m").default("5m"),
-    prune: z.boolean({ error: "must be true or false" }).default(true),
+    prune: yesNo().default(true),
     timeout: text(goDuration, "must be a duration such as 20s or 1m").default("20s"),
     healthTimeout: text(goDuration, "must be a duration such as 2m or 5m").default("3m"),
     knownHosts: z.string({ error: "must be known_hosts lines (ssh-keyscan <host>)" }).optional(),
-    readOnly: z.boolean({ error: "must be true or false" }).default(true),
-    username: z.string({ error: "must be a user name" }).min(1, { error: "must be a user name" }).default("git"),
+    readOnly: yesNo().default(true),
+    username: nonEmpty("must be a user name").default("git"),
     imageUpdates: section({
-      enabled: z.boolean({ error: "must be true or false" }).default(false),
+      enabled: yesNo().default(false),
       interval: text(goDuration, "must be a duration such as 1m or 5m").default("5m"),
       // Set together or not at all: a commit needs both.
       author: section({
-        name: z.string({ error: "must be a name" }).min(1, { error: "must be a name" }),
+        name: nonEmpty("must be a name"),
         email: z.email({ error: "must be an email address" }),
       }).default({ name: "Weave Flux", email: "support@weave.works" }),
     }).prefault({}),
@@ -399,19 +396,19 @@ export const secretSettings = {
 export type SecretSetting = keyof typeof secretSettings;
 
 /** The Pulumi configuration keys of this project (namespace `gitops:`), one per concern. */
-export const settingsSchema = (stack: string) =>
-  z.strictObject(
-    {
-      cluster: clusterSettings(stack).prefault({}),
-      namespaces: namespaceSettings.prefault({}),
-      flux: fluxSettings.prefault({}),
-      server: serverSettings.prefault({}),
-      prometheus: prometheusSettings.prefault({}),
-      imagePolicy: imagePolicySettings.prefault({}),
-      git: gitSettings(stack).prefault({}),
-    },
-    { error: `unknown setting (allowed: cluster, namespaces, flux, server, prometheus, imagePolicy, git, ${Object.keys(secretSettings).join(", ")})` },
-  );
+export const settingsSchema = (stack: string) => {
+  const shape = {
+    cluster: clusterSettings(stack).prefault({}),
+    namespaces: namespaceSettings.prefault({}),
+    flux: fluxSettings.prefault({}),
+    server: serverSettings.prefault({}),
+    prometheus: prometheusSettings.prefault({}),
+    imagePolicy: imagePolicySettings.prefault({}),
+    git: gitSettings(stack).prefault({}),
+  };
+  const allowed = [...Object.keys(shape), ...Object.keys(secretSettings)].join(", ");
+  return z.strictObject(shape, { error: `unknown setting (allowed: ${allowed})` });
+};
 
 export type ConfigSettings = z.output<ReturnType<typeof settingsSchema>>;
 export type ClusterSettings = ConfigSettings["cluster"];
