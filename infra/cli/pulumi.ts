@@ -123,7 +123,7 @@ export function summaryTable(results: readonly EnvironmentResult[]): string {
   return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd()).join("\n");
 }
 
-/** Runs one Pulumi invocation; with a prefix, its output goes line by line through `print`. */
+/** Runs one Pulumi invocation; with a prefix, its output is piped and printed line by line behind it. */
 function runPulumi(
   args: readonly string[],
   environment: NodeJS.ProcessEnv,
@@ -171,18 +171,14 @@ async function confirm(question: string): Promise<boolean> {
   return /^y(es)?$/i.test(answer.trim());
 }
 
-/** Runs an environment's invocations from `first` on (with --all, `stack select` ran before, one at a time). */
-async function runEnvironment(
-  command: LifecycleCommand,
-  env: string,
-  pulumiArgs: readonly string[],
-  options: PlanOptions,
-  prefix?: string,
-  first = 0,
-): Promise<EnvironmentResult> {
+/** Prints a plan's notes, behind the environment's prefix when there is one. */
+function printNotes(plan: Plan, prefix = ""): void {
+  plan.notes.forEach((note) => console.error(`${prefix}gitops: ${note}`));
+}
+
+/** Runs a plan's invocations from `first` on (with --all, `stack select` ran before, one at a time). */
+async function runPlan(env: string, plan: Plan, prefix?: string, first = 0): Promise<EnvironmentResult> {
   const started = Date.now();
-  const plan = planLifecycle(command, env, pulumiArgs, process.env, options);
-  if (first === 0) plan.notes.forEach((note) => console.error(`${prefix ?? ""}gitops: ${note}`));
   const environment = { ...process.env, ...plan.environment };
   let last = { exitCode: 0, output: "" };
   for (const invocation of plan.invocations.slice(first)) {
@@ -248,27 +244,30 @@ async function main(argv: string[]): Promise<number> {
     console.error("\ngitops: stopping; waiting for Pulumi to finish cleanly (Ctrl-C again forces it)");
   });
   const running = lifecycle === "destroy" ? runningKindClusters() : undefined;
-  const options = (env: string): PlanOptions => ({ unattended: all || yes, clusterGone: kindClusterGone(env, running) });
+  const plans = new Map(
+    envs.map((env) => [env, planLifecycle(lifecycle, env, extraArgs, process.env, { unattended: all || yes, clusterGone: kindClusterGone(env, running) })]),
+  );
 
-  if (!all) return (await runEnvironment(lifecycle, target!, extraArgs, options(target!))).exitCode;
+  if (!all) {
+    const plan = plans.get(target!)!;
+    printNotes(plan);
+    return (await runPlan(target!, plan)).exitCode;
+  }
 
   const width = Math.max(...envs.map((env) => env.length));
   const prefix = (env: string) => `[${env.padEnd(width)}] `;
   // `stack select --create` writes the workspace file: one environment after another.
-  const selected: EnvironmentResult[] = [];
-  for (const env of envs) {
-    const plan = planLifecycle(lifecycle, env, extraArgs, process.env, options(env));
-    plan.notes.forEach((note) => console.error(`${prefix(env)}gitops: ${note}`));
+  const selectFailures = new Map<string, EnvironmentResult>();
+  for (const [env, plan] of plans) {
+    printNotes(plan, prefix(env));
     const { exitCode } = await runPulumi(plan.invocations[0]!, { ...process.env, ...plan.environment }, prefix(env));
-    if (exitCode !== 0) selected.push({ env, exitCode, seconds: 0 });
+    if (exitCode !== 0) selectFailures.set(env, { env, exitCode, seconds: 0 });
   }
-  const failedToSelect = new Set(selected.map((result) => result.env));
   const results = await Promise.all(
-    envs.map((env) =>
-      failedToSelect.has(env)
-        ? Promise.resolve(selected.find((result) => result.env === env)!)
-        : runEnvironment(lifecycle, env, extraArgs, options(env), prefix(env), 1),
-    ),
+    envs.map((env) => {
+      const failed = selectFailures.get(env);
+      return failed ? Promise.resolve(failed) : runPlan(env, plans.get(env)!, prefix(env), 1);
+    }),
   );
   console.log(`\n${summaryTable(results.map((result) => ({ ...result, interrupted: interrupted && result.exitCode !== 0 })))}`);
   return results.some((result) => result.exitCode !== 0) ? 1 : 0;
