@@ -21,14 +21,7 @@ export function buildEnvironment(settings: Settings) {
   const namespaces = new Namespaces("namespaces", { names: settings.namespaces, cluster });
 
   // The namespace name is an output of the Namespace: Flux waits for it through that input.
-  const flux = new Flux("flux", {
-    namespace: namespaces.names.flux,
-    chartVersion: settings.flux.chartVersion,
-    repository: settings.flux.repository,
-    values: settings.flux.values,
-    timeoutSeconds: settings.flux.timeoutSeconds,
-    cluster,
-  });
+  const flux = new Flux("flux", { ...settings.flux, namespace: namespaces.names.flux, cluster });
 
   const monitoring = new Monitoring("monitoring", {
     namespace: namespaces.names.monitoring,
@@ -67,6 +60,7 @@ export function buildEnvironment(settings: Settings) {
       cluster,
     });
 
+  const keyPage = settings.gitLocation && deployKeyPage(settings.gitLocation);
   return {
     ...clusterOutputs,
     fluxNamespace: flux.namespace,
@@ -79,7 +73,7 @@ export function buildEnvironment(settings: Settings) {
     ...(settings.gitLocation?.scheme === "ssh" && {
       deployKeyAccess: deployKeyAccess(git),
       ...(gitSync?.deployPublicKey && { deployKey: gitSync.deployPublicKey }),
-      ...(gitSync?.deployPublicKey && deployKeyPage(settings.gitLocation) && { deployKeyPage: deployKeyPage(settings.gitLocation) }),
+      ...(gitSync?.deployPublicKey && keyPage !== undefined && { deployKeyPage: keyPage }),
     }),
   };
 }
