@@ -22,5 +22,15 @@ export function inCluster(
   return { parent, provider: cluster.provider, deletedWith: cluster.deletedWith, ...extra };
 }
 
+/** Resource options for a Flux custom resource: its CRD comes with the flux2 release, so it waits for that. */
+export function afterFlux(
+  parent: pulumi.Resource,
+  cluster: ClusterConnection,
+  flux: pulumi.Resource,
+  extra: pulumi.CustomResourceOptions = {},
+): pulumi.CustomResourceOptions {
+  return inCluster(parent, cluster, { dependsOn: [flux], ...extra });
+}
+
 /** Where kind keeps a cluster's kubeconfig, relative to the project root (git-ignored). */
 export const kubeconfigFile = (clusterName: string) => path.join(".kube", `${clusterName}.yaml`);

@@ -4,7 +4,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { componentType, inCluster, type ClusterConnection } from "./cluster";
+import { afterFlux, componentType, inCluster, type ClusterConnection } from "./cluster";
 import { githubKnownHosts, type GitLocation, type GitSettings, type SecretSetting } from "./config";
 import { GitRepository, ImageUpdateAutomation, Kustomization } from "./customResources";
 
@@ -35,8 +35,6 @@ export class GitSync extends pulumi.ComponentResource {
   constructor(name: string, args: GitSyncArgs, opts?: pulumi.ComponentResourceOptions) {
     super(componentType("GitSync"), name, {}, opts);
     const { settings, location } = args;
-    const afterFlux = (extra: pulumi.CustomResourceOptions = {}) =>
-      inCluster(this, args.cluster, { dependsOn: [args.flux], ...extra });
 
     // Generated only when an ssh:// repository has no supplied key. Stored in state (encrypted)
     // and stable across updates, so the deploy key added to the repository stays valid.
@@ -71,7 +69,7 @@ export class GitSync extends pulumi.ComponentResource {
           ...(secret ? { secretRef: { name: secret.metadata.name } } : {}),
         },
       },
-      afterFlux(),
+      afterFlux(this, args.cluster, args.flux),
     );
 
     new Kustomization(
@@ -88,7 +86,7 @@ export class GitSync extends pulumi.ComponentResource {
           timeout: settings.healthTimeout,
         },
       },
-      afterFlux(),
+      afterFlux(this, args.cluster, args.flux),
     );
 
     if (settings.imageUpdates.enabled) {
@@ -108,7 +106,7 @@ export class GitSync extends pulumi.ComponentResource {
             update: { path: "./", strategy: "Setters" },
           },
         },
-        afterFlux(),
+        afterFlux(this, args.cluster, args.flux),
       );
     }
 

@@ -2,7 +2,7 @@
 // (the demo's `fluxcd.io/tag.server` annotations, in Flux v2 form).
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { componentType, inCluster, type ClusterConnection } from "./cluster";
+import { afterFlux, componentType, type ClusterConnection } from "./cluster";
 import { imageRepository, serverImagePolicy, type ImagePolicySettings } from "./config";
 import { ImagePolicy, ImageRepository } from "./customResources";
 
@@ -24,7 +24,6 @@ export class ImagePolicies extends pulumi.ComponentResource {
 
   constructor(name: string, args: ImagePoliciesArgs, opts?: pulumi.ComponentResourceOptions) {
     super(componentType("ImagePolicies"), name, {}, opts);
-    const afterFlux = inCluster(this, args.cluster, { dependsOn: [args.flux] });
 
     const repository = new ImageRepository(
       `${name}-repository`,
@@ -32,7 +31,7 @@ export class ImagePolicies extends pulumi.ComponentResource {
         metadata: { name: "server", namespace: args.namespace },
         spec: { image: imageRepository(args.image), interval: args.settings.scanInterval },
       },
-      afterFlux,
+      afterFlux(this, args.cluster, args.flux),
     );
 
     this.policy = new ImagePolicy(
@@ -45,7 +44,7 @@ export class ImagePolicies extends pulumi.ComponentResource {
           policy: args.settings.policy,
         },
       },
-      afterFlux,
+      afterFlux(this, args.cluster, args.flux),
     );
 
     this.registerOutputs({});

@@ -2,7 +2,7 @@
 // reduced to the Prometheus server as in the demo, plus the PodMonitor for Flux's own metrics.
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { componentType, inCluster, type ClusterConnection } from "./cluster";
+import { afterFlux, componentType, inCluster, type ClusterConnection } from "./cluster";
 import type { HelmValues, PrometheusSettings } from "./config";
 import { HelmRelease, HelmRepository, PodMonitor } from "./customResources";
 
@@ -66,7 +66,6 @@ export class Monitoring extends pulumi.ComponentResource {
 
   constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
     super(componentType("Monitoring"), name, {}, opts);
-    const afterFlux = { dependsOn: [args.flux] };
 
     const repository = new HelmRepository(
       `${name}-repository`,
@@ -74,7 +73,7 @@ export class Monitoring extends pulumi.ComponentResource {
         metadata: { name: "prometheus-community", namespace: args.namespace },
         spec: { url: args.settings.repository, interval: "1h" },
       },
-      inCluster(this, args.cluster, afterFlux),
+      afterFlux(this, args.cluster, args.flux),
     );
 
     const readyTimeout = `${args.settings.readyTimeoutSeconds}s`;
@@ -107,10 +106,7 @@ export class Monitoring extends pulumi.ComponentResource {
           values: prometheusValues(args.settings),
         },
       },
-      inCluster(this, args.cluster, {
-        ...afterFlux,
-        customTimeouts: { create: readyTimeout, update: readyTimeout },
-      }),
+      afterFlux(this, args.cluster, args.flux, { customTimeouts: { create: readyTimeout, update: readyTimeout } }),
     );
 
     new PodMonitor(
