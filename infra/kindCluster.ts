@@ -45,13 +45,33 @@ export const interpreter = ["/bin/bash", "--norc", "--noprofile", "-c"];
 
 // `grep -q` would stop reading at the first match; kind, still writing, would then die of
 // SIGPIPE and `pipefail` would turn a found cluster into a missing one. Read everything.
-/** Creates the cluster from the kind config on stdin and prints its kubeconfig. */
+/**
+ * Creates the cluster from the kind config on stdin and prints its kubeconfig. A failure after
+ * `kind create` starts (a node that never gets Ready, Ctrl-C) deletes the cluster again: Pulumi
+ * records nothing for a failed create, so a cluster left behind would block the next `up`.
+ */
 export const createScript = `set -euo pipefail
 if kind get clusters 2>/dev/null | grep -xF -- "$KIND_CLUSTER_NAME" >/dev/null; then
   echo "kind cluster \\"$KIND_CLUSTER_NAME\\" already exists, but stack \\"$PULUMI_STACK_NAME\\" did not create it (an interrupted 'pulumi up' leaves one behind). Either delete it: kind delete cluster --name $KIND_CLUSTER_NAME -- or give this stack another cluster name: pulumi config set --stack $PULUMI_STACK_NAME --path cluster.name <new-name>" >&2
   exit 1
 fi
+created=""
+remove_on_failure() {
+  local status=$?
+  if [ "$status" -ne 0 ] && [ -n "$created" ]; then
+    echo "creating kind cluster \\"$KIND_CLUSTER_NAME\\" failed (exit $status): deleting it, so the next 'up' can start over" >&2
+    kind delete cluster --name "$KIND_CLUSTER_NAME" --kubeconfig "$KIND_KUBECONFIG" >&2 || echo "could not delete it: kind delete cluster --name $KIND_CLUSTER_NAME" >&2
+    rm -f "$KIND_KUBECONFIG"
+  fi
+  exit "$status"
+}
+trap remove_on_failure EXIT
+# Without these traps bash would die of the signal without running the EXIT trap.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 mkdir -p "$(dirname "$KIND_KUBECONFIG")"
+# The name was free a moment ago: from here on, a cluster of that name is this script's.
+created=1
 kind create cluster --name "$KIND_CLUSTER_NAME" --config - --kubeconfig "$KIND_KUBECONFIG" --wait "$KIND_WAIT" >&2
 # kind --wait returns 0 even when it times out; kubectl, when installed, makes it fail.
 if command -v kubectl >/dev/null 2>&1; then
@@ -67,8 +87,12 @@ if ! kind get clusters 2>/dev/null | grep -xF -- "$KIND_CLUSTER_NAME" >/dev/null
 fi
 kind get kubeconfig --name "$KIND_CLUSTER_NAME"`;
 
-/** Idempotent: kind deletes a missing cluster without error. */
-export const deleteScript = `kind delete cluster --name "$KIND_CLUSTER_NAME" --kubeconfig "$KIND_KUBECONFIG" >&2
+/**
+ * Fails when kind fails (Pulumi would otherwise drop a running cluster from the state);
+ * idempotent, since kind deletes a missing cluster without error.
+ */
+export const deleteScript = `set -euo pipefail
+kind delete cluster --name "$KIND_CLUSTER_NAME" --kubeconfig "$KIND_KUBECONFIG" >&2
 rm -f "$KIND_KUBECONFIG"`;
 
 export class KindCluster extends pulumi.ComponentResource implements ClusterConnection {

@@ -1,6 +1,6 @@
 // The kind scripts, run for real by bash against a stub `kind` that records what it is asked.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -10,9 +10,14 @@ import { createScript, deleteScript, interpreter, kindClusterConfig, updateScrip
 const kubeconfig = "apiVersion: v1\nkind: Config\ncurrent-context: kind-gitops-dev";
 // Behaves like kind for the calls the scripts make: `get clusters` lists $STUB_CLUSTERS,
 // `create` reads the config from stdin and writes the kubeconfig file, `delete` of a
-// missing cluster succeeds. Every call is logged to $STUB_LOG.
+// missing cluster succeeds. A command named in $STUB_KIND_FAILS ("create", "delete") fails
+// as kind does when Docker fails: a message on stderr, exit 1. Every call is logged to $STUB_LOG.
 const stubKind = `#!/usr/bin/env bash
 echo "kind $*" >> "$STUB_LOG"
+case " \${STUB_KIND_FAILS:-} " in *" $1 "*)
+  echo "ERROR: failed to $1 cluster: command \"docker ps -a --filter label=io.x-k8s.kind.cluster\" failed with error: exit status 1" >&2
+  exit 1 ;;
+esac
 case "$1 $2" in
   "get clusters") for c in $STUB_CLUSTERS; do echo "$c"; sleep 0.05; done ;;
   "get kubeconfig") printf '%s\\n' "$STUB_KUBECONFIG" ;;
@@ -24,8 +29,13 @@ case "$1 $2" in
 esac
 `;
 
+// kubectl wait: met, or (with $STUB_KUBECTL_TIMES_OUT) the timeout kubectl reports, exit 1.
 const stubKubectl = `#!/usr/bin/env bash
 echo "kubectl $*" >> "$STUB_LOG"
+if [ -n "\${STUB_KUBECTL_TIMES_OUT:-}" ]; then
+  echo "error: timed out waiting for the condition on nodes/gitops-dev-control-plane" >&2
+  exit 1
+fi
 echo "node/gitops-dev-control-plane condition met" >&2
 `;
 
@@ -38,7 +48,7 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function runScript(script: string, options: { clusters?: string[]; stdin?: string } = {}) {
+function runScript(script: string, options: { clusters?: string[]; stdin?: string; env?: Record<string, string> } = {}) {
   const [shell, ...flags] = interpreter;
   const result = spawnSync(shell!, [...flags, script], {
     cwd: dir,
@@ -54,6 +64,7 @@ function runScript(script: string, options: { clusters?: string[]; stdin?: strin
       STUB_DIR: dir,
       STUB_CLUSTERS: (options.clusters ?? []).join(" "),
       STUB_KUBECONFIG: kubeconfig,
+      ...options.env,
     },
   });
   const calls = fs.existsSync(path.join(dir, "calls")) ? fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n") : [];
@@ -88,6 +99,55 @@ describe("kind create", () => {
         "Either delete it: kind delete cluster --name gitops-dev -- or give this stack another cluster name: " +
         "pulumi config set --stack dev --path cluster.name <new-name>",
     );
+  });
+});
+
+describe("kind create that fails part-way", () => {
+  it("deletes the cluster it just made when the nodes never get Ready, and fails", () => {
+    const result = runScript(createScript, { stdin: "kind: Cluster\n", env: { STUB_KUBECTL_TIMES_OUT: "1" } });
+    assert.equal(result.status, 1);
+    assert.equal(result.stdout, "", "no kubeconfig on stdout");
+    assert.deepEqual(result.calls, [
+      "kind get clusters",
+      "kind create cluster --name gitops-dev --config - --kubeconfig .kube/gitops-dev.yaml --wait 5m",
+      "kubectl --kubeconfig .kube/gitops-dev.yaml wait --for=condition=Ready nodes --all --timeout=5m",
+      "kind delete cluster --name gitops-dev --kubeconfig .kube/gitops-dev.yaml",
+    ]);
+    assert.match(result.stderr, /creating kind cluster "gitops-dev" failed \(exit 1\): deleting it, so the next 'up' can start over/);
+    assert.equal(fs.existsSync(path.join(dir, ".kube/gitops-dev.yaml")), false, "its kubeconfig file is gone too");
+  });
+
+  it("cleans up after a failed kind create too (kind leaves nodes behind when it is killed)", () => {
+    const result = runScript(createScript, { env: { STUB_KIND_FAILS: "create" } });
+    assert.equal(result.status, 1);
+    assert.deepEqual(result.calls.slice(1), [
+      "kind create cluster --name gitops-dev --config - --kubeconfig .kube/gitops-dev.yaml --wait 5m",
+      "kind delete cluster --name gitops-dev --kubeconfig .kube/gitops-dev.yaml",
+    ]);
+  });
+
+  it("never deletes a cluster of that name it did not make", () => {
+    const result = runScript(createScript, { clusters: ["gitops-dev"], env: { STUB_KUBECTL_TIMES_OUT: "1" } });
+    assert.equal(result.status, 1);
+    assert.deepEqual(result.calls, ["kind get clusters"]);
+  });
+
+  it("is interrupted cleanly: SIGTERM while kind runs still deletes the cluster", async () => {
+    const [shell, ...flags] = interpreter;
+    // kind create that takes a while, so the signal arrives while it runs.
+    fs.writeFileSync(path.join(dir, "bin", "kind"), stubKind.replace('"create cluster")', '"create cluster") sleep 0.5;'), { mode: 0o755 });
+    const child = spawn(shell!, [...flags, createScript], {
+      cwd: dir,
+      env: { PATH: `${path.join(dir, "bin")}:/usr/bin:/bin`, KIND_CLUSTER_NAME: "gitops-dev", KIND_KUBECONFIG: ".kube/gitops-dev.yaml", KIND_WAIT: "5m", PULUMI_STACK_NAME: "dev", STUB_LOG: path.join(dir, "calls"), STUB_DIR: dir, STUB_CLUSTERS: "", STUB_KUBECONFIG: kubeconfig },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    child.stdin.end("kind: Cluster\n");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    child.kill("SIGTERM");
+    const status = await new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    assert.equal(status, 143);
+    const calls = fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n");
+    assert.equal(calls.at(-1), "kind delete cluster --name gitops-dev --kubeconfig .kube/gitops-dev.yaml");
   });
 });
 
@@ -134,6 +194,15 @@ describe("kind delete", () => {
     const result = runScript(deleteScript, { clusters: [] });
     assert.equal(result.status, 0, result.stderr);
     assert.equal(result.stdout, "");
+  });
+
+  it("fails when kind fails, keeping the kubeconfig: Pulumi must not forget a running cluster", () => {
+    fs.mkdirSync(path.join(dir, ".kube"));
+    fs.writeFileSync(path.join(dir, ".kube/gitops-dev.yaml"), kubeconfig);
+    const result = runScript(deleteScript, { clusters: ["gitops-dev"], env: { STUB_KIND_FAILS: "delete" } });
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /ERROR: failed to delete cluster/);
+    assert.equal(fs.existsSync(path.join(dir, ".kube/gitops-dev.yaml")), true);
   });
 });
 
