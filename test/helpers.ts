@@ -121,19 +121,21 @@ export function runCli(script: string, args: readonly string[], options: { cwd?:
 }
 
 /**
- * A throw-away copy of the project (program, Pulumi.yaml, stack files, stacks/), as a user's
- * clone would have it, with `files` added or replaced. node_modules is linked, not copied.
+ * A throw-away copy of the project as a fresh clone has it (the files git tracks, and new
+ * files not yet committed, never ignored ones), with `files` added or replaced.
+ * node_modules is linked, not copied.
  */
 export function projectCopy(files: Record<string, string> = {}): { root: string; remove(): void } {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-project-"));
-  for (const entry of fs.readdirSync(projectRoot)) {
-    if (entry === "infra" || entry === "stacks" || /^Pulumi(\..+)?\.yaml$/.test(entry)) {
-      fs.cpSync(path.join(projectRoot, entry), path.join(root, entry), { recursive: true });
-    }
+  const listed = spawnSync("git", ["ls-files", "--cached", "--others", "--exclude-standard", "-z"], { cwd: projectRoot, encoding: "utf8" });
+  if (listed.status !== 0) throw new Error(`git ls-files failed: ${listed.stderr}`);
+  for (const file of listed.stdout.split("\0").filter(Boolean)) {
+    const source = path.join(projectRoot, file);
+    if (!fs.existsSync(source)) continue; // deleted in the work tree, not yet committed
+    fs.mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+    fs.copyFileSync(source, path.join(root, file));
   }
   fs.symlinkSync(path.join(projectRoot, "node_modules"), path.join(root, "node_modules"));
-  fs.copyFileSync(path.join(projectRoot, "package.json"), path.join(root, "package.json"));
-  fs.copyFileSync(path.join(projectRoot, "tsconfig.json"), path.join(root, "tsconfig.json"));
   for (const [file, text] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
     fs.writeFileSync(path.join(root, file), text);

@@ -1,7 +1,7 @@
 // npm run up|preview|destroy -- <env>|--all: the Pulumi CLI invocations, defaults, parallel
 // runs and errors, with the Pulumi CLI (and kind) replaced by stubs on PATH.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, it } from "node:test";
 import { changedResources, demoPassphrase, planLifecycle, summaryTable } from "../infra/cli/pulumi";
 import { projectRoot } from "../infra/config";
 import { projectCopy, runCli } from "./helpers";
+import { pulumiStubScript } from "./support/pulumiStub";
 
 describe("lifecycle plan", () => {
   it("selects (or creates) the stack, then runs the command for it with the extra options", () => {
@@ -80,9 +81,7 @@ describe("lifecycle CLI", () => {
     // stacks listed in STUB_FAIL. The kind stub lists the clusters in STUB_CLUSTERS.
     fs.writeFileSync(
       path.join(bin, "pulumi"),
-      `#!/usr/bin/env bash
-[ "$1" = version ] && { echo v3.200.0; exit 0; }
-stack=""; prev=""; for a in "$@"; do [ "$prev" = --stack ] && stack="$a"; prev="$a"; done
+      pulumiStubScript(`stack=""; prev=""; for a in "$@"; do [ "$prev" = --stack ] && stack="$a"; prev="$a"; done
 echo "$* | passphrase=\${PULUMI_CONFIG_PASSPHRASE:-} backend=\${PULUMI_BACKEND_URL:-} unreachable=\${PULUMI_K8S_DELETE_UNREACHABLE:-}" >> "${bin}/calls"
 case "$1" in up|preview|destroy)
   trap 'echo "cancelled ($stack)"; exit 1' INT
@@ -91,9 +90,7 @@ case "$1" in up|preview|destroy)
   echo "end $stack $(date +%s%N)" >> "${bin}/times"
   case " \${STUB_FAIL:-} " in *" $stack "*) echo "error: update failed" >&2; exit 3;; esac
   printf 'Resources:\\n    + 4 created\\n    4 changes. 1 unchanged\\n' ;;
-esac
-exit 0
-`,
+esac`),
       { mode: 0o755 },
     );
     fs.writeFileSync(path.join(bin, "kind"), `#!/usr/bin/env bash\n[ "$1 $2" = "get clusters" ] && for c in \${STUB_CLUSTERS:-}; do echo "$c"; done\nexit 0\n`, { mode: 0o755 });
@@ -120,11 +117,13 @@ exit 0
   });
 
   it("passes the user's passphrase and backend through untouched", () => {
-    const result = lifecycle(["up", "prod", "--no-preflight"], { PULUMI_CONFIG_PASSPHRASE: "s3cret", PULUMI_BACKEND_URL: "file:///tmp/team" });
+    const team = path.join(bin, "team-state");
+    fs.mkdirSync(team);
+    const result = lifecycle(["up", "prod", "--no-preflight"], { PULUMI_CONFIG_PASSPHRASE: "s3cret", PULUMI_BACKEND_URL: `file://${team}` });
     assert.equal(result.status, 0, result.stderr);
     assert.deepEqual(calls(), [
-      "stack select --create prod | passphrase=s3cret backend=file:///tmp/team unreachable=",
-      "up --stack prod | passphrase=s3cret backend=file:///tmp/team unreachable=",
+      `stack select --create prod | passphrase=s3cret backend=file://${team} unreachable=`,
+      `up --stack prod | passphrase=s3cret backend=file://${team} unreachable=`,
     ]);
   });
 
@@ -170,6 +169,35 @@ exit 0
     }
   });
 
+  describe("on a fresh clone", () => {
+    // Both ways the README gives: the npm scripts, and the Pulumi CLI run by hand in the project.
+    let clone: ReturnType<typeof projectCopy>;
+    beforeEach(() => (clone = projectCopy()));
+    afterEach(() => clone.remove());
+    const pulumiByHand = (args: string[]) =>
+      spawnSync(path.join(bin, "pulumi"), args, { cwd: clone.root, encoding: "utf8", env: { ...process.env, ...env() } });
+
+    it("the Pulumi CLI by hand can create a stack: the state folder ships with the project", () => {
+      const result = pulumiByHand(["stack", "select", "--create", "dev", "--secrets-provider", "passphrase"]);
+      assert.equal(result.status, 0, result.stderr);
+      assert.ok(fs.existsSync(path.join(clone.root, ".pulumi-state/.pulumi/stacks/gitops/dev.json")));
+    });
+
+    it("the stub fails as Pulumi does when the state folder is missing", () => {
+      fs.rmSync(path.join(clone.root, ".pulumi-state"), { recursive: true });
+      const result = pulumiByHand(["stack", "select", "--create", "dev"]);
+      assert.equal(result.status, 255);
+      assert.match(result.stderr, /^error: unable to open state directory "file:\/\/\.\/\.pulumi-state": open .*\/\.pulumi-state: no such file or directory$/m);
+    });
+
+    it("npm run up creates the state folder when it is missing, and runs Pulumi in the project", () => {
+      fs.rmSync(path.join(clone.root, ".pulumi-state"), { recursive: true });
+      const result = runCli("infra/cli/pulumi.ts", ["up", "dev", "--no-preflight"], { cwd: clone.root, env: env() });
+      assert.equal(result.status, 0, result.stderr);
+      assert.ok(fs.existsSync(path.join(clone.root, ".pulumi-state/.pulumi/stacks/gitops/dev.json")));
+    });
+  });
+
   it("says how to install Pulumi when the CLI is missing", () => {
     const result = runCli("infra/cli/pulumi.ts", ["preview", "dev", "--no-preflight"], { env: { PATH: path.dirname(process.execPath) } });
     assert.equal(result.status, 127);
@@ -211,7 +239,8 @@ exit 0
       let stderr = "";
       child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
       child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-      const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+      // "close", not "exit": exit can come before the last output has been read.
+      const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
       const started = Date.now();
       while (!/start dev[\s\S]*start prod|start prod[\s\S]*start dev/.test(fs.existsSync(path.join(bin, "times")) ? fs.readFileSync(path.join(bin, "times"), "utf8") : "")) {
         assert.ok(Date.now() - started < 30_000, `the runs never started:\n${stderr}`);

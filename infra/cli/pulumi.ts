@@ -4,8 +4,11 @@
 // (unless PULUMI_CONFIG_PASSPHRASE[_FILE] is set), each stack created on first use. With --all,
 // every environment runs in parallel, its output prefixed with its name, then a summary.
 import { spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import * as readline from "node:readline";
-import { secretSettings, settingsWithStackFiles } from "../config";
+import * as YAML from "yaml";
+import { isMapping, projectRoot, secretSettings, settingsWithStackFiles } from "../config";
 import { runMain } from "./main";
 import { listStacks, loadStackConfig } from "../offline/stackConfig";
 import { runPreflight } from "./doctor";
@@ -64,6 +67,16 @@ export function planLifecycle(
   }
   invocations.push([command, "--stack", stack, ...unattended, ...pulumiArgs]);
   return { environment, invocations, notes };
+}
+
+/**
+ * The folder of Pulumi.yaml's `file://` state backend, absolute; undefined for any other backend.
+ * The Pulumi CLI resolves it against the directory it runs in and never creates it.
+ */
+export function projectStateDirectory(root = projectRoot): string | undefined {
+  const project: unknown = YAML.parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"));
+  const url = isMapping(project) && isMapping(project.backend) ? project.backend.url : undefined;
+  return typeof url === "string" && url.startsWith("file://") ? path.resolve(root, url.slice("file://".length)) : undefined;
 }
 
 /**
@@ -130,7 +143,8 @@ function runPulumi(
   prefix?: string,
 ): Promise<{ exitCode: number; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn("pulumi", args, { env: environment, stdio: prefix === undefined ? "inherit" : ["ignore", "pipe", "pipe"] });
+    // In the project folder, where Pulumi.yaml's relative state folder resolves.
+    const child = spawn("pulumi", args, { cwd: projectRoot, env: environment, stdio: prefix === undefined ? "inherit" : ["ignore", "pipe", "pipe"] });
     let output = "";
     for (const stream of [child.stdout, child.stderr]) {
       if (!stream) continue;
@@ -223,6 +237,10 @@ async function main(argv: string[]): Promise<number> {
     return 127;
   }
 
+  // A clone has it (.gitkeep), but a `git clean -dfX` or a copy without dotfiles does not.
+  const stateDirectory = process.env.PULUMI_BACKEND_URL ? undefined : projectStateDirectory();
+  if (stateDirectory) fs.mkdirSync(stateDirectory, { recursive: true });
+
   const yes = flags.has("--yes");
   // A single environment gets Pulumi's own prompt; --all cannot prompt in parallel, so it asks once here.
   if (all && lifecycle !== "preview" && !yes) {
@@ -269,6 +287,9 @@ async function main(argv: string[]): Promise<number> {
       return failed ? Promise.resolve(failed) : runPlan(env, plans.get(env)!, prefix(env), 1);
     }),
   );
+  // A Ctrl-C reaches the Pulumi runs and this process at once; their exits can be handled
+  // before the signal is: let a pending SIGINT arrive before the summary says what happened.
+  await new Promise((resolve) => setTimeout(resolve, 100));
   console.log(`\n${summaryTable(results.map((result) => ({ ...result, interrupted: interrupted && result.exitCode !== 0 })))}`);
   return results.some((result) => result.exitCode !== 0) ? 1 : 0;
 }
