@@ -19,9 +19,12 @@ export function prometheusValues(settings: PrometheusSettings): HelmValues {
     defaultRules: { create: false },
     coreDns: off,
     kubeDns: off,
+    // kubeadm (kind) binds these to the node's 127.0.0.1: Prometheus could never scrape them.
+    // The demo turned the others off; etcd's target was DOWN there too.
     kubeControllerManager: off,
     kubeScheduler: off,
     kubeProxy: off,
+    kubeEtcd: off,
     nodeExporter: off,
     alertmanager: off,
     grafana: off,

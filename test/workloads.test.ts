@@ -154,12 +154,24 @@ describe("Prometheus", () => {
     });
 
     it(`${stack}: keeps only the Prometheus server, as the demo did`, () => {
-      const off = ["coreDns", "kubeDns", "kubeControllerManager", "kubeScheduler", "kubeProxy", "nodeExporter", "alertmanager", "grafana"];
+      const off = ["coreDns", "kubeDns", "kubeControllerManager", "kubeScheduler", "kubeProxy", "kubeEtcd", "nodeExporter", "alertmanager", "grafana"];
       for (const part of off) assert.deepEqual(values(stack)[part], { enabled: false }, part);
       assert.deepEqual(values(stack).defaultRules, { create: false });
       assert.equal(prometheusSpec(stack).replicas, 1);
       assert.equal(prometheusSpec(stack).enableAdminAPI, true);
       assert.equal(prometheusSpec(stack).image, undefined, "the chart's own Prometheus 3 image");
+    });
+
+    it(`${stack}: scrapes no control-plane port that kind (kubeadm) binds to 127.0.0.1, so every target can be up`, () => {
+      // kubeadm's static pods listen for metrics on the node's loopback only: etcd 2381,
+      // controller-manager 10257, scheduler 10259, kube-proxy 10249. Prometheus, in a pod, cannot reach them.
+      const chart = chartDefaults as HelmValues;
+      const enabled = (part: string) => {
+        const own = values(stack)[part] as { enabled?: boolean } | undefined;
+        return own?.enabled ?? (chart[part] as { enabled: boolean }).enabled;
+      };
+      const scraped = ["kubeEtcd", "kubeControllerManager", "kubeScheduler", "kubeProxy"].filter(enabled);
+      assert.deepEqual(scraped, []);
     });
 
     it(`${stack}: waits for Flux to report the release Ready, for up to 15 minutes`, () => {

@@ -406,22 +406,44 @@ async function serverHealthy(clients: Clients): Promise<string | undefined> {
   return status === 200 && body.trim() === "OK" ? undefined : `pod ${pod} answered ${status} ${JSON.stringify(body.slice(0, 200))}`;
 }
 
+interface Target {
+  labels?: Record<string, string>;
+  scrapeUrl?: string;
+  health?: string;
+  lastError?: string;
+}
 interface TargetsResponse {
-  data?: { activeTargets?: { labels?: Record<string, string>; health?: string; lastError?: string }[] };
+  data?: { activeTargets?: Target[] };
 }
 
-async function prometheusScrapesServer(clients: Clients): Promise<string | undefined> {
+/** Prometheus' active targets, or what went wrong asking for them. */
+async function activeTargets(clients: Clients): Promise<Target[] | string> {
   const pod = await readyPodOf(clients, monitoringNamespace, "prometheus-operated");
   const { status, body } = await withPortForward(clients, monitoringNamespace, pod, 9090, (localPort) =>
     httpGet(`http://127.0.0.1:${localPort}/api/v1/targets`),
   );
   if (status !== 200) return `/api/v1/targets answered ${status}`;
-  const targets = ((JSON.parse(body) as TargetsResponse).data?.activeTargets ?? []).filter(
-    (target) => target.labels?.namespace === serverNamespace && target.labels.service === "server",
-  );
+  return (JSON.parse(body) as TargetsResponse).data?.activeTargets ?? [];
+}
+
+const describeTarget = (target: Target) =>
+  `${target.labels?.job ?? "?"} ${target.scrapeUrl ?? ""} ${target.health ?? "unknown"}${target.lastError ? `: ${target.lastError}` : ""}`;
+
+async function prometheusScrapesServer(clients: Clients): Promise<string | undefined> {
+  const all = await activeTargets(clients);
+  if (typeof all === "string") return all;
+  const targets = all.filter((target) => target.labels?.namespace === serverNamespace && target.labels.service === "server");
   if (targets.length === 0) return "no active target for service server/server yet";
   if (targets.some((target) => target.health === "up")) return undefined;
-  return targets.map((target) => `${target.health ?? "unknown"}${target.lastError ? `: ${target.lastError}` : ""}`).join("; ");
+  return targets.map(describeTarget).join("; ");
+}
+
+/** No target is down: the chart scrapes nothing kind keeps on a node's loopback (etcd, scheduler, ...). */
+async function everyTargetUp(clients: Clients): Promise<string | undefined> {
+  const all = await activeTargets(clients);
+  if (typeof all === "string") return all;
+  const notUp = all.filter((target) => target.health !== "up");
+  return notUp.length === 0 ? undefined : `${notUp.length} of ${all.length} targets not up: ${notUp.map(describeTarget).join("; ")}`;
 }
 
 /** Everything the environment promises, checked against the live cluster. */
@@ -440,6 +462,7 @@ async function checkEnvironment(stack: Stack, run: Run): Promise<void> {
   await waitFor("GET /health on a server pod answers OK", () => serverHealthy(clients), minute);
   // Prometheus scrapes every 10s, but discovers the ServiceMonitor only after its config reloads.
   await waitFor("Prometheus reports the server target up", () => prometheusScrapesServer(clients), 3 * minute, 10_000);
+  await waitFor("every target Prometheus scrapes is up", () => everyTargetUp(clients), 2 * minute, 10_000);
 }
 
 function clusterExists(clusterName: string): boolean {
