@@ -369,7 +369,9 @@ const gitSettings = (stack: string) =>
       author: section({
         name: nonEmpty("must be a name"),
         email: z.email({ error: "must be an email address" }),
-      }).default({ name: "Weave Flux", email: "support@weave.works" }),
+      // Flux's own documented bot (fluxcd.io image update guide). Not the talk's "Weave Flux
+      // <support@weave.works>": Git hosts credit commits to whoever now owns that address.
+      }).default({ name: "fluxcdbot", email: "fluxcdbot@users.noreply.github.com" }),
     }).prefault({}),
   }).superRefine((git, ctx) => {
     const issue = (path: PropertyKey[], input: unknown, message: string) => ctx.addIssue({ code: "custom", path, input, message });

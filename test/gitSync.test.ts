@@ -84,7 +84,7 @@ describe("git sync over SSH with a generated deploy key (GitHub)", () => {
     assert.equal(out.gitSync, "on: ssh://git@github.com/acme/gitops-demo.git branch main, path ./stacks/dev/apps, every 5m, image updates pushed back");
   });
 
-  it("writes new image tags back: the demo's author, a message naming the environment, setters from the root", () => {
+  it("writes new image tags back as Flux's noreply bot, with a message naming the environment, setters from the root", () => {
     const policy = only(registrations("git-ssh"), "kubernetes:image.toolkit.fluxcd.io/v1:ImagePolicy");
     const automation = only(registrations("git-ssh"), types.imageUpdates);
     assert.equal((automation.inputs.metadata as { namespace: string }).namespace, (policy.inputs.metadata as { namespace: string }).namespace);
@@ -93,7 +93,7 @@ describe("git sync over SSH with a generated deploy key (GitHub)", () => {
       sourceRef: { kind: "GitRepository", name: "flux-system" },
       git: {
         checkout: { ref: { branch: "main" } },
-        commit: { author: { name: "Weave Flux", email: "support@weave.works" }, messageTemplate: commitMessageTemplate("dev") },
+        commit: { author: { name: "fluxcdbot", email: "fluxcdbot@users.noreply.github.com" }, messageTemplate: commitMessageTemplate("dev") },
         push: { branch: "main" },
       },
       update: { path: "./", strategy: "Setters" },
