@@ -20,15 +20,21 @@ export interface CommandResult {
   readonly found: boolean;
   /** Exit code; null when it was stopped (timeout) or never ran. */
   readonly exitCode: number | null;
+  /** It did not finish within the probe timeout and was stopped. */
+  readonly timedOut?: boolean;
   readonly stdout: string;
 }
 
 /** Everything the checks learn about the machine. */
 export interface Machine {
   readonly platform: NodeJS.Platform;
+  /** The CPU architecture (Node's names: x64, arm64, ...). */
+  readonly arch: string;
   readonly nodeVersion: string;
   run(command: string, args: readonly string[]): Promise<CommandResult>;
   readFile(file: string): Promise<string | undefined>;
+  /** Entries of a directory; empty when it cannot be read. */
+  listDirectory(directory: string): Promise<string[]>;
   portFree(address: string, port: number): Promise<boolean>;
 }
 
@@ -39,9 +45,20 @@ export interface Needs {
   readonly hostPorts: readonly { readonly env: string; readonly address: string; readonly port: number }[];
 }
 
+/**
+ * What the checks are for: `up` creates clusters (all of them at once with --all); `destroy`
+ * deletes them (Docker and kind, nothing else); `preview` touches no cluster; `doctor` reports
+ * everything any of them could need.
+ */
+export type Purpose = "doctor" | "up" | "preview" | "destroy";
+
 export const minimumNode = { major: 22, minor: 12 };
 export const minimumKind = { major: 0, minor: 32 };
+/** pulumi/pulumi#23818: a replaced kind cluster takes its objects with it, no one-by-one deletes. */
+export const minimumPulumi = { major: 3, minor: 260 };
 export const inotifyMinimums = { max_user_watches: 524288, max_user_instances: 512 };
+/** How long a probe such as `docker info` may take (Docker Desktop enumerates its CLI plugins first). */
+export const probeTimeoutMs = 10_000;
 const links = {
   node: "https://nodejs.org/en/download",
   pulumi: "https://www.pulumi.com/docs/iac/download-install/",
@@ -49,6 +66,7 @@ const links = {
   kind: "https://kind.sigs.k8s.io/docs/user/quick-start/#installation",
   kubectl: "https://kubernetes.io/docs/tasks/tools/",
   inotify: "https://kind.sigs.k8s.io/docs/user/known-issues/#pod-errors-due-to-too-many-open-files",
+  binfmt: "https://docs.docker.com/build/building/multi-platform/#qemu",
 };
 
 const ok = (name: string, detail: string): CheckResult => ({ name, status: "ok", detail });
@@ -63,10 +81,23 @@ export function checkNode(machine: Machine): CheckResult {
     : fail("node", `${machine.nodeVersion} is too old: need ${minimumNode.major}.${minimumNode.minor} or newer — ${links.node}`);
 }
 
+/** A probe that never answered: say so, rather than guess why. */
+const timedOut = (name: string, command: string, advice: string): CheckResult =>
+  fail(name, `\`${command}\` did not answer within ${probeTimeoutMs / 1000}s — ${advice}`);
+
 export async function checkPulumi(machine: Machine): Promise<CheckResult> {
   const result = await machine.run("pulumi", ["version"]);
   if (!result.found) return fail("pulumi", `the Pulumi CLI is not installed — ${links.pulumi}`);
-  if (result.exitCode !== 0) return fail("pulumi", `\`pulumi version\` failed — reinstall: ${links.pulumi}`);
+  if (result.timedOut) return timedOut("pulumi", "pulumi version", "try again; if it hangs, reinstall it");
+  const version = /v?(\d+)\.(\d+)\.(\d+)/.exec(result.stdout);
+  if (result.exitCode !== 0 || !version) return fail("pulumi", `\`pulumi version\` failed — reinstall: ${links.pulumi}`);
+  const [major, minor] = [Number(version[1]), Number(version[2])];
+  if (major < minimumPulumi.major || (major === minimumPulumi.major && minor < minimumPulumi.minor)) {
+    return warn(
+      "pulumi",
+      `${result.stdout.trim()} is older than v${minimumPulumi.major}.${minimumPulumi.minor}.0: changing a cluster's shape would delete its objects one by one (README, Troubleshooting) — upgrade: ${links.pulumi}`,
+    );
+  }
   return ok("pulumi", result.stdout.trim());
 }
 
@@ -74,6 +105,7 @@ export async function checkDocker(machine: Machine): Promise<CheckResult> {
   // `docker info` needs the daemon; `docker --version` would only prove the client.
   const result = await machine.run("docker", ["info", "--format", "{{.ServerVersion}}"]);
   if (!result.found) return fail("docker", `Docker is not installed — ${links.docker}`);
+  if (result.timedOut) return timedOut("docker", "docker info", "the daemon may still be starting or be hung: wait and try again, or restart Docker");
   if (result.exitCode !== 0) {
     return fail("docker", "the Docker daemon is not reachable (the client is installed) — start Docker Desktop, or: sudo systemctl start docker");
   }
@@ -83,6 +115,7 @@ export async function checkDocker(machine: Machine): Promise<CheckResult> {
 export async function checkKind(machine: Machine): Promise<CheckResult> {
   const result = await machine.run("kind", ["version"]);
   if (!result.found) return fail("kind", `kind is not installed — ${links.kind}`);
+  if (result.timedOut) return timedOut("kind", "kind version", "try again; if it hangs, reinstall it");
   const version = /v(\d+)\.(\d+)\.(\d+)/.exec(result.stdout);
   if (result.exitCode !== 0 || !version) return fail("kind", `\`kind version\` failed — reinstall: ${links.kind}`);
   const [major, minor] = [Number(version[1]), Number(version[2])];
@@ -99,8 +132,12 @@ export async function checkKubectl(machine: Machine): Promise<CheckResult> {
   return ok("kubectl", version ?? "installed");
 }
 
-/** kind's documented fix for "too many open files" with several clusters (Linux only). */
-export async function checkInotify(machine: Machine): Promise<CheckResult | undefined> {
+/**
+ * kind's documented fix for "too many open files" (Linux only). Stock limits (Ubuntu and Fedora
+ * ship 128 instances) usually carry one cluster; two at once need the raised ones. So a low
+ * limit fails only when two or more clusters come up together, and is a warning otherwise.
+ */
+export async function checkInotify(machine: Machine, clustersTogether: number): Promise<CheckResult | undefined> {
   if (machine.platform !== "linux") return undefined;
   const low: string[] = [];
   for (const [setting, minimum] of Object.entries(inotifyMinimums)) {
@@ -108,9 +145,35 @@ export async function checkInotify(machine: Machine): Promise<CheckResult | unde
     if (Number.isFinite(value) && value < minimum) low.push(`${setting} ${value} < ${minimum}`);
   }
   if (low.length === 0) return ok("inotify", "limits fit two clusters");
-  return fail(
-    "inotify",
-    `limits too low for two clusters (${low.join(", ")}) — sudo sysctl fs.inotify.max_user_watches=${inotifyMinimums.max_user_watches} fs.inotify.max_user_instances=${inotifyMinimums.max_user_instances} (${links.inotify})`,
+  const fix = `sudo sysctl fs.inotify.max_user_watches=${inotifyMinimums.max_user_watches} fs.inotify.max_user_instances=${inotifyMinimums.max_user_instances} (${links.inotify})`;
+  return clustersTogether >= 2
+    ? fail("inotify", `limits too low for ${clustersTogether} clusters at once (${low.join(", ")}) — ${fix}`)
+    : warn("inotify", `limits fit one cluster, not two at once (${low.join(", ")}); up --all would stop here — ${fix}`);
+}
+
+/** An entry of /proc/sys/fs/binfmt_misc that runs x86-64 ELF binaries (QEMU or Rosetta), when enabled. */
+export function emulatesAmd64(entry: string): boolean {
+  const lines = entry.split("\n").map((line) => line.trim());
+  const magic = lines.find((line) => line.startsWith("magic "))?.slice("magic ".length) ?? "";
+  // ELF, 64-bit, little-endian, ..., e_machine 0x3e (x86-64) at byte 18.
+  return lines[0] === "enabled" && magic.startsWith("7f454c46020101") && magic.slice(36, 40) === "3e00";
+}
+
+/**
+ * The demo image is amd64 only (built in 2020 by a plain `docker build`). An arm64 Linux host
+ * runs it only with amd64 emulation registered in binfmt_misc; without it the server pods crash
+ * with "exec format error". Docker Desktop (macOS, Windows) emulates amd64 by itself.
+ */
+export async function checkAmd64Emulation(machine: Machine): Promise<CheckResult | undefined> {
+  if (machine.platform !== "linux" || machine.arch !== "arm64") return undefined;
+  const directory = "/proc/sys/fs/binfmt_misc";
+  const entries = (await machine.listDirectory(directory)).filter((entry) => entry !== "status" && entry !== "register");
+  for (const entry of entries) {
+    if (emulatesAmd64((await machine.readFile(`${directory}/${entry}`)) ?? "")) return ok("amd64", `emulated (binfmt_misc ${entry})`);
+  }
+  return warn(
+    "amd64",
+    `this arm64 host cannot run amd64 images, and the demo server image is amd64 only (its pods would crash: exec format error) — register emulation: docker run --privileged --rm tonistiigi/binfmt --install amd64 (${links.binfmt})`,
   );
 }
 
@@ -127,10 +190,12 @@ export async function checkHostPorts(machine: Machine, needs: Needs, runningClus
   return results;
 }
 
-/** Runs every check at once; none needs a cluster, so together they take well under 2 s. */
-export async function preflight(machine: Machine, needs: Needs): Promise<CheckResult[]> {
-  const usesKind = needs.kindClusters.length > 0;
-  const runningClusters = usesKind
+/** Runs at once every check `purpose` needs; none needs a cluster. */
+export async function preflight(machine: Machine, needs: Needs, purpose: Purpose): Promise<CheckResult[]> {
+  // preview touches no cluster: it needs neither Docker nor kind.
+  const usesKind = needs.kindClusters.length > 0 && purpose !== "preview";
+  const creates = usesKind && (purpose === "up" || purpose === "doctor");
+  const runningClusters = creates
     ? machine.run("kind", ["get", "clusters"]).then((result) => (result.exitCode === 0 ? result.stdout.split("\n").map((line) => line.trim()) : []))
     : Promise.resolve([]);
   const none = Promise.resolve(undefined);
@@ -140,8 +205,9 @@ export async function preflight(machine: Machine, needs: Needs): Promise<CheckRe
     usesKind ? checkDocker(machine) : none,
     usesKind ? checkKind(machine) : none,
     checkKubectl(machine),
-    usesKind ? checkInotify(machine) : none,
-    runningClusters.then((running) => checkHostPorts(machine, needs, running)),
+    creates ? checkInotify(machine, purpose === "up" ? needs.kindClusters.length : 1) : none,
+    creates ? checkAmd64Emulation(machine) : none,
+    creates ? runningClusters.then((running) => checkHostPorts(machine, needs, running)) : none,
   ]);
   return results.flat().filter((result): result is CheckResult => result !== undefined);
 }
@@ -173,24 +239,28 @@ export function formatResults(results: readonly CheckResult[]): string {
 }
 
 /** The machine this process runs on. Commands time out so a hung daemon cannot stall the checks. */
-export const thisMachine: Machine = {
+export const localMachine = (timeoutMs = probeTimeoutMs): Machine => ({
   platform: process.platform,
+  arch: process.arch,
   nodeVersion: process.version,
   run: (command, args) =>
     new Promise((resolve) => {
-      execFile(command, [...args], { timeout: 1500, encoding: "utf8" }, (error, stdout) => {
+      execFile(command, [...args], { timeout: timeoutMs, encoding: "utf8" }, (error, stdout) => {
         if (!error) return resolve({ found: true, exitCode: 0, stdout });
-        // A number for a non-zero exit; "ENOENT" when there is no such executable; null when killed (timeout).
-        const code = (error as { code?: unknown }).code;
+        // A number for a non-zero exit; "ENOENT" when there is no such executable; killed on timeout.
+        const { code, killed } = error as { code?: unknown; killed?: boolean };
         if (code === "ENOENT") return resolve({ found: false, exitCode: null, stdout: "" });
-        resolve({ found: true, exitCode: typeof code === "number" ? code : null, stdout });
+        resolve({ found: true, exitCode: typeof code === "number" ? code : null, timedOut: killed === true, stdout });
       });
     }),
   readFile: (file) => fs.readFile(file, "utf8").catch(() => undefined),
+  listDirectory: (directory) => fs.readdir(directory).catch(() => []),
   portFree: (address, port) =>
     new Promise((resolve) => {
       const server = net.createServer();
       server.once("error", () => resolve(false));
       server.listen(port, address, () => server.close(() => resolve(true)));
     }),
-};
+});
+
+export const thisMachine = localMachine();

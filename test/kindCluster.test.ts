@@ -15,7 +15,7 @@ const kubeconfig = "apiVersion: v1\nkind: Config\ncurrent-context: kind-gitops-d
 const stubKind = `#!/usr/bin/env bash
 echo "kind $*" >> "$STUB_LOG"
 case " \${STUB_KIND_FAILS:-} " in *" $1 "*)
-  echo "ERROR: failed to $1 cluster: command \"docker ps -a --filter label=io.x-k8s.kind.cluster\" failed with error: exit status 1" >&2
+  echo "ERROR: failed to $1 cluster: command \\"docker ps -a --filter label=io.x-k8s.kind.cluster\\" failed with error: exit status 1" >&2
   exit 1 ;;
 esac
 case "$1 $2" in

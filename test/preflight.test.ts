@@ -1,8 +1,10 @@
 // The preflight, with the machine faked at its boundary (which executables exist and what
 // they print), and once for real on this machine.
 import assert from "node:assert/strict";
+import * as path from "node:path";
 import { describe, it } from "node:test";
 import {
+  checkAmd64Emulation,
   checkDocker,
   checkHostPorts,
   checkInotify,
@@ -10,7 +12,9 @@ import {
   checkKubectl,
   checkNode,
   checkPulumi,
+  emulatesAmd64,
   formatResults,
+  localMachine,
   preflight,
   type CommandResult,
   type Machine,
@@ -18,19 +22,34 @@ import {
 } from "../infra/preflight";
 import { dockerDaemonAnswers, executableMissing, runCli } from "./helpers";
 
-type Programs = Record<string, { exitCode?: number; stdout?: string } | undefined>;
+type Programs = Record<string, { exitCode?: number; stdout?: string; timedOut?: true } | undefined>;
+interface MachineOptions {
+  platform?: NodeJS.Platform;
+  arch?: string;
+  node?: string;
+  files?: Record<string, string>;
+  busyPorts?: number[];
+}
 /** A machine with exactly these programs (`command arg...` → what it prints) and files. */
-function machine(programs: Programs, options: { platform?: NodeJS.Platform; node?: string; files?: Record<string, string>; busyPorts?: number[] } = {}): Machine {
+function machine(programs: Programs, options: MachineOptions = {}): Machine {
   return {
     platform: options.platform ?? "linux",
+    arch: options.arch ?? "x64",
     nodeVersion: options.node ?? "v22.23.3",
     run: (command, args): Promise<CommandResult> => {
       const known = Object.keys(programs).some((key) => key.split(" ")[0] === command);
       const program = programs[[command, ...args].join(" ")];
       if (!known) return Promise.resolve({ found: false, exitCode: null, stdout: "" });
+      if (program?.timedOut) return Promise.resolve({ found: true, exitCode: null, timedOut: true, stdout: "" });
       return Promise.resolve({ found: true, exitCode: program?.exitCode ?? 0, stdout: program?.stdout ?? "" });
     },
     readFile: (file) => Promise.resolve(options.files?.[file]),
+    listDirectory: (directory) =>
+      Promise.resolve(
+        Object.keys(options.files ?? {})
+          .filter((file) => path.dirname(file) === directory)
+          .map((file) => path.basename(file)),
+      ),
     portFree: (_address, port) => Promise.resolve(!(options.busyPorts ?? []).includes(port)),
   };
 }
@@ -42,6 +61,19 @@ const healthy: Programs = {
   "kubectl version --client": { stdout: "Client Version: v1.36.1\nKustomize Version: v5.7.1\n" },
 };
 const roomyInotify = { "/proc/sys/fs/inotify/max_user_watches": "524288\n", "/proc/sys/fs/inotify/max_user_instances": "512\n" };
+// Ubuntu's and Fedora's stock limits.
+const stockInotify = { "/proc/sys/fs/inotify/max_user_watches": "65536\n", "/proc/sys/fs/inotify/max_user_instances": "128\n" };
+// What `docker run --privileged tonistiigi/binfmt --install amd64` registers (qemu-x86_64).
+const qemuAmd64 = [
+  "enabled",
+  "interpreter /usr/bin/qemu-x86_64",
+  "flags: POCF",
+  "offset 0",
+  "magic 7f454c4602010100000000000000000002003e00",
+  "mask fffffffffffefe00fffffffffffffffffeffffff",
+].join("\n");
+// The same machine's entry for 32-bit ARM: emulation, but not of amd64.
+const qemuArm = qemuAmd64.replace("qemu-x86_64", "qemu-arm").replace("magic 7f454c4602010100000000000000000002003e00", "magic 7f454c4601010100000000000000000002002800");
 
 describe("preflight checks", () => {
   it("node: 22.12 or newer passes; older fails with the download link", () => {
@@ -50,6 +82,15 @@ describe("preflight checks", () => {
       name: "node",
       status: "fail",
       detail: "v20.20.2 is too old: need 22.12 or newer — https://nodejs.org/en/download",
+    });
+  });
+
+  it("pulumi: warns below v3.260.0, where a replaced cluster's objects are deleted one by one", async () => {
+    assert.deepEqual(await checkPulumi(machine({ "pulumi version": { stdout: "v3.259.0\n" } })), {
+      name: "pulumi",
+      status: "warn",
+      detail:
+        "v3.259.0 is older than v3.260.0: changing a cluster's shape would delete its objects one by one (README, Troubleshooting) — upgrade: https://www.pulumi.com/docs/iac/download-install/",
     });
   });
 
@@ -72,6 +113,14 @@ describe("preflight checks", () => {
     assert.deepEqual(await checkDocker(machine({})), { name: "docker", status: "fail", detail: "Docker is not installed — https://docs.docker.com/get-docker/" });
   });
 
+  it("docker: a probe that does not answer in time is reported as a timeout, not as a missing daemon", async () => {
+    assert.deepEqual(await checkDocker(machine({ "docker info --format {{.ServerVersion}}": { timedOut: true } })), {
+      name: "docker",
+      status: "fail",
+      detail: "`docker info` did not answer within 10s — the daemon may still be starting or be hung: wait and try again, or restart Docker",
+    });
+  });
+
   it("kind: shows the version, warns below v0.32, fails when missing", async () => {
     assert.deepEqual(await checkKind(machine(healthy)), { name: "kind", status: "ok", detail: "v0.32.0" });
     assert.deepEqual(await checkKind(machine({ "kind version": { stdout: "kind v0.29.0 go1.24.2 linux/amd64" } })), {
@@ -91,18 +140,45 @@ describe("preflight checks", () => {
     assert.equal((await checkKubectl(machine({}))).status, "warn");
   });
 
-  it("inotify: kind's limits for two clusters on Linux; nothing to check elsewhere", async () => {
-    assert.deepEqual(await checkInotify(machine({}, { files: roomyInotify })), { name: "inotify", status: "ok", detail: "limits fit two clusters" });
-    assert.deepEqual(
-      await checkInotify(machine({}, { files: { "/proc/sys/fs/inotify/max_user_watches": "8192", "/proc/sys/fs/inotify/max_user_instances": "128" } })),
-      {
-        name: "inotify",
-        status: "fail",
-        detail:
-          "limits too low for two clusters (max_user_watches 8192 < 524288, max_user_instances 128 < 512) — sudo sysctl fs.inotify.max_user_watches=524288 fs.inotify.max_user_instances=512 (https://kind.sigs.k8s.io/docs/user/known-issues/#pod-errors-due-to-too-many-open-files)",
-      },
-    );
-    assert.equal(await checkInotify(machine({}, { platform: "darwin" })), undefined);
+  it("inotify: stock limits are a warning with the fix for one cluster; a failure for two at once; nothing to check off Linux", async () => {
+    const fix =
+      "sudo sysctl fs.inotify.max_user_watches=524288 fs.inotify.max_user_instances=512 (https://kind.sigs.k8s.io/docs/user/known-issues/#pod-errors-due-to-too-many-open-files)";
+    assert.deepEqual(await checkInotify(machine({}, { files: roomyInotify }), 2), { name: "inotify", status: "ok", detail: "limits fit two clusters" });
+    assert.deepEqual(await checkInotify(machine({}, { files: stockInotify }), 1), {
+      name: "inotify",
+      status: "warn",
+      detail: `limits fit one cluster, not two at once (max_user_watches 65536 < 524288, max_user_instances 128 < 512); up --all would stop here — ${fix}`,
+    });
+    assert.deepEqual(await checkInotify(machine({}, { files: stockInotify }), 2), {
+      name: "inotify",
+      status: "fail",
+      detail: `limits too low for 2 clusters at once (max_user_watches 65536 < 524288, max_user_instances 128 < 512) — ${fix}`,
+    });
+    assert.equal(await checkInotify(machine({}, { platform: "darwin" }), 2), undefined);
+  });
+
+  it("amd64: an arm64 Linux host without amd64 emulation is warned, with the fix", async () => {
+    const arm64 = (files: Record<string, string>) => machine({}, { arch: "arm64", files: { "/proc/sys/fs/binfmt_misc/status": "enabled", ...files } });
+    assert.deepEqual(await checkAmd64Emulation(arm64({ "/proc/sys/fs/binfmt_misc/qemu-arm": qemuArm })), {
+      name: "amd64",
+      status: "warn",
+      detail:
+        "this arm64 host cannot run amd64 images, and the demo server image is amd64 only (its pods would crash: exec format error) — register emulation: docker run --privileged --rm tonistiigi/binfmt --install amd64 (https://docs.docker.com/build/building/multi-platform/#qemu)",
+    });
+    assert.deepEqual(await checkAmd64Emulation(arm64({ "/proc/sys/fs/binfmt_misc/qemu-x86_64": qemuAmd64 })), {
+      name: "amd64",
+      status: "ok",
+      detail: "emulated (binfmt_misc qemu-x86_64)",
+    });
+    assert.equal((await checkAmd64Emulation(arm64({ "/proc/sys/fs/binfmt_misc/qemu-x86_64": qemuAmd64.replace("enabled", "disabled") })))?.status, "warn");
+    assert.equal(await checkAmd64Emulation(machine({}, { arch: "x64" })), undefined, "amd64 hosts run it natively");
+    assert.equal(await checkAmd64Emulation(machine({}, { arch: "arm64", platform: "darwin" })), undefined, "Docker Desktop emulates amd64 itself");
+  });
+
+  it("amd64: recognises x86-64 by the ELF machine field of the binfmt magic", () => {
+    assert.equal(emulatesAmd64(qemuAmd64), true);
+    assert.equal(emulatesAmd64(qemuArm), false);
+    assert.equal(emulatesAmd64(""), false);
   });
 
   it("host ports: a port in use fails, unless the environment's own cluster holds it", async () => {
@@ -124,20 +200,53 @@ describe("preflight checks", () => {
 
 describe("preflight as a whole", () => {
   const kindStacks: Needs = { kindClusters: [{ env: "dev", name: "gitops-dev" }], hostPorts: [] };
+  const twoKindStacks: Needs = { kindClusters: [{ env: "dev", name: "gitops-dev" }, { env: "prod", name: "gitops-prod" }], hostPorts: [] };
+  const statuses = (results: { name: string; status: string }[]) => results.map((result) => `${result.name}:${result.status}`);
 
   it("passes on a ready machine", async () => {
-    const results = await preflight(machine(healthy, { files: roomyInotify }), kindStacks);
+    const results = await preflight(machine(healthy, { files: roomyInotify }), kindStacks, "up");
     assert.deepEqual(results.filter((result) => result.status !== "ok"), []);
     assert.deepEqual(results.map((result) => result.name), ["node", "pulumi", "docker", "kind", "kubectl", "inotify"]);
   });
 
+  it("up of one environment on stock Linux limits: a warning, nothing fails", async () => {
+    const results = await preflight(machine(healthy, { files: stockInotify }), kindStacks, "up");
+    assert.deepEqual(statuses(results), ["node:ok", "pulumi:ok", "docker:ok", "kind:ok", "kubectl:ok", "inotify:warn"]);
+  });
+
+  it("up --all of two kind environments on stock Linux limits fails", async () => {
+    const results = await preflight(machine(healthy, { files: stockInotify }), twoKindStacks, "up");
+    assert.equal(results.find((result) => result.name === "inotify")?.status, "fail");
+  });
+
+  it("doctor reports stock limits as a warning, even for every environment", async () => {
+    const results = await preflight(machine(healthy, { files: stockInotify }), twoKindStacks, "doctor");
+    assert.equal(results.find((result) => result.name === "inotify")?.status, "warn");
+  });
+
+  it("preview needs neither Docker nor kind, even for kind environments", async () => {
+    const results = await preflight(machine({ "pulumi version": { stdout: "v3.270.0" } }, { files: stockInotify, arch: "arm64" }), twoKindStacks, "preview");
+    assert.deepEqual(statuses(results), ["node:ok", "pulumi:ok", "kubectl:warn"]);
+  });
+
+  it("destroy needs Docker and kind, but not the limits, ports or emulation that creating needs", async () => {
+    const needs: Needs = { ...kindStacks, hostPorts: [{ env: "dev", address: "127.0.0.1", port: 18080 }] };
+    const results = await preflight(machine(healthy, { files: stockInotify, arch: "arm64", busyPorts: [18080] }), needs, "destroy");
+    assert.deepEqual(statuses(results), ["node:ok", "pulumi:ok", "docker:ok", "kind:ok", "kubectl:ok"]);
+  });
+
+  it("up on an arm64 Linux host without amd64 emulation warns", async () => {
+    const results = await preflight(machine(healthy, { files: roomyInotify, arch: "arm64" }), kindStacks, "up");
+    assert.equal(results.find((result) => result.name === "amd64")?.status, "warn");
+  });
+
   it("does not ask for Docker or kind when no environment creates a kind cluster", async () => {
-    const results = await preflight(machine({ "pulumi version": { stdout: "v3.270.0" } }), { kindClusters: [], hostPorts: [] });
-    assert.deepEqual(results.map((result) => `${result.name}:${result.status}`), ["node:ok", "pulumi:ok", "kubectl:warn"]);
+    const results = await preflight(machine({ "pulumi version": { stdout: "v3.270.0" } }), { kindClusters: [], hostPorts: [] }, "up");
+    assert.deepEqual(statuses(results), ["node:ok", "pulumi:ok", "kubectl:warn"]);
   });
 
   it("prints one line per check", async () => {
-    const results = await preflight(machine({ "docker info --format {{.ServerVersion}}": { exitCode: 1 } }, { files: roomyInotify }), kindStacks);
+    const results = await preflight(machine({ "docker info --format {{.ServerVersion}}": { exitCode: 1 } }, { files: roomyInotify }), kindStacks, "up");
     assert.equal(
       formatResults(results),
       [
@@ -152,8 +261,17 @@ describe("preflight as a whole", () => {
   });
 });
 
+describe("this machine's probes", () => {
+  it("tell a command that never answers (timed out) from one that failed or is missing", async () => {
+    const probe = localMachine(300);
+    assert.deepEqual(await probe.run("sleep", ["5"]), { found: true, exitCode: null, timedOut: true, stdout: "" });
+    assert.deepEqual(await probe.run("false", []), { found: true, exitCode: 1, timedOut: false, stdout: "" });
+    assert.deepEqual(await probe.run("no-such-command-gitops", []), { found: false, exitCode: null, stdout: "" });
+  });
+});
+
 describe("npm run doctor on this machine", () => {
-  it("names exactly the tools this machine lacks, quickly, and exits 1 when any is missing", () => {
+  it("names exactly the tools this machine lacks, and exits 1 when any is missing", () => {
     // Found out independently of the preflight: which executables are missing, whether Docker's daemon answers.
     const expected = [
       ...(executableMissing("pulumi") ? ["pulumi"] : []),
@@ -166,9 +284,7 @@ describe("npm run doctor on this machine", () => {
     for (const tool of ["pulumi", "docker", "kind"]) {
       if (!expected.includes(tool)) assert.ok(!failed.includes(tool), `${tool} is here but reported missing`);
     }
-    if (expected.length > 0) assert.equal(result.status, 1);
-    const seconds = Number(/\((\d+\.\d)s\)$/m.exec(result.stderr)?.[1]);
-    assert.ok(seconds < 2, `checks took ${seconds}s`);
+    assert.equal(result.status, expected.length > 0 ? 1 : 0, result.stderr);
   });
 
   it("refuses an unknown environment", () => {

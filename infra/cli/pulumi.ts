@@ -228,7 +228,7 @@ async function main(argv: string[]): Promise<number> {
     exposed.forEach((problem) => console.error(`gitops: ${problem}`));
     return 2;
   }
-  if (!flags.has("--no-preflight") && !(await runPreflight(envs))) {
+  if (!flags.has("--no-preflight") && !(await runPreflight(envs, lifecycle))) {
     console.error("gitops: fix the problems above first (or pass --no-preflight to run anyway)");
     return 1;
   }
