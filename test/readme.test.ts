@@ -4,7 +4,10 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { isMapping, parseSettings, projectRoot, settingsSchema } from "../infra/config";
+import { RE2JS } from "re2js";
+import { isMapping, parseSettings, projectRoot, settingsSchema, settingsWithStackFiles } from "../infra/config";
+import { loadStackConfig } from "../infra/offline/stackConfig";
+import { minimumPulumi } from "../infra/preflight";
 
 const readme = fs.readFileSync(path.join(projectRoot, "README.md"), "utf8");
 /** `| \`key\` | default cell | ... |` rows of the settings table. */
@@ -43,5 +46,34 @@ describe("README settings", () => {
       assert.equal(shown, Array.isArray(actual) ? JSON.stringify(actual) : String(actual), key);
     }
     assert.ok(compared >= 9, `only ${compared} defaults compared`);
+  });
+});
+
+describe("README walkthrough of image write-back", () => {
+  const settingsOf = (stack: string) => settingsWithStackFiles(loadStackConfig(stack));
+  const accepts = (stack: string, tag: string) => RE2JS.compile(settingsOf(stack).imagePolicy.filterTags.pattern).matcher(tag).matches();
+  // The tags the talk's 2020 workflow pushed (ricoberger/gitops-using-flux .github/workflows/docker.yml).
+  const talkTags = ["84e319d", "master-84e319d", "latest", "1.0.0"];
+
+  it("is right that dev finds no candidate among the talk's tags and prod finds 1.0.0", () => {
+    assert.deepEqual(talkTags.filter((tag) => accepts("dev", tag)), []);
+    assert.deepEqual(talkTags.filter((tag) => accepts("prod", tag)), ["1.0.0"]);
+  });
+
+  it("pushes tags dev's policy accepts", () => {
+    const tags = [...readme.matchAll(/\bmaster-84e319d-[0-9]+\b/g)].map((match) => match[0]);
+    assert.ok(tags.length >= 2, tags.join(", "));
+    for (const tag of tags) assert.ok(accepts("dev", tag), tag);
+    // The newer build is tagged with the time of the push.
+    assert.match(readme, /^tag=master-84e319d-\$\(date \+%s\)$/m);
+  });
+
+  it("shows the policy names the stack files' markers use", () => {
+    for (const stack of ["dev", "prod"]) assert.match(readme, new RegExp(`^server-${stack} `, "m"));
+    assert.match(readme, /# \{"\$imagepolicy": "flux-system:server-dev"\}/);
+  });
+
+  it("names the Pulumi CLI version below which doctor warns", () => {
+    assert.match(readme, new RegExp(`v${minimumPulumi.major}\\.${minimumPulumi.minor}\\.0 \\(30 August 2026,\\s+pulumi/pulumi#23818\\)`));
   });
 });

@@ -1,5 +1,6 @@
 // The program evaluated under Pulumi's mock engine, for each shipped stack.
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
@@ -189,4 +190,20 @@ describe("a kind that prints no kubeconfig", () => {
     assert.match(summary.error, /kind printed no kubeconfig for cluster "gitops-dev"; refusing to fall back to the default kubeconfig/);
     assert.deepEqual(summary.registered.filter((entry) => entry.startsWith("kubernetes:") || entry.startsWith(providerType)), []);
   });
+});
+
+describe("the shipped stack files", () => {
+  // Flux's image updates re-encode the file they edit (kyaml): comments and key order stay,
+  // blank lines inside a mapping and extra spaces after a colon do not. Files already in that
+  // form get one-line commits from Flux.
+  for (const stack of shippedStacks) {
+    it(`Pulumi.${stack}.yaml is in the form Flux's write-back leaves it, so its commits change one line`, () => {
+      const lines = fs.readFileSync(path.join(projectRoot, `Pulumi.${stack}.yaml`), "utf8").split("\n");
+      const body = lines.slice(lines.findIndex((line) => line.startsWith("config:")) + 1, lines.at(-1) === "" ? -1 : undefined);
+      assert.deepEqual(body.filter((line) => line.trim() === ""), [], "no blank line inside config:");
+      const code = (line: string) => line.replace(/\s#.*$/, "");
+      assert.deepEqual(body.filter((line) => /:\s{2,}\S/.test(code(line))), [], "one space after a colon");
+      assert.deepEqual(body.filter((line) => (line.length - line.trimStart().length) % 2 !== 0), [], "two-space indentation");
+    });
+  }
 });
