@@ -1,22 +1,22 @@
 // One environment (one stack), composed from validated settings: the cluster, its namespaces,
 // Flux, Prometheus (installed by Flux), the demo server, the image policies and, when a
-// repository is configured, the Git sync.
+// repository is configured, the Git sync. Components own their outputs; this only composes.
 import * as pulumi from "@pulumi/pulumi";
-import { deployKeyPage, projectRoot, readSettings, type Settings } from "./config";
-import { ExistingCluster } from "./existingCluster";
-import { Flux } from "./flux";
-import { kubeconfigFile } from "./cluster";
-import { deployKeyAccess, GitSync } from "./gitSync";
-import { ImagePolicies } from "./imagePolicies";
-import { KindCluster } from "./kindCluster";
-import { Monitoring } from "./monitoring";
-import { Namespaces } from "./namespaces";
-import { Server } from "./server";
+import type { Cluster } from "./components/cluster";
+import { ExistingCluster } from "./components/existingCluster";
+import { Flux } from "./components/flux";
+import { GitSync, type GitCredentials } from "./components/gitSync";
+import { ImagePolicies } from "./components/imagePolicies";
+import { KindCluster } from "./components/kindCluster";
+import { Monitoring } from "./components/monitoring";
+import { Namespaces } from "./components/namespaces";
+import { Server } from "./components/server";
+import { deployKeyPage, imageRepository, projectRoot, readSettings, serverImagePolicy, type GitSettings, type Settings } from "./settings";
 
 /** Builds the environment; the returned values are the stack outputs. */
-export function buildEnvironment(settings: Settings) {
+export function buildEnvironment(settings: Settings, root = projectRoot) {
   for (const warning of settings.warnings) void pulumi.log.warn(warning);
-  const { cluster, clusterOutputs } = connectCluster(settings);
+  const cluster = connectCluster(settings, root);
 
   const namespaces = new Namespaces("namespaces", { names: settings.namespaces, cluster });
 
@@ -24,9 +24,9 @@ export function buildEnvironment(settings: Settings) {
   const flux = new Flux("flux", { ...settings.flux, namespace: namespaces.names.flux, cluster });
 
   const monitoring = new Monitoring("monitoring", {
+    ...settings.prometheus,
     namespace: namespaces.names.monitoring,
     fluxNamespace: namespaces.names.flux,
-    settings: settings.prometheus,
     flux: flux.release,
     cluster,
   });
@@ -39,87 +39,60 @@ export function buildEnvironment(settings: Settings) {
   });
 
   new ImagePolicies("images", {
+    ...settings.imagePolicy,
+    repository: imageRepository(settings.server.image),
+    policyName: serverImagePolicy(settings.stack),
     namespace: namespaces.names.flux,
-    image: settings.server.image,
-    settings: settings.imagePolicy,
-    environment: settings.stack,
     flux: flux.release,
     cluster,
   });
 
   const git = settings.git;
   const gitSync =
-    settings.gitLocation &&
-    new GitSync("git", {
-      settings: git,
-      location: settings.gitLocation,
-      secrets: settings.secrets,
-      namespace: namespaces.names.flux,
-      environment: settings.stack,
-      flux: flux.release,
-      cluster,
-    });
+    git.mode === "off"
+      ? undefined
+      : new GitSync("git", {
+          ...git,
+          url: git.location.url,
+          credentials: gitCredentials(git),
+          deployKeyPage: deployKeyPage(git.location),
+          namespace: namespaces.names.flux,
+          environment: settings.stack,
+          flux: flux.release,
+          cluster,
+        });
 
-  const keyPage = settings.gitLocation && deployKeyPage(settings.gitLocation);
   return {
-    ...clusterOutputs,
+    clusterName: cluster.clusterName,
+    kubeconfig: cluster.kubeconfig,
+    kubectlContext: cluster.contextName,
+    kubeconfigExport: cluster.kubeconfigExport,
     fluxNamespace: flux.namespace,
     fluxChartVersion: flux.chartVersion,
-    gitSync: settings.gitLocation
-      ? `on: ${settings.gitLocation.url} branch ${git.branch}, path ${git.path}, every ${git.interval}` +
-        (git.imageUpdates.enabled ? ", image updates pushed back" : "")
-      : `off: no repository configured (set git.url in Pulumi.${settings.stack}.yaml)`,
-    // Only for ssh:// repositories: the key to add to the repository, where, and with which access.
-    ...(settings.gitLocation?.scheme === "ssh" && {
-      deployKeyAccess: deployKeyAccess(git),
-      ...(gitSync?.deployPublicKey && { deployKey: gitSync.deployPublicKey }),
-      ...(gitSync?.deployPublicKey && keyPage !== undefined && { deployKeyPage: keyPage }),
-    }),
+    gitSync: gitSync?.description ?? `off: no repository configured (set git.url in Pulumi.${settings.stack}.yaml)`,
+    ...(gitSync?.deployKeyAccess !== undefined && { deployKeyAccess: gitSync.deployKeyAccess }),
+    ...(gitSync?.deployKey && { deployKey: gitSync.deployKey }),
+    ...(gitSync?.deployKeyPage !== undefined && { deployKeyPage: gitSync.deployKeyPage }),
   };
 }
 
 export type EnvironmentOutputs = ReturnType<typeof buildEnvironment>;
 
 /** The stack's cluster: a kind cluster it creates, or an existing one it only deploys into. */
-function connectCluster(settings: Settings) {
-  if (settings.existingCluster) {
-    const cluster = new ExistingCluster("cluster", settings.existingCluster);
-    const { path: file, context } = settings.existingCluster;
-    return {
-      cluster,
-      clusterOutputs: {
-        clusterName: context ?? "existing",
-        kubeconfig: cluster.kubeconfig,
-        kubectlContext: cluster.contextName,
-        kubeconfigExport: file
-          ? `export KUBECONFIG=${file}`
-          : `pulumi stack output kubeconfig --show-secrets > kubeconfig.yaml && export KUBECONFIG=$PWD/kubeconfig.yaml`,
-      },
-    };
-  }
-  const cluster = new KindCluster("cluster", {
-    clusterName: settings.cluster.name,
-    nodeImage: settings.cluster.nodeImage,
-    workers: settings.cluster.workers,
-    waitTimeout: settings.cluster.waitTimeout,
-    extraPortMappings: settings.cluster.extraPortMappings,
-    workDir: projectRoot,
-    kubeconfigFile: kubeconfigFile(settings.cluster.name),
-    stack: settings.stack,
-  });
-  return {
-    cluster,
-    clusterOutputs: {
-      clusterName: cluster.clusterName,
-      kubeconfig: cluster.kubeconfig,
-      kubectlContext: `kind-${cluster.clusterName}`,
-      kubeconfigExport: `export KUBECONFIG=${cluster.kubeconfigPath}`,
-    },
-  };
+function connectCluster({ cluster, stack }: Settings, root: string): Cluster {
+  if (cluster.kind === "existing") return new ExistingCluster("cluster", cluster);
+  return new KindCluster("cluster", { ...cluster, clusterName: cluster.name, workDir: root, stack });
 }
 
-/** The program: read and validate every setting first, then build. */
-export function deployEnvironment(): EnvironmentOutputs {
-  return buildEnvironment(readSettings());
+/** The Git settings as the credentials Flux gets. */
+function gitCredentials(git: Exclude<GitSettings, { mode: "off" }>): GitCredentials {
+  if (git.mode === "https") return git.token ? { kind: "token", username: git.username, token: git.token } : { kind: "none" };
+  return git.key.kind === "generated"
+    ? { kind: "generatedKey", knownHosts: git.knownHosts, readOnly: git.readOnly }
+    : { kind: "suppliedKey", privateKey: git.key.privateKey, knownHosts: git.knownHosts, readOnly: git.readOnly };
 }
 
+/** The program: read and validate every setting first, then build. `root`: the project folder (the one this program is in). */
+export function deployEnvironment(root = projectRoot): EnvironmentOutputs {
+  return buildEnvironment(readSettings(root), root);
+}

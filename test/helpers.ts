@@ -1,14 +1,15 @@
 // Shared by the tests: evaluate a stack under the mock engine, run the CLIs, make project copies.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { before } from "node:test";
 import * as YAML from "yaml";
-import { isMapping, projectRoot, type HelmValues } from "../infra/config";
-import { evaluateStack, type Evaluation, type EvaluationOptions, type Registration } from "../infra/offline/mockEngine";
-import { loadStackConfig } from "../infra/offline/stackConfig";
+import { isMapping, projectRoot, type HelmValues } from "../infra/settings";
+import type { Io } from "../tools/cli";
+import { evaluateStack, type Evaluation, type EvaluationOptions, type Registration } from "../tools/offline/mockEngine";
+import { loadStackConfig } from "../tools/offline/stackConfig";
 
 export const fixtures = path.join(__dirname, "fixtures");
 export const shippedStacks = ["dev", "prod"] as const;
@@ -108,16 +109,38 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Runs a TypeScript CLI of the project (as `npm run` does) in `cwd`. */
-export function runCli(script: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliResult {
+/** An Io for calling a tool's main in-process: what it writes is collected. */
+export function captureIo(
+  options: { root?: string; env?: NodeJS.ProcessEnv; confirm?: Io["confirm"] } = {},
+): Io & { out(): string; err(): string } {
+  let out = "";
+  let err = "";
+  return {
+    stdout: { write: (text: string) => (out += text) },
+    stderr: { write: (text: string) => (err += text) },
+    env: options.env ?? process.env,
+    root: options.root ?? projectRoot,
+    confirm: options.confirm,
+    out: () => out,
+    err: () => err,
+  };
+}
+
+/** Runs a TypeScript CLI of the project (as `npm run` does) in `cwd`, as its own process. */
+export function runCli(
+  script: string,
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliResult> {
   const cwd = options.cwd ?? projectRoot;
-  const result = spawnSync(process.execPath, ["--import", "tsx", path.join(cwd, script), ...args], {
-    cwd,
-    env: { ...process.env, ...options.env },
-    encoding: "utf8",
-    timeout: 60_000,
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ["--import", "tsx", path.join(cwd, script), ...args],
+      { cwd, env: { ...process.env, ...options.env }, encoding: "utf8", timeout: 60_000 },
+      (error, stdout, stderr) => resolve({ status: error ? (typeof error.code === "number" ? error.code : null) : 0, stdout, stderr }),
+    );
   });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
 /**

@@ -1,5 +1,5 @@
-// The preflight, with the machine faked at its boundary (which executables exist and what
-// they print), and once for real on this machine.
+// The preflight checks, with the machine faked at its boundary (which executables exist and
+// what they print, which files and ports there are). doctor.test.ts runs them through the tool.
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { describe, it } from "node:test";
@@ -14,13 +14,13 @@ import {
   checkPulumi,
   emulatesAmd64,
   formatResults,
-  localMachine,
+  needsOf,
   preflight,
-  type CommandResult,
-  type Machine,
   type Needs,
-} from "../infra/preflight";
-import { dockerDaemonAnswers, executableMissing, runCli } from "./helpers";
+} from "../tools/preflight";
+import { loadEnvironment } from "../tools/environments";
+import type { CommandResult, Machine } from "../tools/machine";
+import { projectCopy } from "./helpers";
 
 type Programs = Record<string, { exitCode?: number; stdout?: string; timedOut?: true } | undefined>;
 interface MachineOptions {
@@ -73,7 +73,9 @@ const qemuAmd64 = [
   "mask fffffffffffefe00fffffffffffffffffeffffff",
 ].join("\n");
 // The same machine's entry for 32-bit ARM: emulation, but not of amd64.
-const qemuArm = qemuAmd64.replace("qemu-x86_64", "qemu-arm").replace("magic 7f454c4602010100000000000000000002003e00", "magic 7f454c4601010100000000000000000002002800");
+const qemuArm = qemuAmd64
+  .replace("qemu-x86_64", "qemu-arm")
+  .replace("magic 7f454c4602010100000000000000000002003e00", "magic 7f454c4601010100000000000000000002002800");
 
 describe("preflight checks", () => {
   it("node: 22.12 or newer passes; older fails with the download link", () => {
@@ -103,6 +105,24 @@ describe("preflight checks", () => {
     });
   });
 
+  it("pulumi: a probe that does not answer in time, or fails, says so and how to fix it", async () => {
+    assert.deepEqual(await checkPulumi(machine({ "pulumi version": { timedOut: true } })), {
+      name: "pulumi",
+      status: "fail",
+      detail: "`pulumi version` did not answer within 10s — try again; if it hangs, reinstall it",
+    });
+    assert.deepEqual(await checkPulumi(machine({ "pulumi version": { exitCode: 1, stdout: "v3.270.0" } })), {
+      name: "pulumi",
+      status: "fail",
+      detail: "`pulumi version` failed — reinstall: https://www.pulumi.com/docs/iac/download-install/",
+    });
+    assert.equal(
+      (await checkPulumi(machine({ "pulumi version": { stdout: "warning: no version\n" } }))).status,
+      "fail",
+      "no version in what it printed",
+    );
+  });
+
   it("docker: the daemon must answer, not just the client", async () => {
     assert.deepEqual(await checkDocker(machine(healthy)), { name: "docker", status: "ok", detail: "engine 28.2.2" });
     assert.deepEqual(await checkDocker(machine({ "docker info --format {{.ServerVersion}}": { exitCode: 1 } })), {
@@ -110,14 +130,19 @@ describe("preflight checks", () => {
       status: "fail",
       detail: "the Docker daemon is not reachable (the client is installed) — start Docker Desktop, or: sudo systemctl start docker",
     });
-    assert.deepEqual(await checkDocker(machine({})), { name: "docker", status: "fail", detail: "Docker is not installed — https://docs.docker.com/get-docker/" });
+    assert.deepEqual(await checkDocker(machine({})), {
+      name: "docker",
+      status: "fail",
+      detail: "Docker is not installed — https://docs.docker.com/get-docker/",
+    });
   });
 
   it("docker: a probe that does not answer in time is reported as a timeout, not as a missing daemon", async () => {
     assert.deepEqual(await checkDocker(machine({ "docker info --format {{.ServerVersion}}": { timedOut: true } })), {
       name: "docker",
       status: "fail",
-      detail: "`docker info` did not answer within 10s — the daemon may still be starting or be hung: wait and try again, or restart Docker",
+      detail:
+        "`docker info` did not answer within 10s — the daemon may still be starting or be hung: wait and try again, or restart Docker",
     });
   });
 
@@ -126,7 +151,8 @@ describe("preflight checks", () => {
     assert.deepEqual(await checkKind(machine({ "kind version": { stdout: "kind v0.29.0 go1.24.2 linux/amd64" } })), {
       name: "kind",
       status: "warn",
-      detail: "v0.29.0 is older than v0.32.0, whose node image the stacks pin — upgrade: https://kind.sigs.k8s.io/docs/user/quick-start/#installation",
+      detail:
+        "v0.29.0 is older than v0.32.0, whose node image the stacks pin — upgrade: https://kind.sigs.k8s.io/docs/user/quick-start/#installation",
     });
     assert.deepEqual(await checkKind(machine({})), {
       name: "kind",
@@ -135,15 +161,41 @@ describe("preflight checks", () => {
     });
   });
 
+  it("kind: a probe that does not answer in time, or fails, says so and how to fix it", async () => {
+    assert.deepEqual(await checkKind(machine({ "kind version": { timedOut: true } })), {
+      name: "kind",
+      status: "fail",
+      detail: "`kind version` did not answer within 10s — try again; if it hangs, reinstall it",
+    });
+    assert.deepEqual(await checkKind(machine({ "kind version": { exitCode: 2 } })), {
+      name: "kind",
+      status: "fail",
+      detail: "`kind version` failed — reinstall: https://kind.sigs.k8s.io/docs/user/quick-start/#installation",
+    });
+  });
+
   it("kubectl: optional, a warning at most", async () => {
     assert.deepEqual(await checkKubectl(machine(healthy)), { name: "kubectl", status: "ok", detail: "v1.36.1" });
-    assert.equal((await checkKubectl(machine({}))).status, "warn");
+    assert.deepEqual(await checkKubectl(machine({ "kubectl version --client": { stdout: "something else" } })), {
+      name: "kubectl",
+      status: "ok",
+      detail: "installed",
+    });
+    assert.deepEqual(await checkKubectl(machine({})), {
+      name: "kubectl",
+      status: "warn",
+      detail: "not installed (optional: to look around, and it makes cluster creation fail fast) — https://kubernetes.io/docs/tasks/tools/",
+    });
   });
 
   it("inotify: stock limits are a warning with the fix for one cluster; a failure for two at once; nothing to check off Linux", async () => {
     const fix =
       "sudo sysctl fs.inotify.max_user_watches=524288 fs.inotify.max_user_instances=512 (https://kind.sigs.k8s.io/docs/user/known-issues/#pod-errors-due-to-too-many-open-files)";
-    assert.deepEqual(await checkInotify(machine({}, { files: roomyInotify }), 2), { name: "inotify", status: "ok", detail: "limits fit two clusters" });
+    assert.deepEqual(await checkInotify(machine({}, { files: roomyInotify }), 2), {
+      name: "inotify",
+      status: "ok",
+      detail: "limits fit two clusters",
+    });
     assert.deepEqual(await checkInotify(machine({}, { files: stockInotify }), 1), {
       name: "inotify",
       status: "warn",
@@ -158,7 +210,8 @@ describe("preflight checks", () => {
   });
 
   it("amd64: an arm64 Linux host without amd64 emulation is warned, with the fix", async () => {
-    const arm64 = (files: Record<string, string>) => machine({}, { arch: "arm64", files: { "/proc/sys/fs/binfmt_misc/status": "enabled", ...files } });
+    const arm64 = (files: Record<string, string>) =>
+      machine({}, { arch: "arm64", files: { "/proc/sys/fs/binfmt_misc/status": "enabled", ...files } });
     assert.deepEqual(await checkAmd64Emulation(arm64({ "/proc/sys/fs/binfmt_misc/qemu-arm": qemuArm })), {
       name: "amd64",
       status: "warn",
@@ -170,9 +223,16 @@ describe("preflight checks", () => {
       status: "ok",
       detail: "emulated (binfmt_misc qemu-x86_64)",
     });
-    assert.equal((await checkAmd64Emulation(arm64({ "/proc/sys/fs/binfmt_misc/qemu-x86_64": qemuAmd64.replace("enabled", "disabled") })))?.status, "warn");
+    assert.equal(
+      (await checkAmd64Emulation(arm64({ "/proc/sys/fs/binfmt_misc/qemu-x86_64": qemuAmd64.replace("enabled", "disabled") })))?.status,
+      "warn",
+    );
     assert.equal(await checkAmd64Emulation(machine({}, { arch: "x64" })), undefined, "amd64 hosts run it natively");
-    assert.equal(await checkAmd64Emulation(machine({}, { arch: "arm64", platform: "darwin" })), undefined, "Docker Desktop emulates amd64 itself");
+    assert.equal(
+      await checkAmd64Emulation(machine({}, { arch: "arm64", platform: "darwin" })),
+      undefined,
+      "Docker Desktop emulates amd64 itself",
+    );
   });
 
   it("amd64: recognises x86-64 by the ELF machine field of the binfmt magic", () => {
@@ -200,13 +260,25 @@ describe("preflight checks", () => {
 
 describe("preflight as a whole", () => {
   const kindStacks: Needs = { kindClusters: [{ env: "dev", name: "gitops-dev" }], hostPorts: [] };
-  const twoKindStacks: Needs = { kindClusters: [{ env: "dev", name: "gitops-dev" }, { env: "prod", name: "gitops-prod" }], hostPorts: [] };
+  const twoKindStacks: Needs = {
+    kindClusters: [
+      { env: "dev", name: "gitops-dev" },
+      { env: "prod", name: "gitops-prod" },
+    ],
+    hostPorts: [],
+  };
   const statuses = (results: { name: string; status: string }[]) => results.map((result) => `${result.name}:${result.status}`);
 
   it("passes on a ready machine", async () => {
     const results = await preflight(machine(healthy, { files: roomyInotify }), kindStacks, "up");
-    assert.deepEqual(results.filter((result) => result.status !== "ok"), []);
-    assert.deepEqual(results.map((result) => result.name), ["node", "pulumi", "docker", "kind", "kubectl", "inotify"]);
+    assert.deepEqual(
+      results.filter((result) => result.status !== "ok"),
+      [],
+    );
+    assert.deepEqual(
+      results.map((result) => result.name),
+      ["node", "pulumi", "docker", "kind", "kubectl", "inotify"],
+    );
   });
 
   it("up of one environment on stock Linux limits: a warning, nothing fails", async () => {
@@ -225,7 +297,11 @@ describe("preflight as a whole", () => {
   });
 
   it("preview needs neither Docker nor kind, even for kind environments", async () => {
-    const results = await preflight(machine({ "pulumi version": { stdout: "v3.270.0" } }, { files: stockInotify, arch: "arm64" }), twoKindStacks, "preview");
+    const results = await preflight(
+      machine({ "pulumi version": { stdout: "v3.270.0" } }, { files: stockInotify, arch: "arm64" }),
+      twoKindStacks,
+      "preview",
+    );
     assert.deepEqual(statuses(results), ["node:ok", "pulumi:ok", "kubectl:warn"]);
   });
 
@@ -233,6 +309,29 @@ describe("preflight as a whole", () => {
     const needs: Needs = { ...kindStacks, hostPorts: [{ env: "dev", address: "127.0.0.1", port: 18080 }] };
     const results = await preflight(machine(healthy, { files: stockInotify, arch: "arm64", busyPorts: [18080] }), needs, "destroy");
     assert.deepEqual(statuses(results), ["node:ok", "pulumi:ok", "docker:ok", "kind:ok", "kubectl:ok"]);
+  });
+
+  it("up fails on a host port in use, unless kind already runs the cluster that holds it", async () => {
+    const needs: Needs = { ...kindStacks, hostPorts: [{ env: "dev", address: "127.0.0.1", port: 18080 }] };
+    const busy = { files: roomyInotify, busyPorts: [18080] };
+    assert.deepEqual(statuses(await preflight(machine(healthy, busy), needs, "up")), [
+      "node:ok",
+      "pulumi:ok",
+      "docker:ok",
+      "kind:ok",
+      "kubectl:ok",
+      "inotify:ok",
+      "ports:fail",
+    ]);
+    const running = { ...healthy, "kind get clusters": { stdout: "gitops-prod\ngitops-dev\n" } };
+    assert.deepEqual(statuses(await preflight(machine(running, busy), needs, "up")), [
+      "node:ok",
+      "pulumi:ok",
+      "docker:ok",
+      "kind:ok",
+      "kubectl:ok",
+      "inotify:ok",
+    ]);
   });
 
   it("up on an arm64 Linux host without amd64 emulation warns", async () => {
@@ -246,7 +345,11 @@ describe("preflight as a whole", () => {
   });
 
   it("prints one line per check", async () => {
-    const results = await preflight(machine({ "docker info --format {{.ServerVersion}}": { exitCode: 1 } }, { files: roomyInotify }), kindStacks, "up");
+    const results = await preflight(
+      machine({ "docker info --format {{.ServerVersion}}": { exitCode: 1 } }, { files: roomyInotify }),
+      kindStacks,
+      "up",
+    );
     assert.equal(
       formatResults(results),
       [
@@ -261,35 +364,28 @@ describe("preflight as a whole", () => {
   });
 });
 
-describe("this machine's probes", () => {
-  it("tell a command that never answers (timed out) from one that failed or is missing", async () => {
-    const probe = localMachine(300);
-    assert.deepEqual(await probe.run("sleep", ["5"]), { found: true, exitCode: null, timedOut: true, stdout: "" });
-    assert.deepEqual(await probe.run("false", []), { found: true, exitCode: 1, timedOut: false, stdout: "" });
-    assert.deepEqual(await probe.run("no-such-command-gitops", []), { found: false, exitCode: null, stdout: "" });
-  });
-});
-
-describe("npm run doctor on this machine", () => {
-  it("names exactly the tools this machine lacks, and exits 1 when any is missing", () => {
-    // Found out independently of the preflight: which executables are missing, whether Docker's daemon answers.
-    const expected = [
-      ...(executableMissing("pulumi") ? ["pulumi"] : []),
-      ...(dockerDaemonAnswers() ? [] : ["docker"]),
-      ...(executableMissing("kind") ? ["kind"] : []),
-    ];
-    const result = runCli("infra/cli/doctor.ts", []);
-    const failed = result.stderr.split("\n").filter((line) => line.startsWith("FAIL")).map((line) => line.split(/\s+/)[1]);
-    for (const tool of expected) assert.ok(failed.includes(tool), `${tool} is missing here but not reported:\n${result.stderr}`);
-    for (const tool of ["pulumi", "docker", "kind"]) {
-      if (!expected.includes(tool)) assert.ok(!failed.includes(tool), `${tool} is here but reported missing`);
+describe("what the environments need from the machine", () => {
+  it("a kind cluster with its host ports for each kind environment; nothing for an existing cluster", () => {
+    const project = projectCopy({
+      "Pulumi.web.yaml":
+        "config:\n  gitops:cluster:\n    extraPortMappings:\n      - {containerPort: 30080, hostPort: 18080}\n      - {containerPort: 30443, hostPort: 18443, listenAddress: 0.0.0.0}\n",
+      "Pulumi.byo.yaml":
+        "config:\n  gitops:cluster:\n    kind: existing\n    kubeconfigPath: ./test/fixtures/kubeconfig-existing.yaml\n    context: team-cluster\n",
+    });
+    try {
+      const environments = ["dev", "web", "byo"].map((name) => loadEnvironment(name, project.root));
+      assert.deepEqual(needsOf(environments), {
+        kindClusters: [
+          { env: "dev", name: "gitops-dev" },
+          { env: "web", name: "gitops-web" },
+        ],
+        hostPorts: [
+          { env: "web", address: "127.0.0.1", port: 18080 },
+          { env: "web", address: "0.0.0.0", port: 18443 },
+        ],
+      });
+    } finally {
+      project.remove();
     }
-    assert.equal(result.status, expected.length > 0 ? 1 : 0, result.stderr);
-  });
-
-  it("refuses an unknown environment", () => {
-    const result = runCli("infra/cli/doctor.ts", ["staging"]);
-    assert.equal(result.status, 2);
-    assert.match(result.stderr, /^gitops: no environment staging \(environments: dev, prod\)/);
   });
 });

@@ -1,20 +1,46 @@
-// `npm run render`: what the stack applies, from the same program, without a cluster.
+// `npm run render`: what the stack applies, from the same program, without a cluster. Its main
+// runs in-process; one test runs it as a process.
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import * as YAML from "yaml";
-import { evaluate, only, projectCopy, readYamlDocuments, runCli, shippedStacks } from "./helpers";
+import { projectRoot } from "../infra/settings";
+import { main } from "../tools/render";
+import { captureIo, evaluate, projectCopy, readYamlDocuments, readYamlFile, shippedStacks } from "./helpers";
+
+const usage = "usage: npm run render -- <env> [--out DIR]";
 
 type KubernetesObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } };
-const identity = (object: KubernetesObject) => `${object.apiVersion}/${object.kind} ${object.metadata.namespace ?? ""}/${object.metadata.name}`;
+const identity = (object: KubernetesObject) =>
+  `${object.apiVersion}/${object.kind} ${object.metadata.namespace ?? ""}/${object.metadata.name}`;
+
+/** Runs render's main in-process on `root` (the project unless given). */
+async function render(argv: string[], root?: string) {
+  const io = captureIo({ root });
+  const status = await main(argv, io);
+  return { status, stdout: io.out(), stderr: io.err() };
+}
+
+// Written out here, not taken from the code under test: what kind and the flux2 chart must receive.
+const nodeImage = "kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5";
+const controller = { create: true, resources: { requests: { cpu: "50m", memory: "64Mi" } } };
+const fluxDefaultValues = {
+  helmController: controller,
+  imageAutomationController: controller,
+  imageReflectionController: controller,
+  kustomizeController: controller,
+  notificationController: controller,
+  sourceController: controller,
+  prometheus: { podMonitor: { create: false } },
+};
 
 describe("render", () => {
   for (const stack of shippedStacks) {
     it(`${stack}: prints exactly the Kubernetes objects the program registers, namespaces first`, async () => {
-      const result = runCli("infra/cli/render.ts", [stack]);
+      const result = await render([stack]);
       assert.equal(result.status, 0, result.stderr);
+      assert.equal(result.stderr, "");
       const printed = readYamlDocuments(result.stdout) as KubernetesObject[];
 
       // Independently of render's own filter: every registered kubernetes: resource except Helm releases.
@@ -29,26 +55,53 @@ describe("render", () => {
         assert.deepEqual(object, twin);
       }
       const firstOther = printed.findIndex((object) => object.kind !== "Namespace");
-      assert.ok(firstOther === -1 || printed.slice(firstOther).every((object) => object.kind !== "Namespace"));
+      assert.ok(firstOther > 0, "there are namespaces, and they come first");
+      assert.ok(printed.slice(firstOther).every((object) => object.kind !== "Namespace"));
     });
   }
 
-  it("writes manifests, the kind cluster config and the Helm releases with --out", async () => {
+  it("writes the printed manifests, the kind cluster config and the Helm releases with --out", async () => {
     const outDir = fs.mkdtempSync(path.join(os.tmpdir(), "render-"));
     try {
-      const result = runCli("infra/cli/render.ts", ["prod", "--out", outDir]);
+      const result = await render(["prod", "--out", outDir]);
       assert.equal(result.status, 0, result.stderr);
+      assert.equal(result.stdout, "");
       assert.deepEqual(fs.readdirSync(outDir).sort(), ["helm-releases.yaml", "kind-cluster.yaml", "manifests.yaml"]);
 
-      const printed = runCli("infra/cli/render.ts", ["prod"]).stdout;
-      assert.equal(fs.readFileSync(path.join(outDir, "manifests.yaml"), "utf8"), printed);
+      const printed = (await render(["prod"])).stdout;
+      const manifests = fs.readFileSync(path.join(outDir, "manifests.yaml"), "utf8");
+      assert.equal(manifests, printed);
+      assert.equal(
+        result.stderr,
+        [
+          `wrote ${path.join(outDir, "manifests.yaml")} (${readYamlDocuments(manifests).length} documents)`,
+          `wrote ${path.join(outDir, "helm-releases.yaml")} (1 document)`,
+          `wrote ${path.join(outDir, "kind-cluster.yaml")} (1 document)`,
+          "",
+        ].join("\n"),
+      );
 
-      const evaluation = await evaluate("prod");
-      const kind = only(evaluation.registrations, "command:local:Command");
+      // Pulumi.prod.yaml asks for its workers; the control plane and each worker run the pinned node image.
+      const prodCluster = (
+        readYamlFile(path.join(projectRoot, "Pulumi.prod.yaml")) as { config: { "gitops:cluster": { workers: number } } }
+      ).config["gitops:cluster"];
+      assert.equal(prodCluster.workers, 2);
       const kindCluster = readYamlDocuments(fs.readFileSync(path.join(outDir, "kind-cluster.yaml"), "utf8"));
-      assert.deepEqual(kindCluster, [YAML.parse(kind.inputs.stdin as string)]);
+      assert.deepEqual(kindCluster, [
+        {
+          kind: "Cluster",
+          apiVersion: "kind.x-k8s.io/v1alpha4",
+          nodes: [
+            { role: "control-plane", image: nodeImage },
+            { role: "worker", image: nodeImage },
+            { role: "worker", image: nodeImage },
+          ],
+        },
+      ]);
 
-      const release = only(evaluation.registrations, "kubernetes:helm.sh/v3:Release");
+      // The program's defaults, with stacks/prod/flux-values.yaml (only keys the defaults lack) on top.
+      const stackValues = readYamlFile(path.join(projectRoot, "stacks/prod/flux-values.yaml")) as Record<string, unknown>;
+      assert.deepEqual(stackValues, { crds: { annotations: { "helm.sh/resource-policy": "keep" } } });
       const releases = readYamlDocuments(fs.readFileSync(path.join(outDir, "helm-releases.yaml"), "utf8"));
       assert.deepEqual(releases, [
         {
@@ -57,7 +110,7 @@ describe("render", () => {
           chart: "flux2",
           version: "2.18.3",
           repository: "https://fluxcd-community.github.io/helm-charts",
-          values: release.inputs.values,
+          values: { ...fluxDefaultValues, ...stackValues },
         },
       ]);
     } finally {
@@ -65,49 +118,74 @@ describe("render", () => {
     }
   });
 
-  it("exits 1 on invalid configuration, lists every problem on stderr and writes nothing", () => {
+  it("exits 1 on invalid configuration, lists every problem on stderr and writes nothing", async () => {
     const project = projectCopy({
       "Pulumi.broken.yaml": "config:\n  gitops:cluster:\n    workers: -2\n    name: Broken\n",
       "stacks/broken/flux-values.yaml": "logLevel: [\n",
     });
     try {
-      const outDir = path.join(project.root, "out", "broken");
-      const result = runCli("infra/cli/render.ts", ["broken", "--out", outDir], { cwd: project.root });
+      const result = await render(["broken", "--out", "out/broken"], project.root);
       assert.equal(result.status, 1);
       assert.equal(result.stdout, "");
-      assert.match(result.stderr, /^Invalid configuration for stack "broken" \(3 problems\):/);
-      assert.match(result.stderr, /gitops:cluster\.name: "Broken" — must be a kind cluster name/);
-      assert.match(result.stderr, /gitops:cluster\.workers: -2 — must be a whole number from 0 to 10/);
-      assert.match(result.stderr, /stacks\/broken\/flux-values\.yaml:\d+:\d+: .* — must be valid YAML/);
+      assert.equal(
+        result.stderr,
+        [
+          'gitops: Invalid configuration for stack "broken" (3 problems):',
+          `  - gitops:cluster.name: "Broken" — must be a kind cluster name: lower-case letters, digits, '.' and '-'`,
+          "  - gitops:cluster.workers: -2 — must be a whole number from 0 to 10",
+          "  - stacks/broken/flux-values.yaml:2:1: Flow sequence in block collection must be sufficiently indented and end with a ] — must be valid YAML",
+          "",
+        ].join("\n"),
+      );
       assert.equal(fs.existsSync(path.join(project.root, "out")), false);
     } finally {
       project.remove();
     }
   });
 
-  it("renders a new environment from its stack file alone, with no code change", () => {
+  it("renders a new environment from its stack file alone, with no code change, into --out relative to the project", async () => {
     const project = projectCopy({ "Pulumi.staging.yaml": "config:\n  gitops:cluster:\n    workers: 1\n" });
     try {
-      const result = runCli("infra/cli/render.ts", ["staging", "--out", "out/staging"], { cwd: project.root });
+      const result = await render(["staging", "--out", "out/staging"], project.root);
       assert.equal(result.status, 0, result.stderr);
-      const kindCluster = YAML.parse(fs.readFileSync(path.join(project.root, "out/staging/kind-cluster.yaml"), "utf8")) as {
-        nodes: { role: string }[];
-      };
-      assert.deepEqual(kindCluster.nodes.map((node) => node.role), ["control-plane", "worker"]);
+      assert.match(result.stderr, /^wrote out\/staging\/manifests\.yaml \(\d+ documents\)\n/);
+      assert.deepEqual(readYamlDocuments(fs.readFileSync(path.join(project.root, "out/staging/kind-cluster.yaml"), "utf8")), [
+        {
+          kind: "Cluster",
+          apiVersion: "kind.x-k8s.io/v1alpha4",
+          nodes: [
+            { role: "control-plane", image: nodeImage },
+            { role: "worker", image: nodeImage },
+          ],
+        },
+      ]);
+      const namespaces = readYamlDocuments(fs.readFileSync(path.join(project.root, "out/staging/manifests.yaml"), "utf8")).filter(
+        (object) => (object as KubernetesObject).kind === "Namespace",
+      );
+      assert.ok(namespaces.length > 0, "staging's objects are rendered too");
     } finally {
       project.remove();
     }
   });
 
-  it("names the environments when asked for one that does not exist (exit 2)", () => {
-    const result = runCli("infra/cli/render.ts", ["nope"]);
+  it("names the environments when asked for one that does not exist (exit 2)", async () => {
+    const result = await render(["nope"]);
     assert.equal(result.status, 2);
-    assert.equal(result.stderr.trim(), 'no environment "nope": Pulumi.nope.yaml does not exist (environments: dev, prod)');
+    assert.equal(result.stderr, 'gitops: no environment "nope": Pulumi.nope.yaml does not exist (environments: dev, prod)\n');
+    assert.equal(result.stdout, "");
   });
 
-  it("prints its usage without an environment (exit 2)", () => {
-    const result = runCli("infra/cli/render.ts", []);
+  it("prints its usage without an environment (exit 2)", async () => {
+    const result = await render([]);
     assert.equal(result.status, 2);
-    assert.equal(result.stderr.trim(), "usage: npm run render -- <env> [--out DIR]");
+    assert.equal(result.stderr, `gitops: which environment?\n${usage}\n`);
+    assert.equal(result.stdout, "");
+  });
+
+  it("prints its usage on stdout with --help (exit 0)", async () => {
+    const result = await render(["--help"]);
+    assert.equal(result.status, 0);
+    assert.equal(result.stdout, `${usage}\n`);
+    assert.equal(result.stderr, "");
   });
 });

@@ -9,6 +9,11 @@ const { positionals, values } = parseArgs({
 });
 
 void evaluate(positionals[0] ?? "dev", { preview: values.preview, kindStdout: values["kind-stdout"] }).then((evaluation) => {
-  const error = evaluation.error instanceof Error ? evaluation.error.message : evaluation.error === undefined ? undefined : JSON.stringify(evaluation.error);
+  const error =
+    evaluation.error instanceof Error
+      ? evaluation.error.message
+      : evaluation.error === undefined
+        ? undefined
+        : JSON.stringify(evaluation.error);
   console.log(JSON.stringify({ error, registered: evaluation.registrations.map((r) => `${r.type} ${r.name}`) }));
 });

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import Ajv, { type ValidateFunction } from "ajv";
 import * as YAML from "yaml";
-import { isMapping } from "../../infra/config";
+import { isMapping } from "../../infra/settings";
 import { fixtures } from "../helpers";
 
 export interface KubernetesObject {
@@ -41,7 +41,8 @@ function strict(schema: unknown): unknown {
   if (!isMapping(schema)) return schema;
   const copy: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(schema)) {
-    copy[key] = key === "properties" && isMapping(value) ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, strict(v)])) : strict(value);
+    copy[key] =
+      key === "properties" && isMapping(value) ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, strict(v)])) : strict(value);
   }
   if (isMapping(schema.properties) && schema["x-kubernetes-preserve-unknown-fields"] !== true && !("additionalProperties" in schema)) {
     copy.additionalProperties = false;
@@ -56,7 +57,10 @@ for (const file of fs.readdirSync(path.join(fixtures, "flux-crds"))) {
     spec: { group: string; names: { kind: string }; versions: { name: string; served: boolean; schema: { openAPIV3Schema: unknown } }[] };
   };
   for (const version of crd.spec.versions.filter((v) => v.served)) {
-    crdValidators.set(`${crd.spec.group}/${version.name} ${crd.spec.names.kind}`, ajv.compile(strict(version.schema.openAPIV3Schema) as object));
+    crdValidators.set(
+      `${crd.spec.group}/${version.name} ${crd.spec.names.kind}`,
+      ajv.compile(strict(version.schema.openAPIV3Schema) as object),
+    );
   }
 }
 

@@ -1,0 +1,57 @@
+// Flux's image scanning for the server image: an ImageRepository and the environment's ImagePolicy
+// (the demo's `fluxcd.io/tag.server` annotations, in Flux v2 form).
+import type * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { afterFlux, componentType, type ClusterConnection } from "./cluster";
+import { ImagePolicy, ImageRepository, type ImagePolicySpec } from "./customResources";
+
+export interface ImagePoliciesArgs {
+  /** Namespace of the Flux objects. */
+  readonly namespace: pulumi.Input<string>;
+  /** The image repository the server's image comes from, scanned for new tags. */
+  readonly repository: string;
+  /** How often Flux scans the repository's tags (a Flux duration). */
+  readonly scanInterval: string;
+  /** The ImagePolicy's name, which the stack file's setter marker names. */
+  readonly policyName: string;
+  /** Which tags count, and what to order them by (Flux's filterTags). */
+  readonly filterTags: ImagePolicySpec["filterTags"];
+  /** How the newest tag is picked: exactly one of semver, numerical, alphabetical. */
+  readonly policy: ImagePolicySpec["policy"];
+  /** The flux2 Helm release: the image CRDs exist once it is installed. */
+  readonly flux: k8s.helm.v3.Release;
+  /** The cluster Flux runs in. */
+  readonly cluster: ClusterConnection;
+}
+
+export class ImagePolicies extends pulumi.ComponentResource {
+  readonly policy: ImagePolicy;
+
+  constructor(name: string, args: ImagePoliciesArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(componentType("ImagePolicies"), name, {}, opts);
+
+    const repository = new ImageRepository(
+      `${name}-repository`,
+      {
+        metadata: { name: "server", namespace: args.namespace },
+        spec: { image: args.repository, interval: args.scanInterval },
+      },
+      afterFlux(this, args.cluster, args.flux),
+    );
+
+    this.policy = new ImagePolicy(
+      `${name}-policy`,
+      {
+        metadata: { name: args.policyName, namespace: args.namespace },
+        spec: {
+          imageRepositoryRef: { name: repository.metadata.name },
+          filterTags: args.filterTags,
+          policy: args.policy,
+        },
+      },
+      afterFlux(this, args.cluster, args.flux),
+    );
+
+    this.registerOutputs({});
+  }
+}

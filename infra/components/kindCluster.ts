@@ -1,0 +1,168 @@
+// A kind cluster owned by the stack, and the one Kubernetes provider built from its kubeconfig.
+import * as path from "node:path";
+import * as command from "@pulumi/command";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as YAML from "yaml";
+import type { PortMapping } from "../settings";
+import { componentType, type Cluster } from "./cluster";
+
+export interface KindClusterArgs {
+  /** Cluster name; kind names the nodes `<name>-control-plane`, `<name>-worker`, ... */
+  readonly clusterName: string;
+  /** Node image pinned by tag and digest. */
+  readonly nodeImage: string;
+  /** Worker nodes besides the control plane. */
+  readonly workers: number;
+  /** How long `kind create cluster --wait` (and then `kubectl wait` for every node) waits (Go duration). */
+  readonly waitTimeout: string;
+  /**
+   * Host ports forwarded to the control-plane node.
+   * @default none
+   */
+  readonly extraPortMappings?: readonly PortMapping[];
+  /** Directory the kind commands run in (the project root). */
+  readonly workDir: string;
+  /** Where kind keeps this cluster's kubeconfig, relative to workDir; never ~/.kube/config. */
+  readonly kubeconfigFile: string;
+  /** The stack's name, for the hints in error messages. */
+  readonly stack: string;
+}
+
+/** The kind configuration (kind.x-k8s.io/v1alpha4, which kind decodes strictly). */
+export function kindClusterConfig(args: Pick<KindClusterArgs, "nodeImage" | "workers" | "extraPortMappings">) {
+  const controlPlane: Record<string, unknown> = { role: "control-plane", image: args.nodeImage };
+  if (args.extraPortMappings?.length) {
+    controlPlane.extraPortMappings = args.extraPortMappings.map((mapping) => ({ ...mapping }));
+  }
+  const workers = Array.from({ length: args.workers }, () => ({ role: "worker", image: args.nodeImage }));
+  return { kind: "Cluster", apiVersion: "kind.x-k8s.io/v1alpha4", nodes: [controlPlane, ...workers] };
+}
+
+// The scripts read their parameters from the environment, so the text stored in state
+// never changes with the settings. Progress goes to stderr; stdout carries only the
+// kubeconfig, which is a secret output and never logged.
+
+/** No rc files: nothing a user's shell start-up prints may end up in the kubeconfig on stdout. */
+export const interpreter = ["/bin/bash", "--norc", "--noprofile", "-c"];
+
+// Finding the cluster: `grep -q` would stop reading at the first match; kind, still writing,
+// would then die of SIGPIPE and `pipefail` would turn a found cluster into a missing one.
+// So grep reads everything.
+
+/**
+ * Creates the cluster from the kind config on stdin and prints its kubeconfig. A failure after
+ * `kind create` starts (a node that never gets Ready, Ctrl-C) deletes the cluster again: Pulumi
+ * records nothing for a failed create, so a cluster left behind would block the next `up`.
+ */
+export const createScript = `set -euo pipefail
+if kind get clusters 2>/dev/null | grep -xF -- "$KIND_CLUSTER_NAME" >/dev/null; then
+  echo "kind cluster \\"$KIND_CLUSTER_NAME\\" already exists, but stack \\"$PULUMI_STACK_NAME\\" did not create it (an interrupted 'pulumi up' leaves one behind). Either delete it: kind delete cluster --name $KIND_CLUSTER_NAME -- or give this stack another cluster name: pulumi config set --stack $PULUMI_STACK_NAME --path cluster.name <new-name>" >&2
+  exit 1
+fi
+created=""
+remove_on_failure() {
+  local status=$?
+  if [ "$status" -ne 0 ] && [ -n "$created" ]; then
+    echo "creating kind cluster \\"$KIND_CLUSTER_NAME\\" failed (exit $status): deleting it, so the next 'up' can start over" >&2
+    kind delete cluster --name "$KIND_CLUSTER_NAME" --kubeconfig "$KIND_KUBECONFIG" >&2 || echo "could not delete it: kind delete cluster --name $KIND_CLUSTER_NAME" >&2
+    rm -f "$KIND_KUBECONFIG"
+  fi
+  exit "$status"
+}
+trap remove_on_failure EXIT
+# Without these traps bash would die of the signal without running the EXIT trap.
+trap 'exit 130' INT
+trap 'exit 143' TERM
+mkdir -p "$(dirname "$KIND_KUBECONFIG")"
+# The name was free a moment ago: from here on, a cluster of that name is this script's.
+created=1
+kind create cluster --name "$KIND_CLUSTER_NAME" --config - --kubeconfig "$KIND_KUBECONFIG" --wait "$KIND_WAIT" >&2
+# kind --wait returns 0 even when it times out; kubectl, when installed, makes it fail.
+if command -v kubectl >/dev/null 2>&1; then
+  kubectl --kubeconfig "$KIND_KUBECONFIG" wait --for=condition=Ready nodes --all --timeout="$KIND_WAIT" >&2
+fi
+kind get kubeconfig --name "$KIND_CLUSTER_NAME"`;
+
+/** Runs when only non-shaping inputs change: re-reads the kubeconfig, creates nothing. */
+export const updateScript = `set -euo pipefail
+if ! kind get clusters 2>/dev/null | grep -xF -- "$KIND_CLUSTER_NAME" >/dev/null; then
+  echo "kind cluster \\"$KIND_CLUSTER_NAME\\" is gone (deleted outside Pulumi). Start over: npm run destroy -- $PULUMI_STACK_NAME (with PULUMI_K8S_DELETE_UNREACHABLE=true if Pulumi reports the cluster unreachable), then npm run up -- $PULUMI_STACK_NAME" >&2
+  exit 1
+fi
+kind get kubeconfig --name "$KIND_CLUSTER_NAME"`;
+
+/**
+ * Fails when kind fails (Pulumi would otherwise drop a running cluster from the state);
+ * idempotent, since kind deletes a missing cluster without error.
+ */
+export const deleteScript = `set -euo pipefail
+kind delete cluster --name "$KIND_CLUSTER_NAME" --kubeconfig "$KIND_KUBECONFIG" >&2
+rm -f "$KIND_KUBECONFIG"`;
+
+export class KindCluster extends pulumi.ComponentResource implements Cluster {
+  readonly clusterName: string;
+  readonly kubeconfig: pulumi.Output<string>;
+  readonly provider: k8s.Provider;
+  readonly deletedWith: command.local.Command;
+  /** Absolute path of the kubeconfig file kind writes. */
+  readonly kubeconfigPath: string;
+  readonly contextName: string;
+  readonly kubeconfigExport: string;
+
+  constructor(name: string, args: KindClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(componentType("KindCluster"), name, {}, opts);
+    const kindConfig = YAML.stringify(kindClusterConfig(args));
+
+    const kind = new command.local.Command(
+      `${name}-kind`,
+      {
+        create: createScript,
+        update: updateScript,
+        delete: deleteScript,
+        stdin: kindConfig,
+        interpreter,
+        dir: args.workDir,
+        environment: {
+          KIND_CLUSTER_NAME: args.clusterName,
+          KIND_KUBECONFIG: args.kubeconfigFile,
+          KIND_WAIT: args.waitTimeout,
+          PULUMI_STACK_NAME: args.stack,
+        },
+        // The name is fixed, so a changed cluster must be deleted before it is created again.
+        triggers: [args.clusterName, kindConfig],
+        logging: "stderr",
+        addPreviousOutputInEnv: false,
+      },
+      { parent: this, additionalSecretOutputs: ["stdout"], deleteBeforeReplace: true },
+    );
+
+    this.clusterName = args.clusterName;
+    this.deletedWith = kind;
+    this.kubeconfigPath = path.resolve(args.workDir, args.kubeconfigFile);
+    this.contextName = `kind-${args.clusterName}`;
+    this.kubeconfigExport = `export KUBECONFIG=${this.kubeconfigPath}`;
+    this.kubeconfig = pulumi.secret(
+      kind.stdout.apply((kubeconfig) => {
+        if (!kubeconfig?.trim()) {
+          throw new pulumi.ResourceError(
+            `kind printed no kubeconfig for cluster "${args.clusterName}"; refusing to fall back to the default kubeconfig`,
+            this,
+          );
+        }
+        return kubeconfig;
+      }),
+    );
+    this.provider = new k8s.Provider(
+      `${name}-provider`,
+      {
+        kubeconfig: this.kubeconfig,
+        context: this.contextName,
+        // A new cluster gets a new Command id: the provider is replaced exactly then.
+        clusterIdentifier: kind.id,
+      },
+      { parent: this },
+    );
+    this.registerOutputs({ clusterName: this.clusterName, kubeconfig: this.kubeconfig, contextName: this.contextName });
+  }
+}

@@ -1,0 +1,148 @@
+// Prometheus, installed by Flux: a HelmRepository and a HelmRelease of kube-prometheus-stack
+// reduced to the Prometheus server as in the demo, plus the PodMonitor for Flux's own metrics.
+import type * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { afterFlux, componentType, inCluster, type ClusterConnection } from "./cluster";
+import type { HelmValues } from "../settings";
+import { HelmRelease, HelmRepository, PodMonitor } from "./customResources";
+
+/** The demo's release name; kube-prometheus-stack derives its object names from it. */
+export const prometheusReleaseName = "prometheus-operator";
+
+/**
+ * Chart values (kube-prometheus-stack 88.5.3's values.yaml names every key): the demo's
+ * trimmed set. Its Prometheus image tag v2.15.2 is dropped: the chart now ships Prometheus 3.
+ */
+export function prometheusValues(settings: Pick<MonitoringArgs, "enableAdminAPI" | "retention" | "replicas">): HelmValues {
+  const off = { enabled: false };
+  return {
+    defaultRules: { create: false },
+    coreDns: off,
+    kubeDns: off,
+    // kubeadm (kind) binds these to the node's 127.0.0.1: Prometheus could never scrape them.
+    // The demo turned the others off; etcd's target was DOWN there too.
+    kubeControllerManager: off,
+    kubeScheduler: off,
+    kubeProxy: off,
+    kubeEtcd: off,
+    nodeExporter: off,
+    alertmanager: off,
+    grafana: off,
+    prometheus: {
+      prometheusSpec: {
+        enableAdminAPI: settings.enableAdminAPI,
+        retention: settings.retention,
+        replicas: settings.replicas,
+        // By default the chart selects only monitors labelled `release: <release name>`.
+        // Off: every ServiceMonitor and PodMonitor is scraped, including ones a team adds via Git.
+        serviceMonitorSelectorNilUsesHelmValues: false,
+        podMonitorSelectorNilUsesHelmValues: false,
+      },
+    },
+  };
+}
+
+/** The flux2 chart's own PodMonitor definition (values.yaml `prometheus.podMonitor`), made by Pulumi. */
+export const fluxControllers = [
+  "helm-controller",
+  "source-controller",
+  "kustomize-controller",
+  "notification-controller",
+  "image-automation-controller",
+  "image-reflector-controller",
+];
+
+export interface MonitoringArgs {
+  /** Namespace of Prometheus (and its HelmRepository and HelmRelease). */
+  readonly namespace: pulumi.Input<string>;
+  /** Namespace of the Flux controllers, scraped by a PodMonitor. */
+  readonly fluxNamespace: pulumi.Input<string>;
+  /** Exact kube-prometheus-stack chart version. */
+  readonly chartVersion: string;
+  /** Helm repository Flux installs the chart from. */
+  readonly repository: string;
+  /** How long Prometheus keeps metrics (a Prometheus duration). */
+  readonly retention: string;
+  /** Prometheus server replicas. */
+  readonly replicas: number;
+  /** Prometheus' admin API, as the demo had it. */
+  readonly enableAdminAPI: boolean;
+  /** How long `up` waits for Flux to report the release Ready, in seconds. */
+  readonly readyTimeoutSeconds: number;
+  /** The flux2 Helm release: Flux's CRDs exist once it is installed. */
+  readonly flux: k8s.helm.v3.Release;
+  /** The cluster Prometheus runs in. */
+  readonly cluster: ClusterConnection;
+}
+
+export class Monitoring extends pulumi.ComponentResource {
+  /** Ready once Flux has installed the chart; monitors depend on it (their CRDs come with it). */
+  readonly prometheus: HelmRelease;
+
+  constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(componentType("Monitoring"), name, {}, opts);
+
+    const repository = new HelmRepository(
+      `${name}-repository`,
+      {
+        metadata: { name: "prometheus-community", namespace: args.namespace },
+        spec: { url: args.repository, interval: "1h" },
+      },
+      afterFlux(this, args.cluster, args.flux),
+    );
+
+    const readyTimeout = `${args.readyTimeoutSeconds}s`;
+    this.prometheus = new HelmRelease(
+      `${name}-prometheus`,
+      {
+        metadata: {
+          name: prometheusReleaseName,
+          namespace: args.namespace,
+          // Pulumi has no readiness check for Flux objects: wait for Flux to report the install.
+          annotations: {
+            "pulumi.com/waitFor": "condition=Ready",
+            "pulumi.com/timeoutSeconds": String(args.readyTimeoutSeconds),
+          },
+        },
+        spec: {
+          releaseName: prometheusReleaseName,
+          interval: "10m",
+          timeout: "10m",
+          chart: {
+            spec: {
+              chart: "kube-prometheus-stack",
+              version: args.chartVersion,
+              sourceRef: { kind: "HelmRepository", name: repository.metadata.name, namespace: args.namespace },
+            },
+          },
+          // Chart upgrades upgrade the chart's CRDs too (Flux's default skips them on upgrade).
+          install: { crds: "CreateReplace", remediation: { retries: 3 } },
+          upgrade: { crds: "CreateReplace", remediation: { retries: 3 } },
+          values: prometheusValues(args),
+        },
+      },
+      afterFlux(this, args.cluster, args.flux, { customTimeouts: { create: readyTimeout, update: readyTimeout } }),
+    );
+
+    new PodMonitor(
+      `${name}-flux`,
+      {
+        metadata: { name: "flux-system", namespace: args.fluxNamespace, labels: { "app.kubernetes.io/part-of": "flux" } },
+        spec: {
+          namespaceSelector: { matchNames: [args.fluxNamespace] },
+          selector: { matchExpressions: [{ key: "app", operator: "In", values: fluxControllers }] },
+          podMetricsEndpoints: [
+            {
+              port: "http-prom",
+              // Only running pods: completed ones would report stale series.
+              relabelings: [{ sourceLabels: ["__meta_kubernetes_pod_phase"], action: "keep", regex: "Running" }],
+            },
+          ],
+        },
+      },
+      inCluster(this, args.cluster, { dependsOn: [this.prometheus] }),
+    );
+
+    this.registerOutputs({});
+  }
+}

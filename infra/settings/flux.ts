@@ -1,0 +1,82 @@
+// Flux v2 from the community flux2 chart: the pinned chart, and its values, the program's
+// defaults merged with stacks/<env>/flux-values.yaml.
+import * as YAML from "yaml";
+import type { z } from "zod";
+import { described, pinnedChart, section, wholeNumber } from "./fields";
+import { show } from "./problems";
+import type { ProjectFile } from "./project";
+import { isMapping, mergeValues, type HelmValues } from "./values";
+
+export const fluxSchema = described(
+  section({
+    ...pinnedChart({
+      version: "2.18.3",
+      repository: "https://fluxcd-community.github.io/helm-charts",
+      versionDoc: "exact `flux2` chart version (Flux 2.8.5); ranges are rejected",
+      repositoryDoc: "Helm repository of the `flux2` chart",
+    }),
+    timeoutSeconds: described(
+      wholeNumber(600, 3600).default(900),
+      "how long Helm waits for Flux (600–3600: cold image pulls on kind take minutes)",
+    ),
+  }).prefault({}),
+  "The flux2 Helm chart: chartVersion (exact, default 2.18.3), repository, timeoutSeconds. Chart values come from stacks/<stack>/flux-values.yaml.",
+);
+
+export interface FluxSettings extends z.output<typeof fluxSchema> {
+  /** The chart values: the program's defaults with stacks/<env>/flux-values.yaml merged over them. */
+  readonly values: HelmValues;
+}
+
+/** Where an environment's Flux values live, relative to the project root. */
+export const fluxValuesFile = (stack: string) => `stacks/${stack}/flux-values.yaml`;
+
+/** Program defaults for the flux2 chart (charts/flux2/values.yaml of chart 2.18.3 names every key). */
+export const fluxDefaultValues: HelmValues = {
+  // The demo requested 50m/64Mi for its Flux daemon; each Flux v2 controller gets the same.
+  ...Object.fromEntries(
+    [
+      "sourceController",
+      "kustomizeController",
+      "helmController",
+      "notificationController",
+      "imageReflectionController",
+      "imageAutomationController",
+    ].map((controller) => [controller, { create: true, resources: { requests: { cpu: "50m", memory: "64Mi" } } }]),
+  ),
+  // The PodMonitor CRD arrives with Prometheus, which Flux installs later: enabling this
+  // would make the first install fail. The program creates the Flux PodMonitor instead.
+  prometheus: { podMonitor: { create: false } },
+};
+
+/** The flux2 values of an environment: its file (when there is one) merged over the defaults. */
+export function fluxValues(file: ProjectFile | undefined, problems: string[]): HelmValues {
+  return mergeValues(fluxDefaultValues, file ? readValuesFile(file, problems) : {});
+}
+
+function readValuesFile(file: ProjectFile, problems: string[]): HelmValues {
+  const lines = new YAML.LineCounter();
+  const document = YAML.parseDocument(file.text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
+  if (document.errors.length > 0) {
+    problems.push(
+      ...document.errors.map((error) => {
+        const { line, col } = lines.linePos(error.pos[0]);
+        return `${file.path}:${line}:${col}: ${error.message.split("\n")[0]} — must be valid YAML`;
+      }),
+    );
+    return {};
+  }
+  const values: unknown = document.toJS() ?? {};
+  if (!isMapping(values)) {
+    problems.push(`${file.path}: ${show(values)} — must be a mapping of flux2 chart values`);
+    return {};
+  }
+  const podMonitor = (values.prometheus as HelmValues | undefined)?.podMonitor as HelmValues | undefined;
+  if (podMonitor?.create === true) {
+    problems.push(
+      `${file.path}: prometheus.podMonitor.create: true — must stay false: the PodMonitor CRD only exists ` +
+        "after Flux has installed Prometheus, so the first install would fail (the program creates the Flux PodMonitor itself)",
+    );
+  }
+  return values;
+}

@@ -1,0 +1,216 @@
+// Git sync: the repository Flux applies a path of, and writes new image tags back to. The URL
+// is parsed once; the result is off, ssh (a generated or supplied key) or https (a token).
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { described, goDuration, nonEmpty, section, text, yesNo } from "./fields";
+import type { SecretValues } from "./secrets";
+
+/** Flux bootstrap's names for the sync objects and their Secret; `flux reconcile` users know them. */
+export const syncName = "flux-system";
+
+/** GitHub's published SSH host keys (docs.github.com, "GitHub's SSH key fingerprints"). */
+export const githubKnownHosts = [
+  "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
+  "github.com ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEmKSENjQEezOmxkZMy7opKgwFB9nkt5YRrYMjNuG5N87uRgg6CLrbo5wAdT/y6v0mKV0U2w0WZ2YB/++Tpockg=",
+  "github.com ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABgQCj7ndNxQowgcQnjshcLrqPEiiphnt+VTTvDP6mHBL9j1aNUkY4Ue1gvwnGLVlOhGeYrnZaMgRK6+PKCUXaDbC7qtbW8gIkhL7aGCsOr/C56SJMy/BCZfxd1nWzAOxSDPgVsmerOBYfNqltV9/hWCqBywINIR+5dIg6JTJ72pcEpEjcYgXkE2YEFXV1JHnsKgbLWNlhScqb2UmyRkQyytRLtL+38TGxkxCflmO+5Z8CSSNY7GidjMIZ7Q4zMjA2n1nGrlTDkzwDCsw+wqFPGQA179cnfGWOWRVruj16z6XyvxvjJwbz0wQZ75XK5tKSb7FNyeIEs4TT4jk+S4dhPeAUC5y+bDYirYgM4GC7uEnztnZyaVWQ7B381AK4Qdrwt51ZqExKbQpTUNn+EjqoTwvqNj4kqx5QUCI0ThS/YkOxJCXmPUWZbhjpCg56i+2aB6CmK2JGhn57K5mj0MNdBXA4/WnwH6XoPWJzK5Nyu2zB3nAZp+S5hpQs+p1vN1/wsjk=",
+].join("\n");
+
+/** A Git repository URL Flux accepts, taken apart. */
+export interface GitLocation {
+  readonly url: string;
+  readonly scheme: "ssh" | "https";
+  readonly host: string;
+  /** owner/repo, without a trailing .git */
+  readonly repository: string;
+}
+
+// The scp-like form the demo used (git@github.com:owner/repo.git): Flux rejects it.
+const scpLikeUrl = /^(?<user>[\w.-]+)@(?<host>[\w.-]+):(?!\/\/)(?<path>.+)$/;
+
+/** Parses a repository URL; an error message says what is allowed. */
+export function parseGitUrl(url: string): GitLocation | { error: string } {
+  const scp = scpLikeUrl.exec(url);
+  if (scp?.groups) {
+    return {
+      error: `must be an ssh:// or https:// URL: Flux does not accept the scp form; use ssh://${scp.groups.user}@${scp.groups.host}/${scp.groups.path?.replace(/^\/+/, "")}`,
+    };
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return { error: "must be an ssh:// or https:// URL such as ssh://git@github.com/owner/repo.git" };
+  }
+  const scheme = parsed.protocol.replace(/:$/, "");
+  if (scheme !== "https" && scheme !== "ssh") return { error: `must be an ssh:// or https:// URL (${scheme}:// is not supported)` };
+  const repository = parsed.pathname
+    .replace(/^\/+/, "")
+    .replace(/\.git$/, "")
+    .replace(/\/+$/, "");
+  if (!parsed.hostname || !repository.includes("/"))
+    return { error: "must name a host and a repository, such as ssh://git@github.com/owner/repo.git" };
+  return { url, scheme, host: parsed.hostname, repository };
+}
+
+/** The page where a deploy key is added, for repositories on GitHub. */
+export function deployKeyPage(location: GitLocation): string | undefined {
+  return location.host === "github.com" ? `https://github.com/${location.repository}/settings/keys/new` : undefined;
+}
+
+// A branch name git accepts (git check-ref-format, the common rules).
+const branchName = /^(?!\/|.*(?:\.\.|\/\/|@\{|\/\.|\.lock$|\.$|\/$))[^\s~^:?*[\\\p{Cc}]+$/u;
+
+const repositoryUrl = z.string({ error: "must be an ssh:// or https:// URL" }).transform((url, ctx): GitLocation => {
+  const location = parseGitUrl(url);
+  if ("error" in location) {
+    ctx.addIssue({ code: "custom", input: url, message: location.error });
+    return z.NEVER;
+  }
+  return location;
+});
+
+export const gitSchema = (stack: string) =>
+  described(
+    section({
+      url: described(repositoryUrl.optional(), "the repository Flux syncs: `ssh://git@host/owner/repo(.git)` or `https://host/owner/repo`"),
+      branch: described(
+        text(branchName, "must be a branch name (not empty, no spaces, no '..')").default("main"),
+        "the branch Flux checks out (and pushes image updates to)",
+      ),
+      path: described(
+        z
+          .string({ error: "must be a path inside the repository, such as ./stacks/dev/apps" })
+          .refine((value) => !value.startsWith("/") && !value.split("/").includes(".."), {
+            error: "must be a path inside the repository, such as ./stacks/dev/apps (no '..', not absolute)",
+          })
+          .default(`./stacks/${stack}/apps`),
+        "the folder Flux applies, relative to the repository root",
+      ),
+      interval: described(
+        text(goDuration, "must be a duration such as 1m or 5m").default("5m"),
+        "how often Flux polls the repository and re-applies (the demo's `pollInterval`)",
+      ),
+      prune: described(yesNo().default(true), "delete from the cluster what is deleted from Git (the demo's garbage collection)"),
+      timeout: described(
+        text(goDuration, "must be a duration such as 20s or 1m").default("20s"),
+        "timeout of Git operations (the demo's `git.timeout`)",
+      ),
+      healthTimeout: described(
+        text(goDuration, "must be a duration such as 2m or 5m").default("3m"),
+        "how long Flux waits for what it applied to become healthy",
+      ),
+      knownHosts: described(
+        z.string({ error: "must be known_hosts lines (ssh-keyscan <host>)" }).optional(),
+        "`known_hosts` lines of the SSH host (`ssh-keyscan <host>`); required for other SSH hosts",
+      ),
+      readOnly: described(yesNo().default(true), "the deploy key is read-only; must be `false` for image updates over SSH"),
+      username: described(nonEmpty("must be a user name").default("git"), "user name that goes with `gitToken` over HTTPS"),
+      imageUpdates: described(
+        section({
+          enabled: yesNo().default(false),
+          interval: text(goDuration, "must be a duration such as 1m or 5m").default("5m"),
+          // Set together or not at all: a commit needs both. Flux's own documented bot (fluxcd.io
+          // image update guide), not the talk's "Weave Flux <support@weave.works>": Git hosts
+          // credit commits to whoever now owns that address.
+          author: section({
+            name: nonEmpty("must be a name"),
+            email: z.email({ error: "must be an email address" }),
+          }).default({ name: "fluxcdbot", email: "fluxcdbot@users.noreply.github.com" }),
+        }).prefault({}),
+        "`enabled`, `interval` (`5m`), `author` (`name` and `email`, both; default `fluxcdbot` / `fluxcdbot@users.noreply.github.com`, Flux's documented bot; the talk's \"Weave Flux\" address belongs to a defunct company): commit new image tags back",
+      ),
+    })
+      .superRefine((git, ctx) => {
+        const issue = (path: PropertyKey[], input: unknown, message: string) => ctx.addIssue({ code: "custom", path, input, message });
+        if (git.imageUpdates.enabled) {
+          if (git.url === undefined)
+            issue(["imageUpdates", "enabled"], true, "needs git.url: image updates are commits to that repository");
+          // An SSH deploy key's access is chosen where it is added; an HTTPS token carries its own rights.
+          if (git.readOnly && git.url?.scheme === "ssh") {
+            issue(["readOnly"], true, "must be false when imageUpdates.enabled: Flux pushes commits (give the deploy key write access)");
+          }
+        }
+        if (git.url?.scheme === "ssh" && git.url.host !== "github.com" && !git.knownHosts) {
+          issue(
+            ["knownHosts"],
+            undefined,
+            `must list ${git.url.host}'s SSH host keys (ssh-keyscan ${git.url.host}): only github.com's are built in`,
+          );
+        }
+      })
+      .prefault({}),
+    "Git sync (off unless url is set): url (ssh:// or https://), branch, path, interval, prune, timeout, healthTimeout, knownHosts, readOnly, username, imageUpdates {enabled, interval, author}.",
+  );
+
+type ParsedGit = z.output<ReturnType<typeof gitSchema>>;
+
+/** What both transports share: where Flux reads, what it applies, how it writes image tags back. */
+interface GitSyncCommon {
+  readonly location: GitLocation;
+  readonly branch: string;
+  readonly path: string;
+  readonly interval: string;
+  readonly prune: boolean;
+  readonly timeout: string;
+  readonly healthTimeout: string;
+  /** Commit new image tags back: undefined when off. */
+  readonly imageUpdates?: { readonly interval: string; readonly author: { readonly name: string; readonly email: string } };
+}
+
+/** Over SSH, with a key the stack generates, or the user's own (a Pulumi secret). */
+export interface SshGitSettings extends GitSyncCommon {
+  readonly mode: "ssh";
+  readonly knownHosts: string;
+  /** Whether the deploy key is added read-only (image updates need write access). */
+  readonly readOnly: boolean;
+  readonly key: { readonly kind: "generated" } | { readonly kind: "supplied"; readonly privateKey: pulumi.Output<string> };
+}
+
+/** Over HTTPS: public, or with a token (a Pulumi secret) as the password of `username`. */
+export interface HttpsGitSettings extends GitSyncCommon {
+  readonly mode: "https";
+  readonly username: string;
+  readonly token?: pulumi.Output<string>;
+}
+
+export type GitSettings = { readonly mode: "off" } | SshGitSettings | HttpsGitSettings;
+
+/** The parsed section as off, ssh or https, with the secret that goes with the scheme. */
+export function resolveGit(git: ParsedGit, project: string, secrets: SecretValues, problems: string[]): GitSettings {
+  const { url: location } = git;
+  const hidden = (name: string, message: string) => problems.push(`${project}:${name}: (value hidden) — ${message}`);
+  if (location === undefined) return { mode: "off" };
+  const common: GitSyncCommon = {
+    location,
+    branch: git.branch,
+    path: git.path,
+    interval: git.interval,
+    prune: git.prune,
+    timeout: git.timeout,
+    healthTimeout: git.healthTimeout,
+    ...(git.imageUpdates.enabled && { imageUpdates: { interval: git.imageUpdates.interval, author: git.imageUpdates.author } }),
+  };
+  if (location.scheme === "ssh") {
+    if (secrets.gitToken !== undefined) hidden("gitToken", "is only used with https:// URLs; git.url is ssh://");
+    const { gitSshPrivateKey } = secrets;
+    return {
+      ...common,
+      mode: "ssh",
+      knownHosts: git.knownHosts ?? githubKnownHosts,
+      readOnly: git.readOnly,
+      key: gitSshPrivateKey === undefined ? { kind: "generated" } : { kind: "supplied", privateKey: pulumi.secret(gitSshPrivateKey) },
+    };
+  }
+  if (secrets.gitSshPrivateKey !== undefined) hidden("gitSshPrivateKey", "is only used with ssh:// URLs; git.url is https://");
+  if (git.imageUpdates.enabled && secrets.gitToken === undefined) {
+    problems.push(
+      `${project}:gitToken: (missing) — must be set when git.imageUpdates.enabled over https://: Flux pushes commits (pulumi config set --secret gitToken <token>)`,
+    );
+  }
+  return {
+    ...common,
+    mode: "https",
+    username: git.username,
+    ...(secrets.gitToken !== undefined && { token: pulumi.secret(secrets.gitToken) }),
+  };
+}

@@ -1,0 +1,56 @@
+// How invalid settings are reported: every problem at once, each as `key: value — what is allowed`.
+import * as pulumi from "@pulumi/pulumi";
+import type { z } from "zod";
+import { isMapping } from "./values";
+
+/** A stack's settings are invalid; `problems` lists each one as `key: value — what is allowed`. */
+export class ConfigurationError extends pulumi.RunError {
+  constructor(
+    readonly stackName: string,
+    readonly problems: readonly string[],
+  ) {
+    super(
+      `Invalid configuration for stack "${stackName}" (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+        problems.map((problem) => `  - ${problem}`).join("\n"),
+    );
+    this.name = "ConfigurationError";
+  }
+}
+
+/** A value as a message shows it: JSON, cut short when long. */
+export function show(value: unknown): string {
+  if (value === undefined) return "(missing)";
+  // Long enough for a full image reference; a whole mapping is cut short.
+  const shown = JSON.stringify(value);
+  return shown.length > 200 ? `${shown.slice(0, 197)}...` : shown;
+}
+
+/** `project:section.field[0].key`, the way `pulumi config set --path` names it. */
+export function settingKey(project: string, pathParts: readonly PropertyKey[]): string {
+  return (
+    `${project}:` +
+    pathParts.map((part, index) => (typeof part === "number" ? `[${part}]` : `${index === 0 ? "" : "."}${String(part)}`)).join("")
+  );
+}
+
+/** One schema issue as problem lines (an unknown-keys issue names each key). */
+export function describeIssue(project: string, input: unknown, issue: z.core.$ZodIssue): string[] {
+  if (issue.code === "unrecognized_keys") {
+    const parent = valueAt(input, issue.path);
+    return issue.keys.map((key) => {
+      const value = isMapping(parent) ? parent[key] : undefined;
+      return `${settingKey(project, [...issue.path, key])}: ${show(value)} — ${issue.message}`;
+    });
+  }
+  const value = "input" in issue ? issue.input : valueAt(input, issue.path);
+  return [`${settingKey(project, issue.path)}: ${show(value)} — ${issue.message}`];
+}
+
+function valueAt(root: unknown, pathParts: readonly PropertyKey[]): unknown {
+  let value = root;
+  for (const part of pathParts) {
+    if (typeof value !== "object" || value === null) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[part];
+  }
+  return value;
+}

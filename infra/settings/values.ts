@@ -1,0 +1,18 @@
+// Helm values and other YAML mappings.
+
+/** Helm values: a YAML mapping. */
+export type HelmValues = { [key: string]: unknown };
+
+export function isMapping(value: unknown): value is HelmValues {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Deep-merges Helm values the way Helm does: mappings merge, lists and scalars replace. */
+export function mergeValues(base: HelmValues, override: HelmValues): HelmValues {
+  const merged: HelmValues = { ...base };
+  for (const [key, value] of Object.entries(override)) {
+    const current = merged[key];
+    merged[key] = isMapping(current) && isMapping(value) ? mergeValues(current, value) : value;
+  }
+  return merged;
+}

@@ -1,0 +1,22 @@
+// npm run bench: its command line (the measurements themselves are a benchmark, not a test).
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { main } from "../tools/bench";
+import { captureIo } from "./helpers";
+
+describe("npm run bench", () => {
+  it("prints its usage with --help", async () => {
+    const io = captureIo();
+    assert.equal(await main(["--help"], io), 0);
+    assert.equal(io.out(), "usage: npm run bench [-- --runs N] [--render-only]\n");
+  });
+
+  it("refuses a run count that is not a whole number, naming the option", async () => {
+    const io = captureIo();
+    assert.equal(await main(["--runs", "0"], io), 2);
+    assert.equal(
+      io.err(),
+      'gitops: --runs "0": must be a whole number of at least 1\nusage: npm run bench [-- --runs N] [--render-only]\n',
+    );
+  });
+});

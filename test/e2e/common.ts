@@ -1,0 +1,30 @@
+// What the parts of the end-to-end suite share: where things are, how it logs, and the one
+// interrupt that stops whatever runs.
+import * as path from "node:path";
+
+export const projectRoot = path.resolve(__dirname, "..", "..");
+export const baseStack = "dev";
+// dev keeps the default namespace names (README "Settings"); Flux's comes from the stack output.
+export const serverNamespace = "server";
+export const monitoringNamespace = "monitoring";
+export const minute = 60_000;
+
+/** A check of the live environment that did not hold: its message names what was expected. */
+export class CheckFailed extends Error {}
+
+/** Aborted by Ctrl-C: stops the running Pulumi operation or wait, then cleanup runs. */
+export const interrupt = new AbortController();
+
+export function log(message: string): void {
+  console.log(`e2e: ${message}`);
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Automation API errors carry the whole Pulumi output, which was already streamed: keep the end. */
+export function lastLines(text: string, count = 25): string {
+  const lines = text.trimEnd().split("\n");
+  return lines.length <= count ? lines.join("\n") : ["...", ...lines.slice(-count)].join("\n");
+}

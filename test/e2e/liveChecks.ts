@@ -1,0 +1,249 @@
+// What the environment promises, checked against the live cluster: nodes, Flux, Prometheus,
+// the server, and Prometheus' view of its targets.
+import * as net from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+// Types only: the modules themselves load after the prerequisite check, so a skip is instant.
+import type * as K8s from "@kubernetes/client-node";
+import type { Stack } from "@pulumi/pulumi/automation";
+import { CheckFailed, interrupt, log, messageOf, minute, monitoringNamespace, serverNamespace } from "./common";
+import { kindClusters } from "../../tools/machine";
+import { machine } from "./report";
+import { stackSetting, type Run } from "./throwawayStack";
+
+interface Clients {
+  readonly config: K8s.KubeConfig;
+  readonly core: K8s.CoreV1Api;
+  readonly apps: K8s.AppsV1Api;
+  readonly custom: K8s.CustomObjectsApi;
+  readonly forward: K8s.PortForward;
+}
+
+async function clientsFor(kubeconfig: string): Promise<Clients> {
+  const k8s = await import("@kubernetes/client-node");
+  const config = new k8s.KubeConfig();
+  config.loadFromString(kubeconfig);
+  return {
+    config,
+    core: config.makeApiClient(k8s.CoreV1Api),
+    apps: config.makeApiClient(k8s.AppsV1Api),
+    custom: config.makeApiClient(k8s.CustomObjectsApi),
+    forward: new k8s.PortForward(config),
+  };
+}
+
+type Condition = { type?: string; status?: string; reason?: string; message?: string };
+const isTrue = (conditions: readonly Condition[] | undefined, type: string) =>
+  conditions?.some((condition) => condition.type === type && condition.status === "True") ?? false;
+
+/**
+ * Polls `check` until it returns undefined (holds) or `timeoutMs` passes. `check` returns what
+ * is still wrong; errors (the API not answering yet) count as not yet, and are reported.
+ */
+async function waitFor(
+  description: string,
+  check: () => Promise<string | undefined>,
+  timeoutMs: number,
+  intervalMs = 5_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    interrupt.signal.throwIfAborted();
+    let problem: string | undefined;
+    try {
+      problem = await check();
+    } catch (error) {
+      // A definite failure ends the wait; anything else may be the cluster still settling.
+      if (error instanceof CheckFailed) throw error;
+      problem = `error: ${messageOf(error)}`;
+    }
+    if (problem === undefined) {
+      log(`ok: ${description}`);
+      return;
+    }
+    if (Date.now() >= deadline) {
+      throw new CheckFailed(`${description}: still not so after ${Math.round(timeoutMs / 1000)}s (${problem})`);
+    }
+    await sleep(intervalMs, undefined, { signal: interrupt.signal });
+  }
+}
+
+async function nodesReady({ core }: Clients): Promise<string | undefined> {
+  const nodes = (await core.listNode()).items;
+  if (nodes.length === 0) return "no nodes";
+  const notReady = nodes.filter((node) => !isTrue(node.status?.conditions, "Ready")).map((node) => node.metadata?.name);
+  return notReady.length === 0 ? undefined : `not Ready: ${notReady.join(", ")}`;
+}
+
+async function deploymentsAvailable({ apps }: Clients, namespace: string): Promise<string | undefined> {
+  const deployments = (await apps.listNamespacedDeployment({ namespace })).items;
+  if (deployments.length === 0) return "no Deployments";
+  const unavailable = deployments.filter((d) => !isTrue(d.status?.conditions, "Available")).map((d) => d.metadata?.name);
+  return unavailable.length === 0 ? undefined : `not Available: ${unavailable.join(", ")}`;
+}
+
+async function prometheusReleaseReady({ custom }: Clients): Promise<string | undefined> {
+  const release = (await custom.getNamespacedCustomObject({
+    group: "helm.toolkit.fluxcd.io",
+    version: "v2",
+    namespace: monitoringNamespace,
+    plural: "helmreleases",
+    name: "prometheus-operator",
+  })) as { status?: { conditions?: Condition[] } };
+  const ready = release.status?.conditions?.find((condition) => condition.type === "Ready");
+  if (ready?.status === "True") return undefined;
+  return ready ? `Ready=${ready.status}: ${ready.reason ?? ""} ${ready.message ?? ""}`.trim() : "no Ready condition";
+}
+
+async function serverReplicasAvailable({ apps }: Clients, expectedReplicas: number): Promise<string | undefined> {
+  const deployment = await apps.readNamespacedDeployment({ name: "server", namespace: serverNamespace });
+  const desired = deployment.spec?.replicas ?? 1;
+  const available = deployment.status?.availableReplicas ?? 0;
+  // The stack's setting must have reached the cluster, not just any replica count.
+  if (desired !== expectedReplicas)
+    throw new CheckFailed(`Deployment server has spec.replicas ${desired}, the stack sets ${expectedReplicas}`);
+  return available === desired ? undefined : `${available} of ${desired} replicas available`;
+}
+
+/** The name of a Ready pod behind a Service (port-forwards go to pods, as kubectl's do). */
+async function readyPodOf({ core }: Clients, namespace: string, service: string): Promise<string> {
+  const selector = (await core.readNamespacedService({ name: service, namespace })).spec?.selector ?? {};
+  const labelSelector = Object.entries(selector)
+    .map(([key, value]) => `${key}=${value}`)
+    .join(",");
+  if (labelSelector === "") throw new Error(`service ${namespace}/${service} has no selector`);
+  const pods = (await core.listNamespacedPod({ namespace, labelSelector })).items;
+  const pod = pods.find((candidate) => !candidate.metadata?.deletionTimestamp && isTrue(candidate.status?.conditions, "Ready"));
+  if (!pod?.metadata?.name) throw new Error(`no Ready pod behind service ${namespace}/${service}`);
+  return pod.metadata.name;
+}
+
+interface WebSocketLike {
+  on(event: "close" | "error", listener: () => void): void;
+  close(): void;
+}
+
+/**
+ * Runs `use` with a local port forwarded to `port` of a pod, through the API server
+ * (client-node's PortForward: no kubectl needed). Each local connection gets its own stream.
+ */
+async function withPortForward<T>(
+  clients: Clients,
+  namespace: string,
+  pod: string,
+  port: number,
+  use: (localPort: number) => Promise<T>,
+): Promise<T> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => socket.destroy());
+    clients.forward.portForward(namespace, pod, [port], socket, null, socket).then(
+      (result) => {
+        // Without retries it is the WebSocket itself (typed by `ws`, whose types are not installed):
+        // close each side with the other.
+        if (typeof result === "function") return;
+        const connection = result as unknown as WebSocketLike;
+        connection.on("close", () => socket.destroy());
+        connection.on("error", () => socket.destroy());
+        socket.on("close", () => connection.close());
+      },
+      (error: unknown) => {
+        log(`port-forward to ${namespace}/${pod}:${port} failed: ${messageOf(error)}`);
+        socket.destroy();
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
+  try {
+    return await use((server.address() as net.AddressInfo).port);
+  } finally {
+    sockets.forEach((socket) => socket.destroy());
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+async function httpGet(url: string): Promise<{ status: number; body: string }> {
+  const response = await fetch(url, { signal: AbortSignal.any([AbortSignal.timeout(15_000), interrupt.signal]) });
+  return { status: response.status, body: await response.text() };
+}
+
+async function serverHealthy(clients: Clients): Promise<string | undefined> {
+  const pod = await readyPodOf(clients, serverNamespace, "server");
+  const { status, body } = await withPortForward(clients, serverNamespace, pod, 8080, (localPort) =>
+    httpGet(`http://127.0.0.1:${localPort}/health`),
+  );
+  return status === 200 && body.trim() === "OK" ? undefined : `pod ${pod} answered ${status} ${JSON.stringify(body.slice(0, 200))}`;
+}
+
+interface Target {
+  labels?: Record<string, string>;
+  scrapeUrl?: string;
+  health?: string;
+  lastError?: string;
+}
+interface TargetsResponse {
+  data?: { activeTargets?: Target[] };
+}
+
+/** Prometheus' active targets, or what went wrong asking for them. */
+async function activeTargets(clients: Clients): Promise<Target[] | string> {
+  const pod = await readyPodOf(clients, monitoringNamespace, "prometheus-operated");
+  const { status, body } = await withPortForward(clients, monitoringNamespace, pod, 9090, (localPort) =>
+    httpGet(`http://127.0.0.1:${localPort}/api/v1/targets`),
+  );
+  if (status !== 200) return `/api/v1/targets answered ${status}`;
+  return (JSON.parse(body) as TargetsResponse).data?.activeTargets ?? [];
+}
+
+const describeTarget = (target: Target) =>
+  `${target.labels?.job ?? "?"} ${target.scrapeUrl ?? ""} ${target.health ?? "unknown"}${target.lastError ? `: ${target.lastError}` : ""}`;
+
+async function prometheusScrapesServer(clients: Clients): Promise<string | undefined> {
+  const all = await activeTargets(clients);
+  if (typeof all === "string") return all;
+  const targets = all.filter((target) => target.labels?.namespace === serverNamespace && target.labels.service === "server");
+  if (targets.length === 0) return "no active target for service server/server yet";
+  if (targets.some((target) => target.health === "up")) return undefined;
+  return targets.map(describeTarget).join("; ");
+}
+
+/** No target is down: the chart scrapes nothing kind keeps on a node's loopback (etcd, scheduler, ...). */
+async function everyTargetUp(clients: Clients): Promise<string | undefined> {
+  const all = await activeTargets(clients);
+  if (typeof all === "string") return all;
+  const notUp = all.filter((target) => target.health !== "up");
+  return notUp.length === 0 ? undefined : `${notUp.length} of ${all.length} targets not up: ${notUp.map(describeTarget).join("; ")}`;
+}
+
+/** Everything the environment promises, checked against the live cluster. */
+export async function checkEnvironment(stack: Stack, run: Run): Promise<void> {
+  const outputs = await stack.outputs();
+  const kubeconfig: unknown = outputs.kubeconfig?.value;
+  if (typeof kubeconfig !== "string" || kubeconfig === "") throw new CheckFailed("stack output kubeconfig is missing");
+  const fluxNamespace = typeof outputs.fluxNamespace?.value === "string" ? outputs.fluxNamespace.value : "flux-system";
+  const expectedReplicas = Number(stackSetting(run.projectDir, run.stackName, "gitops:server").replicas ?? 1);
+  const clients = await clientsFor(kubeconfig);
+
+  await waitFor("all nodes Ready", () => nodesReady(clients), 2 * minute);
+  await waitFor(`every Deployment in ${fluxNamespace} Available`, () => deploymentsAvailable(clients, fluxNamespace), 3 * minute);
+  await waitFor(`HelmRelease ${monitoringNamespace}/prometheus-operator Ready=True`, () => prometheusReleaseReady(clients), 2 * minute);
+  await waitFor(
+    `Deployment ${serverNamespace}/server has ${expectedReplicas} replicas available`,
+    () => serverReplicasAvailable(clients, expectedReplicas),
+    3 * minute,
+  );
+  await waitFor("GET /health on a server pod answers OK", () => serverHealthy(clients), minute);
+  // Prometheus scrapes every 10s, but discovers the ServiceMonitor only after its config reloads.
+  await waitFor("Prometheus reports the server target up", () => prometheusScrapesServer(clients), 3 * minute, 10_000);
+  await waitFor("every target Prometheus scrapes is up", () => everyTargetUp(clients), 2 * minute, 10_000);
+}
+
+export async function clusterExists(clusterName: string): Promise<boolean> {
+  const clusters = await kindClusters(machine);
+  if (clusters === undefined) throw new CheckFailed("kind get clusters failed");
+  return clusters.includes(clusterName);
+}

@@ -1,0 +1,137 @@
+// The suite's timings and its report (out/e2e-timings.json), and the tools it needs.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { EngineEvent } from "@pulumi/pulumi/automation";
+import { dockerAnswers, localMachine } from "../../tools/machine";
+import { CheckFailed, interrupt, lastLines, log, messageOf } from "./common";
+import type { Run } from "./throwawayStack";
+
+/** The machine, as doctor and the lifecycle wrapper see it (tools/machine.ts). */
+export const machine = localMachine(30_000);
+
+/** What this machine lacks to run the suite; empty when everything is there. */
+export async function missingPrerequisites(): Promise<string[]> {
+  const [docker, kind, pulumi] = await Promise.all(["docker", "kind", "pulumi"].map((tool) => machine.run(tool, ["version"])));
+  const missing: string[] = [];
+  // The daemon must answer: the client alone cannot run kind.
+  if (!docker!.found) missing.push("Docker (docker not on PATH)");
+  else if (!(await dockerAnswers(machine))) missing.push("Docker daemon (docker info failed)");
+  if (!kind!.found) missing.push("kind (not on PATH)");
+  if (!pulumi!.found) missing.push("pulumi (not on PATH)");
+  return missing;
+}
+
+export type ToolVersions = Record<"kind" | "pulumi" | "docker", string>;
+
+export async function toolVersions(): Promise<ToolVersions> {
+  const version = async (command: string, args: readonly string[]) => (await machine.run(command, args)).stdout.trim() || "unknown";
+  return {
+    kind: await version("kind", ["version"]),
+    pulumi: await version("pulumi", ["version"]),
+    docker: await version("docker", ["version", "--format", "client {{.Client.Version}}, server {{.Server.Version}}"]),
+  };
+}
+
+/** A phase that failed: the message says which one, then why. */
+export class PhaseFailed extends Error {
+  constructor(
+    readonly phase: string,
+    readonly reason: unknown,
+  ) {
+    super(reason instanceof CheckFailed ? reason.message : `${phase} failed: ${lastLines(messageOf(reason))}`);
+  }
+}
+
+export interface PhaseTiming {
+  readonly phase: string;
+  readonly seconds: number;
+  readonly ok: boolean;
+  /** The up milestones are measured from the start of `up`, not from the previous phase. */
+  readonly sinceUpStart?: boolean;
+}
+
+export class Timings {
+  readonly phases: PhaseTiming[] = [];
+
+  has(phase: string): boolean {
+    return this.phases.some((timing) => timing.phase === phase);
+  }
+
+  record(phase: string, milliseconds: number, ok = true, sinceUpStart = false): void {
+    this.phases.push({ phase, seconds: Math.round(milliseconds / 100) / 10, ok, ...(sinceUpStart && { sinceUpStart }) });
+  }
+
+  /** Runs one phase; its time is recorded whether it succeeds or fails. */
+  async time<T>(phase: string, run: () => Promise<T>): Promise<T> {
+    const start = Date.now();
+    log(`${phase}: started`);
+    try {
+      const result = await run();
+      // An operation that ignored Ctrl-C and finished anyway still does not count.
+      interrupt.signal.throwIfAborted();
+      this.record(phase, Date.now() - start);
+      log(`${phase}: done`);
+      return result;
+    } catch (error) {
+      this.record(phase, Date.now() - start, false);
+      throw new PhaseFailed(phase, error);
+    }
+  }
+
+  table(): string {
+    const width = Math.max(...this.phases.map((timing) => timing.phase.length), "phase".length);
+    const rows = this.phases.map((timing) => {
+      const note = [timing.sinceUpStart ? "since up start" : "", timing.ok ? "" : "FAILED"].filter(Boolean).join(", ");
+      return `${timing.phase.padEnd(width)}  ${timing.seconds.toFixed(1).padStart(8)}  ${note}`.trimEnd();
+    });
+    return [`${"phase".padEnd(width)}  ${"seconds".padStart(8)}`, ...rows].join("\n");
+  }
+}
+
+/** Up's milestones: the resource whose completion marks each one. */
+const upMilestones: Readonly<Record<string, string>> = {
+  "::cluster-kind": "cluster create",
+  "::flux-release": "Flux ready",
+  "::monitoring-prometheus": "Prometheus ready",
+};
+
+/** Records a milestone when the engine reports its resource's outputs (the resource is done). */
+export function milestoneRecorder(timings: Timings, upStart: number): (event: EngineEvent) => void {
+  return (event) => {
+    const urn = event.resOutputsEvent?.metadata.urn;
+    if (urn === undefined) return;
+    for (const [suffix, phase] of Object.entries(upMilestones)) {
+      if (urn.endsWith(suffix) && !timings.has(phase)) timings.record(phase, Date.now() - upStart, true, true);
+    }
+  };
+}
+
+export type Result = "passed" | "failed" | "interrupted";
+
+export function writeReport(
+  file: string,
+  run: Run,
+  versions: ToolVersions,
+  timings: Timings,
+  result: Result,
+  failure: string | undefined,
+): void {
+  const report = {
+    date: new Date().toISOString(),
+    result,
+    ...(failure !== undefined && { failure }),
+    stack: run.stackName,
+    cluster: run.clusterName,
+    machine: {
+      platform: os.platform(),
+      arch: os.arch(),
+      cpus: os.cpus().length,
+      totalMemoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    },
+    versions,
+    phases: timings.phases,
+  };
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+}

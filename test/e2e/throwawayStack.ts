@@ -1,0 +1,139 @@
+// The throw-away stack: a copy of the project with a new stack made from dev's settings, its
+// own state, passphrase and cluster name, and the cleanup that leaves nothing behind.
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { spawnSync } from "node:child_process";
+import { pathToFileURL } from "node:url";
+import * as YAML from "yaml";
+import type { Stack } from "@pulumi/pulumi/automation";
+import { baseStack, interrupt, log, messageOf, minute, projectRoot } from "./common";
+
+export interface Run {
+  readonly id: string;
+  readonly stackName: string;
+  readonly clusterName: string;
+  readonly projectDir: string;
+  readonly stateDir: string;
+}
+
+/** dev's stack file without what belongs to dev's passphrase (salt, encrypted values). */
+function stackFileFromBase(text: string): string {
+  const document = YAML.parseDocument(text);
+  for (const key of ["encryptionsalt", "secretsprovider", "encryptedkey"]) document.delete(key);
+  const config = document.get("config");
+  if (YAML.isMap(config)) {
+    for (const item of [...config.items]) {
+      if (YAML.isMap(item.value) && item.value.has("secure")) config.delete(item.key);
+    }
+  }
+  return document.toString();
+}
+
+/** A copy of the project as a user's clone has it, with node_modules linked, in os.tmpdir(). */
+export function copyProject(stackName: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-e2e-project-"));
+  for (const entry of ["infra", "stacks", "Pulumi.yaml", `Pulumi.${baseStack}.yaml`, "package.json", "tsconfig.json"]) {
+    fs.cpSync(path.join(projectRoot, entry), path.join(dir, entry), { recursive: true });
+  }
+  fs.symlinkSync(path.join(projectRoot, "node_modules"), path.join(dir, "node_modules"));
+  // The new stack starts from dev's settings.
+  const baseFile = fs.readFileSync(path.join(projectRoot, `Pulumi.${baseStack}.yaml`), "utf8");
+  fs.writeFileSync(path.join(dir, `Pulumi.${stackName}.yaml`), stackFileFromBase(baseFile));
+  return dir;
+}
+
+/** One key of the stack file's config, as plain data. */
+export function stackSetting(projectDir: string, stackName: string, key: string): Record<string, unknown> {
+  const file = YAML.parse(fs.readFileSync(path.join(projectDir, `Pulumi.${stackName}.yaml`), "utf8")) as {
+    config?: Record<string, unknown>;
+  } | null;
+  const value = file?.config?.[key];
+  return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
+}
+
+export async function createStack(run: Run): Promise<Stack> {
+  // The file itself: an ES import does not resolve the package's directory index.
+  const { LocalWorkspace } = await import("@pulumi/pulumi/automation/index.js");
+  const stack = await LocalWorkspace.createOrSelectStack(
+    { stackName: run.stackName, workDir: run.projectDir },
+    {
+      envVars: {
+        // Its own state and passphrase: nothing of the user's stacks is read or touched.
+        PULUMI_BACKEND_URL: pathToFileURL(run.stateDir).href,
+        PULUMI_CONFIG_PASSPHRASE: randomBytes(24).toString("hex"),
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+      },
+    },
+  );
+  // A unique cluster name, so the suite never collides with `npm run up -- dev`.
+  const cluster = { ...stackSetting(run.projectDir, run.stackName, "gitops:cluster"), name: run.clusterName };
+  await stack.setConfig("gitops:cluster", { value: JSON.stringify(cluster) });
+  return stack;
+}
+
+/** Pulumi's output, line by line, behind a prefix. */
+function prefixedOutput(prefix: string): { write: (chunk: string) => void; flush: () => void } {
+  let pending = "";
+  const emit = (line: string) => process.stdout.write(`${prefix} | ${line}\n`);
+  return {
+    write(chunk) {
+      const lines = (pending + chunk).split("\n");
+      pending = lines.pop() ?? "";
+      lines.forEach(emit);
+    },
+    flush() {
+      if (pending !== "") emit(pending);
+      pending = "";
+    },
+  };
+}
+
+type OperationOptions = { onOutput: (out: string) => void; onError: (err: string) => void; signal?: AbortSignal };
+
+/** Runs one Pulumi operation with its output streamed under `pulumi <name> |`. */
+export async function pulumiOperation<T>(
+  name: string,
+  operation: (options: OperationOptions) => Promise<T>,
+  cancellable = true,
+): Promise<T> {
+  const output = prefixedOutput(`pulumi ${name}`);
+  const write = (text: string) => output.write(text);
+  try {
+    return await operation({ onOutput: write, onError: write, ...(cancellable && { signal: interrupt.signal }) });
+  } finally {
+    output.flush();
+  }
+}
+
+export interface State {
+  stack?: Stack;
+  destroyed: boolean;
+}
+
+/** Leaves nothing behind, whatever happened: each step runs even if the one before failed. */
+export async function cleanup(run: Run, state: State): Promise<void> {
+  if (state.stack && !state.destroyed) {
+    log("cleanup: destroying the stack");
+    const stack = state.stack;
+    // The cluster may be gone or half made: do not fail on Kubernetes objects it cannot reach.
+    stack.workspace.envVars.PULUMI_K8S_DELETE_UNREACHABLE = "true";
+    try {
+      await pulumiOperation("cleanup destroy", (options) => stack.destroy(options), false);
+    } catch (error) {
+      log(`cleanup: destroy failed (ignored): ${messageOf(error).split("\n")[0]}`);
+    }
+  }
+  // Safety net: kind deletes a missing cluster without error.
+  const kindDelete = spawnSync("kind", ["delete", "cluster", "--name", run.clusterName], { stdio: "inherit", timeout: 5 * minute });
+  if (kindDelete.status !== 0) log(`cleanup: kind delete cluster --name ${run.clusterName} failed; delete it by hand`);
+  if (state.stack) {
+    try {
+      await state.stack.workspace.removeStack(run.stackName, { force: true });
+    } catch (error) {
+      log(`cleanup: removing stack ${run.stackName} failed (ignored): ${messageOf(error).split("\n")[0]}`);
+    }
+  }
+  for (const dir of [run.projectDir, run.stateDir]) fs.rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,83 @@
+// Each tool, and the program, run as their own processes, as npm runs them: one smoke test each
+// (everything else calls the tools' main functions in-process). They run at the same time.
+import assert from "node:assert/strict";
+import * as path from "node:path";
+import { describe, it } from "node:test";
+import { main as render } from "../tools/render";
+import { captureIo, dockerDaemonAnswers, executableMissing, readYamlDocuments, runCli } from "./helpers";
+
+// What this machine lacks, found out independently of doctor and of the e2e suite.
+const missingTools = ["pulumi", "docker", "kind"].filter((tool) => (tool === "docker" ? !dockerDaemonAnswers() : executableMissing(tool)));
+
+describe("the tools and the program as processes", { concurrency: true }, () => {
+  it("npm run render -- dev prints the same YAML as render's main, and exits 0", async () => {
+    const [result, inProcess] = await Promise.all([
+      runCli("tools/render.ts", ["dev"]),
+      (async () => {
+        const io = captureIo();
+        await render(["dev"], io);
+        return io.out();
+      })(),
+    ]);
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stderr, "");
+    assert.equal(result.stdout, inProcess);
+    assert.ok(readYamlDocuments(result.stdout).length > 10);
+  });
+
+  it("npm run sync -- dev exits 1 with one line: no repository is configured", async () => {
+    const result = await runCli("tools/sync.ts", ["dev"], { env: { PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin` } });
+    assert.equal(result.status, 1);
+    assert.equal(result.stdout, "");
+    assert.equal(result.stderr, "gitops: git sync is off for dev: no repository configured (set git.url in Pulumi.dev.yaml)\n");
+  });
+
+  it("npm run doctor names exactly the tools this machine lacks, and exits 1 when any is missing", async () => {
+    const result = await runCli("tools/doctor.ts", []);
+    const failed = result.stderr
+      .split("\n")
+      .filter((line) => line.startsWith("FAIL"))
+      .map((line) => line.split(/\s+/)[1]);
+    for (const tool of missingTools) assert.ok(failed.includes(tool), `${tool} is missing here but not reported:\n${result.stderr}`);
+    for (const tool of ["pulumi", "docker", "kind"]) {
+      if (!missingTools.includes(tool)) assert.ok(!failed.includes(tool), `${tool} is here but reported missing`);
+    }
+    assert.equal(result.status, missingTools.length > 0 ? 1 : 0, result.stderr);
+  });
+
+  // The end-to-end suite is not part of npm test: here it may only show that it skips with one
+  // line and exit 0 where it cannot run. That is not a pass.
+  it(
+    "npm run test:e2e skips with one line naming exactly what is missing, and exit 0, where Docker, kind or Pulumi is missing",
+    { skip: missingTools.length > 0 ? false : "this machine could run the real suite: run npm run test:e2e" },
+    async () => {
+      const words: Record<string, string> = {
+        docker: executableMissing("docker") ? "Docker (docker not on PATH)" : "Docker daemon (docker info failed)",
+        kind: "kind (not on PATH)",
+        pulumi: "pulumi (not on PATH)",
+      };
+      const result = await runCli("test/e2e/e2e.ts", []);
+      assert.equal(result.status, 0);
+      assert.equal(result.stderr, "");
+      assert.equal(
+        result.stdout,
+        `e2e: skipped: ${["docker", "kind", "pulumi"]
+          .filter((tool) => missingTools.includes(tool))
+          .map((tool) => words[tool])
+          .join(", ")}\n`,
+      );
+    },
+  );
+
+  it("the program stops before any provider or in-cluster resource is registered when kind prints no kubeconfig", async () => {
+    // Its own process: the failure surfaces as rejections that would otherwise reach this test runner.
+    const result = await runCli("test/support/evaluate.ts", ["dev", "--kind-stdout", ""]);
+    assert.equal(result.status, 0, result.stderr);
+    const summary = JSON.parse(result.stdout) as { error: string; registered: string[] };
+    assert.match(summary.error, /kind printed no kubeconfig for cluster "gitops-dev"; refusing to fall back to the default kubeconfig/);
+    assert.deepEqual(
+      summary.registered.filter((entry) => entry.startsWith("kubernetes:") || entry.startsWith("pulumi:providers:")),
+      [],
+    );
+  });
+});

@@ -1,0 +1,22 @@
+// npm run test:unit: every test file in this one process (the SDK and the program load once,
+// not once per file), with the spec reporter; exit 1 when a test fails. `node --test` with
+// --experimental-test-isolation=none does the same, but the flag's name differs across Node
+// versions; the run() API's option does not.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { run } from "node:test";
+import { spec } from "node:test/reporters";
+
+const testRoot = __dirname;
+const testFiles = (directory: string): string[] =>
+  fs.readdirSync(directory, { withFileTypes: true }).flatMap((entry) => {
+    const file = path.join(directory, entry.name);
+    if (entry.isDirectory()) return entry.name === "fixtures" || entry.name === "e2e" ? [] : testFiles(file);
+    return entry.name.endsWith(".test.ts") ? [file] : [];
+  });
+
+const only = process.argv.slice(2).map((file) => path.resolve(file));
+run({ files: only.length > 0 ? only : testFiles(testRoot).sort(), isolation: "none" })
+  .on("test:fail", () => (process.exitCode = 1))
+  .compose(spec)
+  .pipe(process.stdout);

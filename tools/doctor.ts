@@ -1,0 +1,62 @@
+// npm run doctor [-- <env>...]
+// Checks this machine for what the environments need (all of them by default), one line per
+// check; exits 1 when any check failed.
+import { parseCommandLine, runMain, say, UsageError, type Io } from "./cli";
+import { EnvironmentError, listEnvironments, loadEnvironment, unknownEnvironments, type Environment } from "./environments";
+import { localMachine, type Machine } from "./machine";
+import { formatResults, needsOf, preflight, type CheckResult, type Purpose } from "./preflight";
+
+const usage = "usage: npm run doctor [-- <env>...]   (all environments by default)";
+
+/** Runs the checks `purpose` needs for the environments, prints them, and says whether they passed. */
+export async function runPreflight(
+  environments: readonly Environment[],
+  purpose: Purpose,
+  io: Io,
+  machine: Machine,
+  problems: readonly CheckResult[] = [],
+): Promise<boolean> {
+  const started = Date.now();
+  const results = [...(await preflight(machine, needsOf(environments), purpose)), ...problems];
+  const failed = results.filter((result) => result.status === "fail").length;
+  say(io.stderr, formatResults(results));
+  const names = [...environments.map((environment) => environment.name), ...problems.map((problem) => problem.detail.split(":")[0])];
+  say(
+    io.stderr,
+    `preflight for ${names.join(", ")}: ${failed === 0 ? "ready" : `${failed} problem${failed === 1 ? "" : "s"}`} (${((Date.now() - started) / 1000).toFixed(1)}s)`,
+  );
+  return failed === 0;
+}
+
+export async function main(argv: readonly string[], io: Io, machine: Machine = localMachine(undefined, io.env)): Promise<number> {
+  let requested: string[];
+  try {
+    const { values, positionals } = parseCommandLine(argv, {});
+    if (values.help) {
+      say(io.stdout, usage);
+      return 0;
+    }
+    requested = positionals;
+    const unknown = unknownEnvironments(requested, io.root);
+    if (unknown.length > 0)
+      throw new UsageError(`no environment ${unknown.join(", ")} (environments: ${listEnvironments(io.root).join(", ")})`);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    say(io.stderr, `gitops: ${error.message}\n${usage}`);
+    return 2;
+  }
+  const environments: Environment[] = [];
+  const problems: CheckResult[] = [];
+  for (const name of requested.length > 0 ? requested : listEnvironments(io.root)) {
+    try {
+      environments.push(loadEnvironment(name, io.root));
+    } catch (error) {
+      if (!(error instanceof EnvironmentError)) throw error;
+      say(io.stderr, `gitops: ${error.message}`);
+      problems.push({ name: "config", status: "fail", detail: `${name}: its settings are invalid (above)` });
+    }
+  }
+  return (await runPreflight(environments, "doctor", io, machine, problems)) ? 0 : 1;
+}
+
+if (require.main === module) runMain(main);

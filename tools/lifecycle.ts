@@ -1,0 +1,258 @@
+// npm run up|preview|destroy -- <env>|--all [--yes] [--no-preflight] [pulumi options...]
+// Runs Pulumi for environments' stacks with the project's defaults (tools/pulumiDefaults.ts),
+// each stack created on first use. One environment runs the Pulumi CLI itself, with its own
+// prompt; --all runs every environment in parallel (tools/runAll.ts), then a summary.
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import { parseArgs } from "node:util";
+import { PulumiCommand } from "@pulumi/pulumi/automation";
+import { runMain, say, type Io } from "./cli";
+import { runPreflight } from "./doctor";
+import { EnvironmentError, listEnvironments, loadEnvironment, type Environment } from "./environments";
+import { kindClusters, localMachine, type Machine } from "./machine";
+import { publicPassphraseProblems, pulumiDefaults } from "./pulumiDefaults";
+import { runAll, summaryTable, type EnvironmentResult, type LifecycleCommand, type OperationOptions } from "./runAll";
+
+const commands: readonly LifecycleCommand[] = ["up", "preview", "destroy"];
+const usage = (command: string, root: string) =>
+  `usage: npm run ${command} -- <env>|--all [--yes] [--no-preflight] [pulumi options]   (environments: ${listEnvironments(root).join(", ")})`;
+
+export interface LifecycleDependencies {
+  /** What the checks and cluster probes look at. */
+  readonly machine?: Machine;
+  /** The Pulumi CLI the Automation API runs for --all. */
+  readonly pulumiCommand?: () => Promise<PulumiCommand>;
+}
+
+/** The command line: our own flags, the environment, and the rest for Pulumi, in their order. */
+export function readCommandLine(argv: readonly string[]) {
+  const { values, tokens } = parseArgs({
+    args: [...argv],
+    options: {
+      all: { type: "boolean" },
+      yes: { type: "boolean" },
+      "no-preflight": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+    allowPositionals: true,
+    strict: false,
+    tokens: true,
+  });
+  const ours = new Set(["all", "yes", "no-preflight", "help"]);
+  let env: string | undefined;
+  const forPulumi: string[] = [];
+  let afterTerminator = false;
+  for (const token of tokens) {
+    if (token.kind === "option-terminator") afterTerminator = true;
+    else if (token.kind === "option" && !afterTerminator && ours.has(token.name)) continue;
+    else if (token.kind === "option") forPulumi.push(token.inlineValue ? `${token.rawName}=${token.value}` : token.rawName);
+    else if (env === undefined && !values.all && !afterTerminator) env = token.value;
+    else forPulumi.push(token.value);
+  }
+  return {
+    all: values.all === true,
+    yes: values.yes === true,
+    preflight: values["no-preflight"] !== true,
+    help: values.help === true,
+    env,
+    forPulumi,
+  };
+}
+
+/** Pulumi options --all understands (the Automation API takes named options, not a command line). */
+export function operationOptions(args: readonly string[]): OperationOptions | { unsupported: string } {
+  const options: { diff?: boolean; refresh?: boolean; target?: string[]; parallel?: number; expectNoChanges?: boolean } = {};
+  for (let index = 0; index < args.length; index++) {
+    const [name, inline] = args[index]!.split(/=(.*)/s, 2) as [string, string | undefined];
+    const value = () => inline ?? args[++index];
+    if (name === "--diff") options.diff = true;
+    else if (name === "--refresh") options.refresh = true;
+    else if (name === "--expect-no-changes") options.expectNoChanges = true;
+    else if (name === "--target" || name === "-t") options.target = [...(options.target ?? []), value() ?? ""];
+    else if (name === "--parallel" || name === "-p") options.parallel = Number(value());
+    else return { unsupported: args[index]! };
+  }
+  return options;
+}
+
+export async function main(argv: readonly string[], io: Io, dependencies: LifecycleDependencies = {}): Promise<number> {
+  const [command = "", ...rest] = argv;
+  const line = readCommandLine(rest);
+  if (line.help && commands.includes(command as LifecycleCommand)) {
+    say(io.stdout, usage(command, io.root));
+    return 0;
+  }
+  if (!commands.includes(command as LifecycleCommand) || (!line.all && line.env === undefined) || line.env?.startsWith("-")) {
+    say(io.stderr, usage(command || "up", io.root));
+    return 2;
+  }
+  const lifecycle = command as LifecycleCommand;
+  const names = line.all ? listEnvironments(io.root) : [line.env!];
+  const known = listEnvironments(io.root);
+  const unknown = names.filter((name) => !known.includes(name));
+  if (unknown.length > 0) {
+    say(
+      io.stderr,
+      `gitops: no environment "${unknown.join(", ")}": Pulumi.${unknown[0]}.yaml does not exist\n${usage(lifecycle, io.root)}`,
+    );
+    return 2;
+  }
+  const operation = line.all ? operationOptions(line.forPulumi) : {};
+  if ("unsupported" in operation) {
+    say(
+      io.stderr,
+      `gitops: ${operation.unsupported} is not passed on with --all (it takes --diff, --refresh, --target, --parallel, --expect-no-changes); run one environment for other Pulumi options`,
+    );
+    return 2;
+  }
+
+  // Invalid settings stop one environment; with --all, that one is reported failed and the others run.
+  const environments: Environment[] = [];
+  const invalid: EnvironmentResult[] = [];
+  for (const name of names) {
+    try {
+      environments.push(loadEnvironment(name, io.root));
+    } catch (error) {
+      if (!(error instanceof EnvironmentError)) throw error;
+      say(io.stderr, `gitops: ${error.message}`);
+      if (!line.all) return error.exitCode;
+      invalid.push({ env: name, exitCode: error.exitCode, seconds: 0 });
+    }
+  }
+  const exposed = publicPassphraseProblems(
+    environments.map((environment) => environment.config),
+    io.env,
+  );
+  if (exposed.length > 0) {
+    exposed.forEach((problem) => say(io.stderr, `gitops: ${problem}`));
+    return 2;
+  }
+  const machine = dependencies.machine ?? localMachine(undefined, io.env);
+  if (line.preflight && !(await runPreflight(environments, lifecycle, io, machine))) {
+    say(io.stderr, "gitops: fix the problems above first (or pass --no-preflight to run anyway)");
+    return 1;
+  }
+  if (!(await machine.run("pulumi", ["version"])).found) {
+    say(io.stderr, "gitops: the Pulumi CLI is not on PATH; install it: https://www.pulumi.com/docs/iac/download-install/");
+    return 127;
+  }
+
+  const defaults = pulumiDefaults(io.root, io.env);
+  if (defaults.stateDirectory) fs.mkdirSync(defaults.stateDirectory, { recursive: true });
+  const running = lifecycle === "destroy" ? await kindClusters(machine) : undefined;
+  const clusterGone = ({ settings }: Environment) =>
+    running !== undefined && settings.cluster.kind === "kind" && !running.includes(settings.cluster.name);
+
+  if (!line.all) {
+    const environment = environments[0]!;
+    defaults.notes.forEach((note) => say(io.stderr, `gitops: ${note}`));
+    return runOne(lifecycle, environment.name, {
+      io,
+      variables: defaults.variables,
+      secretsProvider: defaults.secretsProvider,
+      yes: line.yes,
+      clusterGone: clusterGone(environment),
+      forPulumi: line.forPulumi,
+    });
+  }
+
+  // --all cannot prompt in parallel: it asks once here.
+  if (lifecycle !== "preview" && !line.yes) {
+    if (!io.confirm) {
+      say(io.stderr, `gitops: ${lifecycle} --all needs --yes when not run from a terminal`);
+      return 2;
+    }
+    const what = lifecycle === "destroy" ? "Destroy (deletes the kind clusters and everything in them)" : "Update";
+    if (!(await io.confirm(`${what}: ${names.join(", ")}?`))) {
+      say(io.stderr, "gitops: nothing done");
+      return 1;
+    }
+  }
+  defaults.notes.forEach((note) => say(io.stderr, `gitops: ${note}`));
+
+  // A terminal's Ctrl-C reaches every Pulumi run directly (one process group): forwarding it
+  // would be a second one, which Pulumi takes as "terminate now". A SIGTERM (a CI cancel)
+  // reaches only this process: forward it once, as SIGINT, so each run stops cleanly.
+  let interrupted = false;
+  const abort = new AbortController();
+  const onInterrupt = () => {
+    interrupted = true;
+    say(io.stderr, "\ngitops: stopping; waiting for Pulumi to finish cleanly (Ctrl-C again forces it)");
+  };
+  const onTerminate = () => {
+    interrupted = true;
+    say(io.stderr, "\ngitops: asked to stop; stopping each Pulumi run cleanly");
+    abort.abort();
+  };
+  process.on("SIGINT", onInterrupt);
+  process.on("SIGTERM", onTerminate);
+  try {
+    const pulumiCommand = await (dependencies.pulumiCommand ?? (() => PulumiCommand.get()))();
+    const results = await runAll(
+      lifecycle,
+      environments.map((environment) => ({ name: environment.name, clusterGone: clusterGone(environment) })),
+      {
+        io,
+        root: io.root,
+        variables: defaults.variables,
+        secretsProvider: defaults.secretsProvider,
+        operation,
+        pulumiCommand,
+        signal: abort.signal,
+      },
+    );
+    // The runs' exits can be handled before a Ctrl-C that stopped them is: let it arrive first.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const all = [...results, ...invalid].map((result) => ({ ...result, interrupted: interrupted && result.exitCode !== 0 }));
+    say(io.stdout, `\n${summaryTable(all)}`);
+    return all.some((result) => result.exitCode !== 0) ? 1 : 0;
+  } finally {
+    process.off("SIGINT", onInterrupt);
+    process.off("SIGTERM", onTerminate);
+  }
+}
+
+interface RunOneOptions {
+  readonly io: Io;
+  readonly variables: Record<string, string>;
+  readonly secretsProvider?: string;
+  readonly yes: boolean;
+  readonly clusterGone: boolean;
+  readonly forPulumi: readonly string[];
+}
+
+/** One environment: the Pulumi CLI itself, on this terminal, with its own prompt. */
+async function runOne(command: LifecycleCommand, stack: string, options: RunOneOptions): Promise<number> {
+  const { io } = options;
+  const variables = { ...options.variables };
+  const unattended = options.yes && command !== "preview" ? ["--yes", "--non-interactive"] : [];
+  const invocations: string[][] = [
+    ["stack", "select", "--create", stack, ...(options.secretsProvider ? ["--secrets-provider", options.secretsProvider] : [])],
+  ];
+  if (command === "destroy" && options.clusterGone) {
+    // The provider would refuse to touch objects of an unreachable cluster; with this it drops them from state.
+    variables.PULUMI_K8S_DELETE_UNREACHABLE = "true";
+    say(io.stderr, `gitops: the kind cluster of ${stack} is already gone: refreshing with PULUMI_K8S_DELETE_UNREACHABLE=true first`);
+    invocations.push(["refresh", "--stack", stack, "--yes", "--non-interactive"]);
+  }
+  invocations.push([command, "--stack", stack, ...unattended, ...options.forPulumi]);
+  for (const args of invocations) {
+    const exitCode = await runPulumi(args, { ...io.env, ...variables }, io.root);
+    if (exitCode !== 0) return exitCode;
+  }
+  return 0;
+}
+
+/** Runs the Pulumi CLI on this terminal, in the project folder (where Pulumi.yaml's relative state folder resolves). */
+function runPulumi(args: readonly string[], env: NodeJS.ProcessEnv, cwd: string): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn("pulumi", args, { cwd, env, stdio: "inherit" });
+    child.on("error", (error) => {
+      console.error(`gitops: could not run pulumi: ${error.message}`);
+      resolve(1);
+    });
+    child.on("close", (code, signal) => resolve(code ?? (signal ? 130 : 1)));
+  });
+}
+
+if (require.main === module) runMain(main);
