@@ -28,6 +28,7 @@ describe("Pulumi defaults", () => {
     stack: "dev",
     config: {},
     secretKeys: ["gitops:gitToken", "gitops:notASecretSetting"],
+    warnings: [],
   };
 
   it("refuses a secret setting under the demo passphrase, also when the user sets that very passphrase", () => {

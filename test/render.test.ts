@@ -131,7 +131,7 @@ describe("render", () => {
         result.stderr,
         [
           'gitops: Invalid configuration for stack "broken" (3 problems):',
-          `  - gitops:cluster.name: "Broken" — must be a kind cluster name: lower-case letters, digits, '.' and '-'`,
+          `  - gitops:cluster.name: "Broken" — must be a kind cluster name: lower-case letters, digits, '.' and '-', starting with a letter or digit`,
           "  - gitops:cluster.workers: -2 — must be a whole number from 0 to 10",
           "  - stacks/broken/flux-values.yaml:2:1: Flow sequence in block collection must be sufficiently indented and end with a ] — must be valid YAML",
           "",

@@ -2,7 +2,7 @@
 // Checks this machine for what the environments need (all of them by default), one line per
 // check; exits 1 when any check failed.
 import { parseCommandLine, runMain, say, UsageError, type Io } from "./cli";
-import { EnvironmentError, listEnvironments, loadEnvironment, unknownEnvironments, type Environment } from "./environments";
+import { clashes, EnvironmentError, listEnvironments, loadEnvironment, unknownEnvironments, type Environment } from "./environments";
 import { localMachine, type Machine } from "./machine";
 import { formatResults, needsOf, preflight, type CheckResult, type Purpose } from "./preflight";
 
@@ -15,12 +15,14 @@ export async function runPreflight(
   io: Io,
   machine: Machine,
   problems: readonly CheckResult[] = [],
+  /** Environments whose settings could not be read, for the summary line. */
+  invalid: readonly string[] = [],
 ): Promise<boolean> {
   const started = Date.now();
   const results = [...(await preflight(machine, needsOf(environments), purpose)), ...problems];
   const failed = results.filter((result) => result.status === "fail").length;
   say(io.stderr, formatResults(results));
-  const names = [...environments.map((environment) => environment.name), ...problems.map((problem) => problem.detail.split(":")[0])];
+  const names = [...environments.map((environment) => environment.name), ...invalid];
   say(
     io.stderr,
     `preflight for ${names.join(", ")}: ${failed === 0 ? "ready" : `${failed} problem${failed === 1 ? "" : "s"}`} (${((Date.now() - started) / 1000).toFixed(1)}s)`,
@@ -47,6 +49,7 @@ export async function main(argv: readonly string[], io: Io, machine: Machine = l
   }
   const environments: Environment[] = [];
   const problems: CheckResult[] = [];
+  const invalid: string[] = [];
   for (const name of requested.length > 0 ? requested : listEnvironments(io.root)) {
     try {
       environments.push(loadEnvironment(name, io.root));
@@ -54,9 +57,14 @@ export async function main(argv: readonly string[], io: Io, machine: Machine = l
       if (!(error instanceof EnvironmentError)) throw error;
       say(io.stderr, `gitops: ${error.message}`);
       problems.push({ name: "config", status: "fail", detail: `${name}: its settings are invalid (above)` });
+      invalid.push(name);
     }
   }
-  return (await runPreflight(environments, "doctor", io, machine, problems)) ? 0 : 1;
+  for (const environment of environments)
+    for (const warning of environment.warnings)
+      problems.push({ name: "config", status: "warn", detail: `${environment.name}: ${warning}` });
+  for (const clash of clashes(environments)) problems.push({ name: "clash", status: "fail", detail: clash.message });
+  return (await runPreflight(environments, "doctor", io, machine, problems, invalid)) ? 0 : 1;
 }
 
 if (require.main === module) runMain(main);

@@ -1,12 +1,14 @@
 // The environments of the project, loaded the way every tool needs them: the stack file read
 // as the Pulumi CLI reads it, then the same settings validation the program runs.
-import { ConfigurationError, settingsWithStackFiles, type Settings } from "../infra/settings";
+import { ConfigurationError, portsClash, settingsWithStackFiles, type Settings } from "../infra/settings";
 import { listStacks, loadStackConfig, StackConfigError, StackNotFoundError, type StackConfig } from "./offline/stackConfig";
 
 export interface Environment {
   readonly name: string;
   readonly config: StackConfig;
   readonly settings: Settings;
+  /** What works but probably not as meant, from its stack file and its settings. */
+  readonly warnings: readonly string[];
 }
 
 /** Why an environment cannot be used: `exitCode` 2 for an unknown name (a usage error), 1 for invalid settings. */
@@ -26,7 +28,8 @@ export const listEnvironments = (root: string): string[] => listStacks(root);
 export function loadEnvironment(name: string, root: string): Environment {
   try {
     const config = loadStackConfig(name, root);
-    return { name, config, settings: settingsWithStackFiles(config, root) };
+    const settings = settingsWithStackFiles(config, root);
+    return { name, config, settings, warnings: [...config.warnings, ...settings.warnings] };
   } catch (error) {
     if (error instanceof StackNotFoundError) throw new EnvironmentError(error.message, 2);
     if (error instanceof StackConfigError || error instanceof ConfigurationError) throw new EnvironmentError(error.message, 1);
@@ -38,4 +41,59 @@ export function loadEnvironment(name: string, root: string): Environment {
 export function unknownEnvironments(names: readonly string[], root: string): string[] {
   const known = listEnvironments(root);
   return names.filter((name) => !known.includes(name));
+}
+
+/** Something two environments would fight over. */
+export interface Clash {
+  readonly between: readonly [string, string];
+  /** A cluster (name, kubeconfig, context) is theirs at any time; a host port only while both run. */
+  readonly over: "cluster" | "port";
+  readonly message: string;
+}
+
+/**
+ * What two environments would fight over: a kind cluster name (and so its kubeconfig file), an
+ * existing cluster's kubeconfig context (both would install Flux there), a host port.
+ */
+export function clashes(environments: readonly Environment[]): Clash[] {
+  const found: Clash[] = [];
+  environments.forEach((environment, index) => {
+    for (const other of environments.slice(0, index)) {
+      const [a, b] = [other.settings.cluster, environment.settings.cluster];
+      const between = [other.name, environment.name] as const;
+      const both = `${other.name} and ${environment.name}`;
+      if (a.kind === "kind" && b.kind === "kind") {
+        if (a.name === b.name) {
+          found.push({
+            between,
+            over: "cluster",
+            message: `${both} both use the kind cluster ${a.name} (and its kubeconfig ${a.kubeconfigFile}): give one another cluster.name`,
+          });
+        }
+        for (const mapping of b.extraPortMappings) {
+          if (a.extraPortMappings.some((candidate) => portsClash(candidate, mapping))) {
+            found.push({
+              between,
+              over: "port",
+              message: `${both} both map ${mapping.protocol} port ${mapping.hostPort} on ${mapping.listenAddress}: change one's cluster.extraPortMappings`,
+            });
+          }
+        }
+      }
+      if (
+        a.kind === "existing" &&
+        b.kind === "existing" &&
+        a.kubeconfigPath !== undefined &&
+        a.kubeconfigPath === b.kubeconfigPath &&
+        a.context === b.context
+      ) {
+        found.push({
+          between,
+          over: "cluster",
+          message: `${both} both deploy into context ${a.context ?? "(current)"} of ${a.kubeconfigPath}: each would install Flux there`,
+        });
+      }
+    }
+  });
+  return found;
 }

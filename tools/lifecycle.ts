@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { PulumiCommand } from "@pulumi/pulumi/automation";
 import { runMain, say, type Io } from "./cli";
 import { runPreflight } from "./doctor";
-import { EnvironmentError, listEnvironments, loadEnvironment, type Environment } from "./environments";
+import { clashes, EnvironmentError, listEnvironments, loadEnvironment, type Environment } from "./environments";
 import { kindClusters, localMachine, type Machine } from "./machine";
 import { publicPassphraseProblems, pulumiDefaults } from "./pulumiDefaults";
 import { runAll, summaryTable, type EnvironmentResult, type LifecycleCommand, type OperationOptions } from "./runAll";
@@ -119,6 +119,19 @@ export async function main(argv: readonly string[], io: Io, dependencies: Lifecy
       invalid.push({ env: name, exitCode: error.exitCode, seconds: 0 });
     }
   }
+  for (const environment of environments)
+    for (const warning of environment.warnings) say(io.stderr, `gitops: warning: ${environment.name}: ${warning}`);
+  // Two environments on one cluster name or host port would fight (and kind's "already exists"
+  // hint would then name the other one's cluster). One environment is checked against the rest.
+  const blocking = line.all
+    ? clashes(environments)
+    : clashes([...environments, ...loadableOthers(names[0]!, io.root)]).filter(
+        (clash) => clash.over === "cluster" && clash.between.includes(names[0]!),
+      );
+  if (blocking.length > 0) {
+    blocking.forEach((clash) => say(io.stderr, `gitops: ${clash.message}`));
+    return 1;
+  }
   const exposed = publicPassphraseProblems(
     environments.map((environment) => environment.config),
     io.env,
@@ -210,6 +223,20 @@ export async function main(argv: readonly string[], io: Io, dependencies: Lifecy
     process.off("SIGINT", onInterrupt);
     process.off("SIGTERM", onTerminate);
   }
+}
+
+/** The project's other environments whose settings are valid (the invalid ones cannot clash). */
+function loadableOthers(name: string, root: string): Environment[] {
+  return listEnvironments(root)
+    .filter((other) => other !== name)
+    .flatMap((other) => {
+      try {
+        return [loadEnvironment(other, root)];
+      } catch (error) {
+        if (error instanceof EnvironmentError) return [];
+        throw error;
+      }
+    });
 }
 
 interface RunOneOptions {

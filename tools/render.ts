@@ -36,6 +36,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     say(io.stderr, `gitops: ${error.message}`);
     return error.exitCode;
   }
+  for (const warning of environment.warnings) say(io.stderr, `gitops: warning: ${warning}`);
   const evaluation = await evaluateStack({ ...environment.config, root: io.root });
   if (evaluation.error !== undefined) {
     const error = evaluation.error;
@@ -59,12 +60,25 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   if (rendered.kindCluster) files.push(["kind-cluster.yaml", [rendered.kindCluster]]);
   // Relative to the project, as `npm run` (which runs in the project folder) resolves it.
   const target = path.resolve(io.root, outDir);
-  fs.mkdirSync(target, { recursive: true });
-  for (const [file, documents] of files) {
-    fs.writeFileSync(path.join(target, file), toYaml(documents));
-    say(io.stderr, `wrote ${path.join(outDir, file)} (${documents.length} document${documents.length === 1 ? "" : "s"})`);
+  try {
+    if (fs.existsSync(target) && !fs.statSync(target).isDirectory()) throw new Error("it is a file, not a folder");
+    fs.mkdirSync(target, { recursive: true });
+    // A file of an earlier render that this one does not write (kind-cluster.yaml, after a
+    // switch to an existing cluster) would be read as part of this one.
+    for (const file of renderedFiles) if (!files.some(([name]) => name === file)) fs.rmSync(path.join(target, file), { force: true });
+    for (const [file, documents] of files) {
+      fs.writeFileSync(path.join(target, file), toYaml(documents));
+      say(io.stderr, `wrote ${path.join(outDir, file)} (${documents.length} document${documents.length === 1 ? "" : "s"})`);
+    }
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === "EACCES" ? "permission denied" : (error as Error).message;
+    say(io.stderr, `gitops: --out ${outDir}: cannot write there: ${reason}`);
+    return 1;
   }
   return 0;
 }
+
+/** Every file `--out` may write. */
+const renderedFiles = ["manifests.yaml", "helm-releases.yaml", "kind-cluster.yaml"];
 
 if (require.main === module) runMain(main);

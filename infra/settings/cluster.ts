@@ -2,11 +2,13 @@
 // deploys into (with its kubeconfig). Parsed into one of the two.
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import * as YAML from "yaml";
 import { z } from "zod";
-import { described, goDuration, nonEmpty, oneOf, section, text, wholeNumber } from "./fields";
+import { described, kindDuration, nonEmpty, oneOf, section, wholeNumber } from "./fields";
 import { show } from "./problems";
 import { resolveUserPath } from "./project";
 import type { SecretValues } from "./secrets";
+import { isMapping, secretPlaceholder } from "./values";
 
 /** kind v0.32.0's default node image (its release notes), Kubernetes v1.36.1. */
 export const defaultNodeImage = "kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5";
@@ -17,8 +19,27 @@ const minimumKubernetesMinor = 33;
 /** Where kind keeps a cluster's kubeconfig, relative to the project root (git-ignored). */
 export const kubeconfigFile = (clusterName: string) => path.join(".kube", `${clusterName}.yaml`);
 
-// kind rejects other cluster names (pkg/internal/apis/config/validate.go).
-const kindClusterName = /^[a-z0-9.-]+$/;
+// kind takes `^[a-z0-9.-]+$` (pkg/internal/apis/config/validate.go); its node containers are
+// named `<name>-control-plane`, `<name>-worker`, ..., and that name is also their host name,
+// which Docker wants to start with a letter or digit and Linux to be a host name of at most
+// 63 characters (kind#619: sethostname fails).
+const kindClusterName = /^[a-z0-9][a-z0-9.-]*$/;
+const hostnameLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const nodeSuffix = "-control-plane";
+/** Why kind, Docker or Linux would refuse `name` as a cluster name; undefined when they take it. */
+export function clusterNameProblem(name: string): string | undefined {
+  const allowed = "must be a kind cluster name: lower-case letters, digits, '.' and '-', starting with a letter or digit";
+  if (!kindClusterName.test(name)) return allowed;
+  const hostname = `${name}${nodeSuffix}`;
+  if (hostname.length > 63 || !hostname.split(".").every((label) => hostnameLabel.test(label))) {
+    return `${allowed}, at most ${63 - nodeSuffix.length} characters and no '..', '.-' or '-.': its nodes are named ${hostname.slice(0, 80)}, which must be a host name`;
+  }
+  return undefined;
+}
+const clusterName = z.string({ error: "must be a kind cluster name" }).superRefine((name, ctx) => {
+  const problem = clusterNameProblem(name);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
 const pinnedNodeImage = /^[a-z0-9][a-z0-9._/:-]*:v(?<major>[0-9]+)\.(?<minor>[0-9]+)\.[0-9]+@sha256:[a-f0-9]{64}$/;
 
 const nodeImage = z.string({ error: "must be a node image reference" }).superRefine((image, ctx) => {
@@ -41,6 +62,16 @@ const portMapping = section({
 });
 export type PortMapping = z.output<typeof portMapping>;
 
+const anyAddress = new Set(["0.0.0.0", "::"]);
+/** Whether two host port mappings take the same port: same protocol and port, on the same or every address. */
+export function portsClash(
+  a: Pick<PortMapping, "hostPort" | "protocol" | "listenAddress">,
+  b: Pick<PortMapping, "hostPort" | "protocol" | "listenAddress">,
+): boolean {
+  if (a.hostPort !== b.hostPort || a.protocol !== b.protocol) return false;
+  return a.listenAddress === b.listenAddress || anyAddress.has(a.listenAddress) || anyAddress.has(b.listenAddress);
+}
+
 export const clusterSchema = (stack: string) =>
   described(
     section({
@@ -58,8 +89,8 @@ export const clusterSchema = (stack: string) =>
       ),
       // prefault, not default: a name derived from the stack name must pass the same check.
       name: described(
-        text(kindClusterName, "must be a kind cluster name: lower-case letters, digits, '.' and '-'").prefault(`gitops-${stack}`),
-        "kind cluster name (lower-case letters, digits, `.`, `-`); the kubectl context is `kind-<name>`",
+        clusterName.prefault(`gitops-${stack}`),
+        "kind cluster name (lower-case letters, digits, `.`, `-`; a letter or digit first; at most 49, as its nodes are named `<name>-control-plane`); the kubectl context is `kind-<name>`",
       ),
       nodeImage: described(
         nodeImage.default(defaultNodeImage),
@@ -67,7 +98,7 @@ export const clusterSchema = (stack: string) =>
       ),
       workers: described(wholeNumber(0, 10).default(0), "worker nodes besides the control plane (0–10)"),
       waitTimeout: described(
-        text(goDuration, "must be a duration such as 90s or 5m").default("5m"),
+        kindDuration("90s or 5m").default("5m"),
         "how long cluster creation waits for the control plane (`90s`, `5m`, ...)",
       ),
       extraPortMappings: described(
@@ -75,17 +106,16 @@ export const clusterSchema = (stack: string) =>
           .array(portMapping, { error: "must be a list of port mappings" })
           .default([])
           .superRefine((mappings, ctx) => {
-            const seen = new Set<number>();
             mappings.forEach((mapping, index) => {
-              if (seen.has(mapping.hostPort)) {
+              const earlier = mappings.slice(0, index).findIndex((other) => portsClash(other, mapping));
+              if (earlier !== -1) {
                 ctx.addIssue({
                   code: "custom",
                   path: [index, "hostPort"],
                   input: mapping.hostPort,
-                  message: "must be unique: another mapping already uses this host port",
+                  message: `must be unique: mapping [${earlier}] already takes ${mapping.protocol} port ${mapping.hostPort} on ${mapping.listenAddress}`,
                 });
               }
-              seen.add(mapping.hostPort);
             });
           }),
         "host ports forwarded to the control-plane node: `containerPort`, `hostPort`, `listenAddress` (default `127.0.0.1`), `protocol` (`TCP`, `UDP`, `SCTP`; default `TCP`); host ports must not repeat",
@@ -134,6 +164,8 @@ export type ClusterSettings = KindClusterSettings | ExistingClusterSettings;
 
 export interface ClusterSources {
   readonly project: string;
+  /** The fields the stack file sets (not filled in by defaults). */
+  readonly given: readonly string[];
   /** The project folder: a relative cluster.kubeconfigPath is relative to it. */
   readonly root: string;
   readonly secrets: SecretValues;
@@ -141,10 +173,20 @@ export interface ClusterSources {
   readonly readFile: (absolutePath: string) => string | undefined;
 }
 
+/** Settings that shape a kind cluster: an existing cluster has none of them. */
+const kindOnly = ["name", "nodeImage", "workers", "waitTimeout", "extraPortMappings"] as const;
+
 /** The parsed section as a kind cluster, or an existing one with its kubeconfig from exactly one place. */
 export function resolveCluster(cluster: ParsedCluster, sources: ClusterSources, problems: string[]): ClusterSettings | undefined {
   const key = (name: string) => `${sources.project}:${name}`;
   const { kubeconfig } = sources.secrets;
+  if (cluster.kind === "existing") {
+    for (const name of kindOnly.filter((field) => sources.given.includes(field))) {
+      problems.push(
+        `${key(`cluster.${name}`)}: ${show(cluster[name])} — is only used with cluster.kind: kind (this stack deploys into an existing cluster)`,
+      );
+    }
+  }
   if (cluster.kind === "kind") {
     if (kubeconfig !== undefined) problems.push(`${key("kubeconfig")}: (value hidden) — is only used with cluster.kind: existing`);
     const { name, nodeImage, workers, waitTimeout, extraPortMappings } = cluster;
@@ -156,7 +198,15 @@ export function resolveCluster(cluster: ParsedCluster, sources: ClusterSources, 
     );
     return undefined;
   }
-  if (kubeconfig !== undefined) return { kind: "existing", kubeconfig: pulumi.secret(kubeconfig), context: cluster.context };
+  if (kubeconfig !== undefined) {
+    // Offline (render, doctor), an encrypted value cannot be read, so it cannot be checked either.
+    const problem = kubeconfig === secretPlaceholder ? undefined : kubeconfigProblem(kubeconfig, cluster.context);
+    if (problem) {
+      problems.push(`${key("kubeconfig")}: (value hidden) — ${problem}`);
+      return undefined;
+    }
+    return { kind: "existing", kubeconfig: pulumi.secret(kubeconfig), context: cluster.context };
+  }
   if (cluster.kubeconfigPath === undefined) {
     problems.push(
       `${key("cluster.kubeconfigPath")}: (missing) — must be set (or the secret ${key("kubeconfig")}: pulumi config set --secret kubeconfig < file) when cluster.kind is existing`,
@@ -178,5 +228,37 @@ export function resolveCluster(cluster: ParsedCluster, sources: ClusterSources, 
     );
     return undefined;
   }
+  const problem = kubeconfigProblem(text, cluster.context);
+  if (problem) {
+    problems.push(`${key("cluster.kubeconfigPath")}: ${show(cluster.kubeconfigPath)} — ${problem} (${file})`);
+    return undefined;
+  }
   return { kind: "existing", kubeconfig: pulumi.secret(text), kubeconfigPath: file, context: cluster.context };
+}
+
+/**
+ * What is wrong with a kubeconfig for this stack: not a kubeconfig, or without the context to
+ * use. Never quotes the file (it holds credentials), only the names of its contexts.
+ */
+export function kubeconfigProblem(text: string, context: string | undefined): string | undefined {
+  let config: unknown;
+  try {
+    config = YAML.parse(text, { maxAliasCount: 100 });
+  } catch {
+    return "must be a kubeconfig (YAML with clusters, users and contexts): it is not valid YAML";
+  }
+  const contexts = isMapping(config) && Array.isArray(config.contexts) ? config.contexts : undefined;
+  if (!isMapping(config) || contexts === undefined || !Array.isArray(config.clusters)) {
+    return "must be a kubeconfig (YAML with clusters, users and contexts), as kind get kubeconfig or a cloud's CLI writes it";
+  }
+  const names = contexts
+    .map((entry) => (isMapping(entry) && typeof entry.name === "string" ? entry.name : undefined))
+    .filter((name) => name !== undefined);
+  const wanted = context ?? (typeof config["current-context"] === "string" ? config["current-context"] : undefined);
+  if (wanted === undefined)
+    return `must name the context to use: it has no current-context (set cluster.context; contexts: ${names.join(", ") || "none"})`;
+  if (!names.includes(wanted)) {
+    return `${context === undefined ? "its current-context" : "cluster.context"} ${JSON.stringify(wanted)} is not among its contexts (${names.join(", ") || "none"})`;
+  }
+  return undefined;
 }

@@ -1,10 +1,12 @@
 // Flux v2 from the community flux2 chart: the pinned chart, and its values, the program's
 // defaults merged with stacks/<env>/flux-values.yaml.
+import * as fs from "node:fs";
+import * as path from "node:path";
 import * as YAML from "yaml";
 import type { z } from "zod";
 import { described, pinnedChart, section, wholeNumber } from "./fields";
 import { show } from "./problems";
-import type { ProjectFile } from "./project";
+import { readYaml, type ProjectFile } from "./project";
 import { isMapping, mergeValues, type HelmValues } from "./values";
 
 export const fluxSchema = described(
@@ -54,23 +56,51 @@ export function fluxValues(file: ProjectFile | undefined, problems: string[]): H
   return mergeValues(fluxDefaultValues, file ? readValuesFile(file, problems) : {});
 }
 
+/** The pinned flux2 chart's own default values (charts/flux2-values.yaml names the source). */
+export function chartDefaultValues(): HelmValues {
+  return YAML.parse(fs.readFileSync(path.join(__dirname, "charts", "flux2-values.yaml"), "utf8")) as HelmValues;
+}
+
+const typeName = (value: unknown) =>
+  Array.isArray(value) ? "a list" : isMapping(value) ? "a mapping" : typeof value === "boolean" ? "true or false" : `a ${typeof value}`;
+
+/**
+ * Keys the chart does not have and values of another type than the chart's default, as
+ * `path: what is wrong`. A mapping that is empty or null by default, or whose default values
+ * are all strings (annotations, labels, resource quantities), takes any key.
+ */
+export function valueProblems(values: HelmValues, defaults: HelmValues, prefix = ""): string[] {
+  const defaultValues = Object.values(defaults);
+  if (defaultValues.length === 0 || defaultValues.every((value) => typeof value === "string")) return [];
+  return Object.entries(values).flatMap(([key, value]) => {
+    const where = prefix ? `${prefix}.${key}` : key;
+    if (!(key in defaults)) return [`${where}: unknown value: the flux2 chart has no such key`];
+    const fallback = defaults[key];
+    if (fallback === null || fallback === undefined || value === null) return [];
+    if (isMapping(fallback) && isMapping(value)) return valueProblems(value, fallback, where);
+    // Helm renders a number where the chart has a string (a tag such as 1.2): that one passes.
+    const sameType = Array.isArray(fallback)
+      ? Array.isArray(value)
+      : isMapping(fallback)
+        ? isMapping(value)
+        : typeof fallback === typeof value;
+    if (sameType || (typeof fallback === "string" && typeof value === "number")) return [];
+    return [`${where}: ${show(value)} — must be ${typeName(fallback)}, as the chart's default ${show(fallback)}`];
+  });
+}
+
 function readValuesFile(file: ProjectFile, problems: string[]): HelmValues {
-  const lines = new YAML.LineCounter();
-  const document = YAML.parseDocument(file.text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
-  if (document.errors.length > 0) {
-    problems.push(
-      ...document.errors.map((error) => {
-        const { line, col } = lines.linePos(error.pos[0]);
-        return `${file.path}:${line}:${col}: ${error.message.split("\n")[0]} — must be valid YAML`;
-      }),
-    );
+  const read = readYaml(file);
+  if ("problems" in read) {
+    problems.push(...read.problems);
     return {};
   }
-  const values: unknown = document.toJS() ?? {};
+  const values = read.value ?? {};
   if (!isMapping(values)) {
     problems.push(`${file.path}: ${show(values)} — must be a mapping of flux2 chart values`);
     return {};
   }
+  problems.push(...valueProblems(values, chartDefaultValues()).map((problem) => `${file.path}: ${problem}`));
   const podMonitor = (values.prometheus as HelmValues | undefined)?.podMonitor as HelmValues | undefined;
   if (podMonitor?.create === true) {
     problems.push(

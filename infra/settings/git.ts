@@ -2,7 +2,8 @@
 // is parsed once; the result is off, ssh (a generated or supplied key) or https (a token).
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { described, goDuration, nonEmpty, section, text, yesNo } from "./fields";
+import { described, fluxDuration, fluxShortDuration, hidden, nonEmpty, section, string, yesNo } from "./fields";
+import { branchProblem, knownHostsProblems } from "./gitRules";
 import type { SecretValues } from "./secrets";
 
 /** Flux bootstrap's names for the sync objects and their Secret; `flux reconcile` users know them. */
@@ -20,6 +21,8 @@ export interface GitLocation {
   readonly url: string;
   readonly scheme: "ssh" | "https";
   readonly host: string;
+  /** The port, when the URL names one. */
+  readonly port?: number;
   /** owner/repo, without a trailing .git */
   readonly repository: string;
 }
@@ -27,8 +30,11 @@ export interface GitLocation {
 // The scp-like form the demo used (git@github.com:owner/repo.git): Flux rejects it.
 const scpLikeUrl = /^(?<user>[\w.-]+)@(?<host>[\w.-]+):(?!\/\/)(?<path>.+)$/;
 
-/** Parses a repository URL; an error message says what is allowed. */
-export function parseGitUrl(url: string): GitLocation | { error: string } {
+/**
+ * Parses a repository URL; an error message says what is allowed. `secret`: the URL carries a
+ * credential, so the value must not be shown.
+ */
+export function parseGitUrl(url: string): GitLocation | { error: string; secret?: true } {
   const scp = scpLikeUrl.exec(url);
   if (scp?.groups) {
     return {
@@ -47,9 +53,23 @@ export function parseGitUrl(url: string): GitLocation | { error: string } {
     .replace(/^\/+/, "")
     .replace(/\.git$/, "")
     .replace(/\/+$/, "");
+  // Credentials in a URL end up in the cluster's objects, Flux's events and the stack outputs.
+  if (scheme === "https" && (parsed.username || parsed.password)) {
+    return {
+      error:
+        "must not carry credentials: store the token encrypted (pulumi config set --secret gitToken <token>, with git.username if not git)",
+      secret: true,
+    };
+  }
+  if (scheme === "ssh" && parsed.password) {
+    return {
+      error: "must not carry a password: SSH uses a key (the generated deploy key, or pulumi config set --secret gitSshPrivateKey < key)",
+      secret: true,
+    };
+  }
   if (!parsed.hostname || !repository.includes("/"))
     return { error: "must name a host and a repository, such as ssh://git@github.com/owner/repo.git" };
-  return { url, scheme, host: parsed.hostname, repository };
+  return { url, scheme, host: parsed.hostname, repository, ...(parsed.port !== "" && { port: Number(parsed.port) }) };
 }
 
 /** The page where a deploy key is added, for repositories on GitHub. */
@@ -57,48 +77,44 @@ export function deployKeyPage(location: GitLocation): string | undefined {
   return location.host === "github.com" ? `https://github.com/${location.repository}/settings/keys/new` : undefined;
 }
 
-// A branch name git accepts (git check-ref-format, the common rules).
-const branchName = /^(?!\/|.*(?:\.\.|\/\/|@\{|\/\.|\.lock$|\.$|\/$))[^\s~^:?*[\\\p{Cc}]+$/u;
-
 const repositoryUrl = z.string({ error: "must be an ssh:// or https:// URL" }).transform((url, ctx): GitLocation => {
   const location = parseGitUrl(url);
   if ("error" in location) {
-    ctx.addIssue({ code: "custom", input: url, message: location.error });
+    ctx.addIssue({ code: "custom", input: location.secret ? hidden : url, message: location.error });
     return z.NEVER;
   }
   return location;
+});
+
+const branchName = string("must be a branch name").superRefine((name, ctx) => {
+  const problem = branchProblem(name);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
 });
 
 export const gitSchema = (stack: string) =>
   described(
     section({
       url: described(repositoryUrl.optional(), "the repository Flux syncs: `ssh://git@host/owner/repo(.git)` or `https://host/owner/repo`"),
-      branch: described(
-        text(branchName, "must be a branch name (not empty, no spaces, no '..')").default("main"),
-        "the branch Flux checks out (and pushes image updates to)",
-      ),
+      branch: described(branchName.default("main"), "the branch Flux checks out (and pushes image updates to)"),
       path: described(
         z
           .string({ error: "must be a path inside the repository, such as ./stacks/dev/apps" })
-          .refine((value) => !value.startsWith("/") && !value.split("/").includes(".."), {
-            error: "must be a path inside the repository, such as ./stacks/dev/apps (no '..', not absolute)",
+          .refine((value) => value.trim() !== "" && !value.startsWith("/") && !value.split("/").includes(".."), {
+            error: "must be a path inside the repository, such as ./stacks/dev/apps (not empty, no '..', not absolute)",
           })
           .default(`./stacks/${stack}/apps`),
         "the folder Flux applies, relative to the repository root",
       ),
       interval: described(
-        text(goDuration, "must be a duration such as 1m or 5m").default("5m"),
+        fluxDuration("1m or 5m").default("5m"),
         "how often Flux polls the repository and re-applies (the demo's `pollInterval`)",
       ),
       prune: described(yesNo().default(true), "delete from the cluster what is deleted from Git (the demo's garbage collection)"),
       timeout: described(
-        text(goDuration, "must be a duration such as 20s or 1m").default("20s"),
-        "timeout of Git operations (the demo's `git.timeout`)",
+        fluxShortDuration("20s or 1m").default("20s"),
+        "timeout of Git operations (the demo's `git.timeout`; `ms`, `s`, `m`: Flux takes no hours here)",
       ),
-      healthTimeout: described(
-        text(goDuration, "must be a duration such as 2m or 5m").default("3m"),
-        "how long Flux waits for what it applied to become healthy",
-      ),
+      healthTimeout: described(fluxDuration("2m or 5m").default("3m"), "how long Flux waits for what it applied to become healthy"),
       knownHosts: described(
         z.string({ error: "must be known_hosts lines (ssh-keyscan <host>)" }).optional(),
         "`known_hosts` lines of the SSH host (`ssh-keyscan <host>`); required for other SSH hosts",
@@ -108,7 +124,7 @@ export const gitSchema = (stack: string) =>
       imageUpdates: described(
         section({
           enabled: yesNo().default(false),
-          interval: text(goDuration, "must be a duration such as 1m or 5m").default("5m"),
+          interval: fluxDuration("1m or 5m").default("5m"),
           // Set together or not at all: a commit needs both. Flux's own documented bot (fluxcd.io
           // image update guide), not the talk's "Weave Flux <support@weave.works>": Git hosts
           // credit commits to whoever now owns that address.
@@ -136,6 +152,11 @@ export const gitSchema = (stack: string) =>
             undefined,
             `must list ${git.url.host}'s SSH host keys (ssh-keyscan ${git.url.host}): only github.com's are built in`,
           );
+        }
+        if (git.knownHosts !== undefined && git.url?.scheme === "ssh") {
+          const problems = knownHostsProblems(git.knownHosts, git.url.host, git.url.port);
+          if (problems.length > 0)
+            issue(["knownHosts"], git.knownHosts, `must be known_hosts lines for the repository's host: ${problems.join("; ")}`);
         }
       })
       .prefault({}),

@@ -1,9 +1,8 @@
 // How Flux picks the newest server image, and the name and setter marker of each
 // environment's ImagePolicy.
 import { RE2JS } from "re2js";
-import * as semver from "semver";
 import { z } from "zod";
-import { described, goDuration, oneOf, section, text } from "./fields";
+import { described, fluxDuration, oneOf, section, string } from "./fields";
 import type { ProjectFile } from "./project";
 
 /**
@@ -51,19 +50,33 @@ const filterTags = section({
     }
   }
 });
-/** Flux evaluates ranges with Masterminds/semver, where ',' means AND as a space does. */
-const semverRange = z
-  .string({ error: "must be a semver range such as >=1.0.0" })
-  .refine((range) => range.trim() !== "" && semver.validRange(range.replaceAll(",", " ")) !== null, {
-    error: "must be a semver range such as >=1.0.0 or ^1.2",
-  });
+// Flux parses ranges with Masterminds/semver v3.4.0 (image-reflector-controller v1.1.1):
+// NewConstraint rewrites hyphen ranges, splits on "||" and requires each part to match
+// validConstraintRegex (constraints.go). Its regexes, in JavaScript.
+const constraintVersion =
+  "v?([0-9|x|X|\\*]+)(\\.[0-9|x|X|\\*]+)?(\\.[0-9|x|X|\\*]+)?(-([0-9A-Za-z\\-]+(\\.[0-9A-Za-z\\-]+)*))?(\\+([0-9A-Za-z\\-]+(\\.[0-9A-Za-z\\-]+)*))?";
+const constraintOperators = "=||!=|>|<|>=|=>|<=|=<|~|~>|\\^";
+const hyphenRange = new RegExp(`\\s*(${constraintVersion})\\s+-\\s+(${constraintVersion})\\s*`, "g");
+const validConstraint = new RegExp(
+  `^(\\s*(${constraintOperators})\\s*(${constraintVersion})\\s*)((?:\\s+|,\\s*)(${constraintOperators})\\s*(${constraintVersion})\\s*)*$`,
+);
+
+/** Whether Masterminds/semver (as Flux uses it) takes `range`: `>=1.0.0 ||` is an error there, `!=1.0.0` is not. */
+export function mastermindsRangeValid(range: string): boolean {
+  const rewritten = range.replace(
+    hyphenRange,
+    (match: string, from: string, ...groups: unknown[]) => `>= ${from}, <= ${String(groups[9])}`,
+  );
+  return rewritten.split("||").every((part) => validConstraint.test(part));
+}
+
+const semverRange = string("must be a semver range such as >=1.0.0").refine(mastermindsRangeValid, {
+  error: "must be a semver range as Flux reads it (Masterminds/semver), such as >=1.0.0, ^1.2 or >=1.0.0 <2.0.0",
+});
 
 export const imagePolicySchema = described(
   section({
-    scanInterval: described(
-      text(goDuration, "must be a duration such as 1m or 5m").default("5m"),
-      "how often Flux scans the server image's tags",
-    ),
+    scanInterval: described(fluxDuration("1m or 5m").default("5m"), "how often Flux scans the server image's tags"),
     // The demo's prod rule: strict MAJOR.MINOR.PATCH tags only (a bare "semver" also took a tag 1337).
     filterTags: described(
       filterTags.default({ pattern: "^(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)$" }),

@@ -1,17 +1,20 @@
 // Every setting of a stack, read once and validated before any resource is registered. Defaults
 // live in the section schemas; a stack file (Pulumi.<stack>.yaml) carries only what differs.
+import * as fs from "node:fs";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { clusterSchema, resolveCluster, type ClusterSettings } from "./cluster";
 import { fluxSchema, fluxValues, fluxValuesFile, type FluxSettings } from "./flux";
 import { gitSchema, resolveGit, type GitSettings } from "./git";
-import { imagePolicySchema, markerWarning, type ImagePolicySettings } from "./imagePolicy";
+import { imagePolicySchema, markerWarning, serverImagePolicy, type ImagePolicySettings } from "./imagePolicy";
 import { namespacesSchema, type NamespaceSettings } from "./namespaces";
 import { ConfigurationError, describeIssue, show } from "./problems";
 import { projectFile, projectRoot, readFileOrUndefined, type ProjectFile } from "./project";
+import { isMapping, secretPlaceholder } from "./values";
 import { prometheusSchema, type PrometheusSettings } from "./prometheus";
 import { readSecrets, secretSettings } from "./secrets";
-import { serverSchema, type ServerSettings } from "./server";
+import { resourceWarnings, serverSchema, type ServerSettings } from "./server";
 
 /** The Pulumi configuration keys of this project (namespace `gitops:`), one per concern. */
 export const settingsSchema = (stack: string) => {
@@ -66,34 +69,103 @@ export interface RawSettings {
 /** Validates a stack's configuration and files; throws ConfigurationError listing every problem. */
 export function parseSettings(raw: RawSettings): Settings {
   const problems: string[] = [];
-  const input = configInput(raw, problems);
-  const parsed = settingsSchema(raw.stack).safeParse(input, { reportInput: true });
-  if (!parsed.success) problems.push(...parsed.error.issues.flatMap((issue) => describeIssue(raw.project, input, issue)));
+  const warnings: string[] = [];
+  const root = raw.root ?? projectRoot;
+  const input = configInput(raw, problems, warnings);
+  // Each section on its own, so every problem is listed at once, across sections and checks.
+  const schemas = settingsSchema(raw.stack).shape;
+  const secretSections = new Set(
+    (raw.secretKeys ?? []).filter((key) => key.startsWith(`${raw.project}:`)).map((key) => key.slice(raw.project.length + 1)),
+  );
+  const parsed: Partial<{ [K in keyof typeof schemas]: z.output<(typeof schemas)[K]> }> = {};
+  for (const name of Object.keys(schemas) as (keyof typeof schemas)[]) {
+    const result = schemas[name].safeParse(input[name], { reportInput: true });
+    if (result.success) (parsed as Record<string, unknown>)[name] = result.data;
+    else {
+      for (const issue of result.error.issues) {
+        // A part stored encrypted (pulumi config set --secret --path) cannot be checked offline.
+        if ("input" in issue && issue.input === secretPlaceholder) continue;
+        const lines = describeIssue(raw.project, input, { ...issue, path: [name, ...issue.path] }, { hide: secretSections.has(name) });
+        // The default cluster name comes from the stack name: say so, and how to choose another.
+        const derived = name === "cluster" && issue.path[0] === "name" && !hasKey(input.cluster, "name");
+        problems.push(
+          ...(derived
+            ? lines.map((line) => `${line.replace(" — ", ` (from the stack name ${JSON.stringify(raw.stack)}) — `)}; set cluster.name`)
+            : lines),
+        );
+      }
+    }
+  }
+  const allowed = [...Object.keys(schemas), ...Object.keys(secretSettings)].join(", ");
+  for (const key of Object.keys(input).filter((name) => !(name in schemas))) {
+    problems.push(`${raw.project}:${key}: (value not shown) — unknown setting (allowed: ${allowed})`);
+  }
   const flux = fluxValues(raw.fluxValuesFile, problems);
   const secrets = readSecrets(raw.project, raw.config, raw.secretKeys ?? [], problems);
-  if (!parsed.success) throw new ConfigurationError(raw.stack, problems);
+  const cluster =
+    parsed.cluster &&
+    resolveCluster(
+      parsed.cluster,
+      {
+        project: raw.project,
+        root,
+        secrets,
+        given: isMapping(input.cluster) ? Object.keys(input.cluster) : [],
+        readFile: raw.readFile ?? readFileOrUndefined,
+      },
+      problems,
+    );
+  const git = parsed.git && resolveGit(parsed.git, raw.project, secrets, problems);
+  problems.push(...stackNameProblems(raw.stack));
+  if (
+    problems.length > 0 ||
+    !cluster ||
+    !git ||
+    !parsed.namespaces ||
+    !parsed.flux ||
+    !parsed.server ||
+    !parsed.prometheus ||
+    !parsed.imagePolicy
+  ) {
+    throw new ConfigurationError(raw.stack, problems);
+  }
 
-  const settings = parsed.data;
-  const cluster = resolveCluster(
-    settings.cluster,
-    { project: raw.project, root: raw.root ?? projectRoot, secrets, readFile: raw.readFile ?? readFileOrUndefined },
-    problems,
-  );
-  const git = resolveGit(settings.git, raw.project, secrets, problems);
-  if (problems.length > 0 || cluster === undefined) throw new ConfigurationError(raw.stack, problems);
-  const warning =
-    git.mode !== "off" && git.imageUpdates && raw.stackFile ? markerWarning(settings.namespaces.flux, raw.stack, raw.stackFile) : undefined;
+  if (git.mode !== "off" && git.imageUpdates && raw.stackFile) {
+    const warning = markerWarning(parsed.namespaces.flux, raw.stack, raw.stackFile);
+    if (warning) warnings.push(warning);
+  }
+  if (git.mode !== "off" && !fs.existsSync(path.resolve(root, git.path))) {
+    warnings.push(
+      `git.path ${git.path} does not exist in this checkout: Flux will apply nothing until it is in ${git.location.url} (commit a kustomization.yaml there)`,
+    );
+  }
+  warnings.push(...resourceWarnings(parsed.server.resources, parsed.server.replicas));
   return {
     stack: raw.stack,
     cluster,
-    namespaces: settings.namespaces,
-    flux: { ...settings.flux, values: flux },
-    server: settings.server,
-    prometheus: settings.prometheus,
-    imagePolicy: settings.imagePolicy,
+    namespaces: parsed.namespaces,
+    flux: { ...parsed.flux, values: flux },
+    server: parsed.server,
+    prometheus: parsed.prometheus,
+    imagePolicy: parsed.imagePolicy,
     git,
-    warnings: warning === undefined ? [] : [warning],
+    warnings,
   };
+}
+
+const hasKey = (value: unknown, key: string) => isMapping(value) && key in value;
+
+/** Object names the program derives from the stack name must be names Kubernetes takes. */
+function stackNameProblems(stack: string): string[] {
+  const policy = serverImagePolicy(stack);
+  // A DNS subdomain (RFC 1123), as the API server checks metadata.name.
+  const subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+  return subdomain.test(policy) && policy.length <= 253
+    ? []
+    : [
+        `stack name ${JSON.stringify(stack)} — names the environment's ImagePolicy ${policy} (and its stack file's setter marker), ` +
+          "which Kubernetes refuses: use a stack name of lower-case letters, digits, '-' and '.'",
+      ];
 }
 
 /**
@@ -130,26 +202,77 @@ export function readSettings(root = projectRoot): Settings {
 const isConfigSecret = (key: string): boolean =>
   (pulumi.runtime as unknown as { isConfigSecret(key: string): boolean }).isConfigSecret(key);
 
-/** The project's keys, decoded the way `pulumi.Config.getObject` decodes them. */
-function configInput(raw: RawSettings, problems: string[]): Record<string, unknown> {
+/** Namespaces of configuration this program (or Pulumi itself) reads besides its own. */
+const otherNamespaces = ["pulumi", "kubernetes", "command", "tls"];
+
+/**
+ * The project's keys, decoded the way `pulumi.Config.getObject` decodes them. Keys of other
+ * namespaces are Pulumi's or a provider's; one that looks like a misspelt project namespace is
+ * a problem, any other unknown one a warning. Values of unknown keys are never shown.
+ */
+function configInput(raw: RawSettings, problems: string[], warnings: string[]): Record<string, unknown> {
   const prefix = `${raw.project}:`;
   const input: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(raw.config)) {
-    if (!key.startsWith(prefix) || key.slice(prefix.length) in secretSettings) continue;
+    const separator = key.indexOf(":");
+    const namespace = separator === -1 ? "" : key.slice(0, separator);
+    if (!key.startsWith(prefix)) {
+      if (otherNamespaces.includes(namespace)) continue;
+      const name = key.slice(separator + 1);
+      if (similar(namespace, raw.project)) {
+        problems.push(
+          `${key}: (value not shown) — not a setting of this project, whose settings are ${raw.project}:<key> (did you mean ${prefix}${name}?)`,
+        );
+      } else {
+        warnings.push(
+          `${key} is not read by this program: its settings are ${raw.project}:<key> (other namespaces: ${otherNamespaces.join(", ")})`,
+        );
+      }
+      continue;
+    }
+    if (key.slice(prefix.length) in secretSettings) continue;
+    if (value === secretPlaceholder) {
+      warnings.push(
+        `${key} is stored encrypted as a whole: it cannot be read here, so its defaults are shown (Pulumi decrypts it for the program)`,
+      );
+      continue;
+    }
     try {
       input[key.slice(prefix.length)] = JSON.parse(value);
     } catch {
-      problems.push(`${key}: ${show(value)} — must be a mapping (set it in Pulumi.${raw.stack}.yaml or with --path)`);
+      // A string setting stores the string itself; a section is JSON. Not shown: it could be anything.
+      const secret = (raw.secretKeys ?? []).includes(key);
+      problems.push(
+        `${key}: ${secret ? "(value hidden)" : show(value)} — must be a mapping (set it in Pulumi.${raw.stack}.yaml or with --path)`,
+      );
     }
   }
   return input;
 }
 
+/** Whether `a` looks like a misspelling of `b`: equal but for case, or at most two edits apart. */
+function similar(a: string, b: string): boolean {
+  const [x, y] = [a.toLowerCase(), b.toLowerCase()];
+  if (x === y) return true;
+  const row = Array.from({ length: y.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= x.length; i++) {
+    let previous = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= y.length; j++) {
+      const current = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (x[i - 1] === y[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[y.length]! <= 2;
+}
+
 export { ConfigurationError } from "./problems";
-export { projectRoot, resolveUserPath, type ProjectFile } from "./project";
-export { isMapping, mergeValues, type HelmValues } from "./values";
+export { projectRoot, readYaml, resolveUserPath, type ProjectFile } from "./project";
+export { isMapping, mergeValues, secretPlaceholder, type HelmValues } from "./values";
 export { secretSettings, type SecretSetting } from "./secrets";
 export {
+  portsClash,
   kubeconfigFile,
   defaultNodeImage,
   type ClusterSettings,

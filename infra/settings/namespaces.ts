@@ -3,12 +3,21 @@ import type { z } from "zod";
 import { described, section, text } from "./fields";
 
 const allowed = "must be a namespace name (DNS label: a-z, 0-9, '-', at most 63)";
-const namespaceName = text(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, allowed).max(63, { error: allowed });
+/** Namespaces every cluster already has: the stack would take them over, and destroy would delete them. */
+export const clusterNamespaces = ["default", "kube-system", "kube-public", "kube-node-lease"];
+const namespaceName = text(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, allowed)
+  .refine((name) => name.length <= 63, { error: allowed })
+  .refine((name) => !clusterNamespaces.includes(name), {
+    error: `must be a namespace of its own: ${clusterNamespaces.join(", ")} exist in every cluster (the stack would own, and on destroy delete, it)`,
+  });
 
 export const namespacesSchema = described(
   section({
     flux: described(namespaceName.default("flux-system"), "namespace of the Flux controllers"),
-    server: described(namespaceName.default("server"), "namespace of the demo server (Pod Security `restricted`)"),
+    server: described(
+      namespaceName.default("server"),
+      "namespace of the demo server (Pod Security `restricted`); no role may use `default` or a `kube-` namespace",
+    ),
     monitoring: described(namespaceName.default("monitoring"), "namespace of Prometheus"),
   })
     .superRefine((names, ctx) => {

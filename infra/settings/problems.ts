@@ -1,7 +1,7 @@
 // How invalid settings are reported: every problem at once, each as `key: value — what is allowed`.
 import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
-import { isMapping } from "./values";
+import { hidden } from "./fields";
 
 /** A stack's settings are invalid; `problems` lists each one as `key: value — what is allowed`. */
 export class ConfigurationError extends pulumi.RunError {
@@ -17,11 +17,13 @@ export class ConfigurationError extends pulumi.RunError {
   }
 }
 
-/** A value as a message shows it: JSON, cut short when long. */
+/** A value as a message shows it: JSON, cut short when long, credentials in URLs hidden. */
 export function show(value: unknown): string {
   if (value === undefined) return "(missing)";
+  if (value === hidden) return "(value hidden)";
   // Long enough for a full image reference; a whole mapping is cut short.
-  const shown = JSON.stringify(value);
+  // JSON.stringify gives undefined only for a function or a symbol, which no setting holds.
+  const shown = (JSON.stringify(value) ?? typeof value).replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^/\s"@]+@/gi, "$1(credentials hidden)@");
   return shown.length > 200 ? `${shown.slice(0, 197)}...` : shown;
 }
 
@@ -33,16 +35,16 @@ export function settingKey(project: string, pathParts: readonly PropertyKey[]): 
   );
 }
 
-/** One schema issue as problem lines (an unknown-keys issue names each key). */
-export function describeIssue(project: string, input: unknown, issue: z.core.$ZodIssue): string[] {
+/**
+ * One schema issue as problem lines (an unknown-keys issue names each key). The value under
+ * an unknown key is never shown (it may be a misplaced secret), nor any value of a section
+ * stored as a secret (`hide`).
+ */
+export function describeIssue(project: string, input: unknown, issue: z.core.$ZodIssue, options: { hide?: boolean } = {}): string[] {
   if (issue.code === "unrecognized_keys") {
-    const parent = valueAt(input, issue.path);
-    return issue.keys.map((key) => {
-      const value = isMapping(parent) ? parent[key] : undefined;
-      return `${settingKey(project, [...issue.path, key])}: ${show(value)} — ${issue.message}`;
-    });
+    return issue.keys.map((key) => `${settingKey(project, [...issue.path, key])}: (value not shown) — ${issue.message}`);
   }
-  const value = "input" in issue ? issue.input : valueAt(input, issue.path);
+  const value = options.hide ? hidden : "input" in issue ? issue.input : valueAt(input, issue.path);
   return [`${settingKey(project, issue.path)}: ${show(value)} — ${issue.message}`];
 }
 

@@ -2,6 +2,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as YAML from "yaml";
 
 /** Root of the project: Pulumi.yaml, the stack files and stacks/<env>/ are resolved against it. */
 export const projectRoot = path.resolve(__dirname, "..", "..");
@@ -30,4 +31,30 @@ export function readFileOrUndefined(file: string): string | undefined {
 export function projectFile(relativePath: string, root = projectRoot): ProjectFile | undefined {
   const text = readFileOrUndefined(path.join(root, relativePath));
   return text === undefined ? undefined : { path: relativePath, text };
+}
+
+/**
+ * A project YAML file's content as Pulumi's and Helm's YAML readers take it (merge keys work;
+ * duplicate keys, alias bombs and runaway nesting do not), or its problems, each naming the
+ * file, line and column.
+ */
+export function readYaml(file: ProjectFile): { value: unknown } | { problems: string[] } {
+  const lines = new YAML.LineCounter();
+  try {
+    const document = YAML.parseDocument(file.text, { prettyErrors: false, uniqueKeys: true, merge: true, lineCounter: lines });
+    if (document.errors.length > 0) {
+      return {
+        problems: document.errors.map((error) => {
+          const { line, col } = lines.linePos(error.pos[0]);
+          return `${file.path}:${line}:${col}: ${error.message.split("\n")[0]} — must be valid YAML`;
+        }),
+      };
+    }
+    return { value: document.toJS({ maxAliasCount: 100 }) as unknown };
+  } catch (error) {
+    // yaml throws for an alias bomb ("Excessive alias count") and overflows on very deep nesting.
+    const reason =
+      error instanceof RangeError ? "it is nested too deeply" : error instanceof Error ? error.message.split("\n")[0] : String(error);
+    return { problems: [`${file.path}: could not be read: ${reason} — must be valid YAML`] };
+  }
 }

@@ -1,6 +1,6 @@
 // Prometheus: kube-prometheus-stack, installed by Flux, reduced to the Prometheus server.
 import type { z } from "zod";
-import { described, pinnedChart, section, text, wholeNumber, yesNo } from "./fields";
+import { described, pinnedChart, prometheusDurationPattern, section, text, wholeNumber, yesNo } from "./fields";
 
 export const prometheusSchema = described(
   section({
@@ -10,9 +10,13 @@ export const prometheusSchema = described(
       versionDoc: "exact `kube-prometheus-stack` chart version",
       repositoryDoc: "Helm repository Flux installs it from",
     }),
-    // Prometheus durations: a number and a unit, possibly repeated (1d, 12h, 1w2d).
+    // model.ParseDuration: units from the largest (1w2d, not 2d1w). Zero would mean Prometheus' own 15d.
     retention: described(
-      text(/^([0-9]+(ms|s|m|h|d|w|y))+$/, "must be a Prometheus duration such as 12h or 1d").default("1d"),
+      text(prometheusDurationPattern, "must be a Prometheus duration such as 12h, 1d or 1w2d (units y, w, d, h, m, s, ms, largest first)")
+        .refine((duration) => !prometheusDurationPattern.test(duration) || /[1-9]/.test(duration), {
+          error: "must be longer than zero, such as 12h or 1d",
+        })
+        .default("1d"),
       "how long Prometheus keeps metrics (`12h`, `1d`, `1w`)",
     ),
     replicas: described(wholeNumber(1, 3).default(1), "Prometheus server replicas (1–3)"),

@@ -90,4 +90,22 @@ export const serverSchema = described(
 );
 
 export type ServerSettings = z.output<typeof serverSchema>;
+
+/** More than a laptop's kind node holds (a whole node's worth of a typical 8-core, 16 GiB machine). */
+const laptopNode = { cpu: 8000, memory: 16 * 2 ** 30 };
+
+/** Requests no laptop's kind node can hold: the pods would stay Pending (a warning: a team's cluster may be bigger). */
+export function resourceWarnings(resources: ServerSettings["resources"], replicas: number): string[] {
+  const cpu = quantityValue(resources.requests.cpu, cpuQuantity) ?? 0;
+  const memory = quantityValue(resources.requests.memory, memoryQuantity) ?? 0;
+  const totals = [
+    cpu * replicas > laptopNode.cpu && `${replicas} × ${resources.requests.cpu} CPU`,
+    memory * replicas > laptopNode.memory && `${replicas} × ${resources.requests.memory} memory`,
+  ].filter(Boolean);
+  return totals.length === 0
+    ? []
+    : [
+        `server.resources.requests: ${totals.join(" and ")} is more than a laptop's kind node holds (8 CPU, 16Gi): the pods would stay Pending there`,
+      ];
+}
 export type ComputeResources = ServerSettings["resources"];

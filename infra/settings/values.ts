@@ -1,5 +1,8 @@
 // Helm values and other YAML mappings.
 
+/** Stands, offline, for a value only the stack's secrets provider can decrypt (Pulumi hands the program the real one). */
+export const secretPlaceholder = "[secret: encrypted in the stack file, not readable offline]";
+
 /** Helm values: a YAML mapping. */
 export type HelmValues = { [key: string]: unknown };
 

@@ -4,12 +4,12 @@ import assert from "node:assert/strict";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { Flux } from "../../infra/components/flux";
-import { fluxDefaultValues } from "../../infra/settings";
+import { fluxDefaultValues, projectRoot } from "../../infra/settings";
 import { fixtures, readYamlFile, unknownValuePaths } from "../helpers";
 import { build, providerReference } from "../support/components";
 
 const flux2Chart = readYamlFile(path.join(fixtures, "charts/flux2/Chart.yaml")) as { version: string };
-const flux2Defaults = readYamlFile(path.join(fixtures, "charts/flux2/values.yaml"));
+const flux2Defaults = readYamlFile(path.join(projectRoot, "infra/settings/charts/flux2-values.yaml"));
 
 describe("the Flux component", () => {
   it("installs the chart version it is given into the namespace Pulumi owns, waiting as long as it is told", async () => {

@@ -4,44 +4,47 @@ import { before, describe, it } from "node:test";
 import { ImagePolicies } from "../../infra/components/imagePolicies";
 import { build, fluxRelease, type Built } from "../support/components";
 
-let built: Built<ImagePolicies>;
-before(async () => {
-  built = await build((cluster) => {
-    const flux = fluxRelease();
-    return new ImagePolicies("images", {
-      namespace: "flux",
-      repository: "registry.example/team/server",
-      scanInterval: "2m",
-      policyName: "server-qa",
-      filterTags: { pattern: "^v(?P<n>[0-9]+)$", extract: "$n" },
-      policy: { numerical: { order: "asc" } },
-      flux,
-      cluster,
-    });
-  });
-});
-
+// A suite of its own: the tests of every file run in one process, and a top-level hook would run for all of them.
 describe("the ImagePolicies component", () => {
-  it("scans the repository it is given at its interval", () => {
-    const repository = built.only("kubernetes:image.toolkit.fluxcd.io/v1:ImageRepository");
-    assert.deepEqual(repository.inputs.spec, { image: "registry.example/team/server", interval: "2m" });
-    assert.deepEqual(repository.inputs.metadata, { name: "server", namespace: "flux" });
-  });
-
-  it("picks tags by the filter and policy it is given, under the name the stack file's marker uses", () => {
-    const policy = built.only("kubernetes:image.toolkit.fluxcd.io/v1:ImagePolicy");
-    assert.deepEqual(policy.inputs.metadata, { name: "server-qa", namespace: "flux" });
-    assert.deepEqual(policy.inputs.spec, {
-      imageRepositoryRef: { name: "server" },
-      filterTags: { pattern: "^v(?P<n>[0-9]+)$", extract: "$n" },
-      policy: { numerical: { order: "asc" } },
+  let built: Built<ImagePolicies>;
+  before(async () => {
+    built = await build((cluster) => {
+      const flux = fluxRelease();
+      return new ImagePolicies("images", {
+        namespace: "flux",
+        repository: "registry.example/team/server",
+        scanInterval: "2m",
+        policyName: "server-qa",
+        filterTags: { pattern: "^v(?P<n>[0-9]+)$", extract: "$n" },
+        policy: { numerical: { order: "asc" } },
+        flux,
+        cluster,
+      });
     });
   });
 
-  it("waits for the Flux release, whose chart brings the image CRDs", () => {
-    const release = built.children.find((r) => r.name === "flux-release")!;
-    for (const registration of built.children.filter((r) => r.type.startsWith("kubernetes:"))) {
-      assert.ok(registration.dependencies.includes(release.urn), registration.name);
-    }
+  describe("the ImagePolicies component", () => {
+    it("scans the repository it is given at its interval", () => {
+      const repository = built.only("kubernetes:image.toolkit.fluxcd.io/v1:ImageRepository");
+      assert.deepEqual(repository.inputs.spec, { image: "registry.example/team/server", interval: "2m" });
+      assert.deepEqual(repository.inputs.metadata, { name: "server", namespace: "flux" });
+    });
+
+    it("picks tags by the filter and policy it is given, under the name the stack file's marker uses", () => {
+      const policy = built.only("kubernetes:image.toolkit.fluxcd.io/v1:ImagePolicy");
+      assert.deepEqual(policy.inputs.metadata, { name: "server-qa", namespace: "flux" });
+      assert.deepEqual(policy.inputs.spec, {
+        imageRepositoryRef: { name: "server" },
+        filterTags: { pattern: "^v(?P<n>[0-9]+)$", extract: "$n" },
+        policy: { numerical: { order: "asc" } },
+      });
+    });
+
+    it("waits for the Flux release, whose chart brings the image CRDs", () => {
+      const release = built.children.find((r) => r.name === "flux-release")!;
+      for (const registration of built.children.filter((r) => r.type.startsWith("kubernetes:"))) {
+        assert.ok(registration.dependencies.includes(release.urn), registration.name);
+      }
+    });
   });
 });

@@ -21,21 +21,23 @@ const clusterArgs: KindClusterArgs = {
   kubeconfigFile: ".kube/gitops-dev.yaml",
   stack: "dev",
 };
-let built: Built<KindCluster>;
-const kindCommand = () => built.only("command:local:Command", "cluster-kind");
-// The scripts exactly as the component registers them: what Pulumi will run.
-const script = (name: "create" | "update" | "delete") => kindCommand().inputs[name] as string;
-const interpreter = () => kindCommand().inputs.interpreter as string[];
-before(async () => {
-  built = await build(() => new KindCluster("cluster", clusterArgs));
-});
+// A suite of its own: the tests of every file run in one process, and a top-level hook would run for all of them.
+describe("the KindCluster component and its scripts", () => {
+  let built: Built<KindCluster>;
+  const kindCommand = () => built.only("command:local:Command", "cluster-kind");
+  // The scripts exactly as the component registers them: what Pulumi will run.
+  const script = (name: "create" | "update" | "delete") => kindCommand().inputs[name] as string;
+  const interpreter = () => kindCommand().inputs.interpreter as string[];
+  before(async () => {
+    built = await build(() => new KindCluster("cluster", clusterArgs));
+  });
 
-const kubeconfig = "apiVersion: v1\nkind: Config\ncurrent-context: kind-gitops-dev";
-// Behaves like kind for the calls the scripts make: `get clusters` lists $STUB_CLUSTERS,
-// `create` reads the config from stdin and writes the kubeconfig file, `delete` of a
-// missing cluster succeeds. A command named in $STUB_KIND_FAILS ("create", "delete") fails
-// as kind does when Docker fails: a message on stderr, exit 1. Every call is logged to $STUB_LOG.
-const stubKind = `#!/usr/bin/env bash
+  const kubeconfig = "apiVersion: v1\nkind: Config\ncurrent-context: kind-gitops-dev";
+  // Behaves like kind for the calls the scripts make: `get clusters` lists $STUB_CLUSTERS,
+  // `create` reads the config from stdin and writes the kubeconfig file, `delete` of a
+  // missing cluster succeeds. A command named in $STUB_KIND_FAILS ("create", "delete") fails
+  // as kind does when Docker fails: a message on stderr, exit 1. Every call is logged to $STUB_LOG.
+  const stubKind = `#!/usr/bin/env bash
 echo "kind $*" >> "$STUB_LOG"
 case " \${STUB_KIND_FAILS:-} " in *" $1 "*)
   echo "ERROR: failed to $1 cluster: command \\"docker ps -a --filter label=io.x-k8s.kind.cluster\\" failed with error: exit status 1" >&2
@@ -52,8 +54,8 @@ case "$1 $2" in
 esac
 `;
 
-// kubectl wait: met, or (with $STUB_KUBECTL_TIMES_OUT) the timeout kubectl reports, exit 1.
-const stubKubectl = `#!/usr/bin/env bash
+  // kubectl wait: met, or (with $STUB_KUBECTL_TIMES_OUT) the timeout kubectl reports, exit 1.
+  const stubKubectl = `#!/usr/bin/env bash
 echo "kubectl $*" >> "$STUB_LOG"
 if [ -n "\${STUB_KUBECTL_TIMES_OUT:-}" ]; then
   echo "error: timed out waiting for the condition on nodes/gitops-dev-control-plane" >&2
@@ -62,250 +64,253 @@ fi
 echo "node/gitops-dev-control-plane condition met" >&2
 `;
 
-let dir: string;
-beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "kind-stub-"));
-  fs.mkdirSync(path.join(dir, "bin"));
-  fs.writeFileSync(path.join(dir, "bin", "kind"), stubKind, { mode: 0o755 });
-  fs.writeFileSync(path.join(dir, "bin", "kubectl"), stubKubectl, { mode: 0o755 });
-});
-afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-/** What the KindCluster component sets for the scripts, and what the stubs read. */
-function scriptEnvironment(clusters: string[] = [], extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return {
-    PATH: `${path.join(dir, "bin")}:/usr/bin:/bin`,
-    KIND_CLUSTER_NAME: "gitops-dev",
-    KIND_KUBECONFIG: ".kube/gitops-dev.yaml",
-    KIND_WAIT: "5m",
-    PULUMI_STACK_NAME: "dev",
-    STUB_LOG: path.join(dir, "calls"),
-    STUB_DIR: dir,
-    STUB_CLUSTERS: clusters.join(" "),
-    STUB_KUBECONFIG: kubeconfig,
-    ...extra,
-  };
-}
-
-function runScript(text: string, options: { clusters?: string[]; stdin?: string; env?: Record<string, string> } = {}) {
-  const [shell, ...flags] = interpreter();
-  const result = spawnSync(shell!, [...flags, text], {
-    cwd: dir,
-    input: options.stdin ?? "",
-    encoding: "utf8",
-    env: scriptEnvironment(options.clusters, options.env),
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "kind-stub-"));
+    fs.mkdirSync(path.join(dir, "bin"));
+    fs.writeFileSync(path.join(dir, "bin", "kind"), stubKind, { mode: 0o755 });
+    fs.writeFileSync(path.join(dir, "bin", "kubectl"), stubKubectl, { mode: 0o755 });
   });
-  const calls = fs.existsSync(path.join(dir, "calls")) ? fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n") : [];
-  return { ...result, calls };
-}
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-describe("kind create", () => {
-  it("creates the cluster from the config on stdin and prints only the kubeconfig", () => {
-    const result = runScript(script("create"), { stdin: "kind: Cluster\n", clusters: ["gitops-dev2", "other"] });
-    assert.equal(result.status, 0, result.stderr);
-    assert.deepEqual(result.calls, [
-      "kind get clusters",
-      "kind create cluster --name gitops-dev --config - --kubeconfig .kube/gitops-dev.yaml --wait 5m",
-      // kind --wait does not fail on a timeout; kubectl wait does.
-      "kubectl --kubeconfig .kube/gitops-dev.yaml wait --for=condition=Ready nodes --all --timeout=5m",
-      "kind get kubeconfig --name gitops-dev",
-    ]);
-    assert.equal(result.stdout, `${kubeconfig}\n`);
-    assert.match(result.stderr, /Creating cluster/);
-    assert.equal(fs.readFileSync(path.join(dir, "stdin"), "utf8"), "kind: Cluster\n");
-    assert.equal(fs.readFileSync(path.join(dir, ".kube/gitops-dev.yaml"), "utf8"), kubeconfig);
-  });
-
-  it("refuses a cluster of that name it did not create, naming it and the two ways out", () => {
-    const result = runScript(script("create"), { clusters: ["gitops-dev"] });
-    assert.equal(result.status, 1);
-    assert.equal(result.stdout, "");
-    assert.deepEqual(result.calls, ["kind get clusters"]);
-    assert.equal(
-      result.stderr.trim(),
-      'kind cluster "gitops-dev" already exists, but stack "dev" did not create it (an interrupted \'pulumi up\' leaves one behind). ' +
-        "Either delete it: kind delete cluster --name gitops-dev -- or give this stack another cluster name: " +
-        "pulumi config set --stack dev --path cluster.name <new-name>",
-    );
-  });
-});
-
-describe("kind create that fails part-way", () => {
-  it("deletes the cluster it just made when the nodes never get Ready, and fails", () => {
-    const result = runScript(script("create"), { stdin: "kind: Cluster\n", env: { STUB_KUBECTL_TIMES_OUT: "1" } });
-    assert.equal(result.status, 1);
-    assert.equal(result.stdout, "", "no kubeconfig on stdout");
-    assert.deepEqual(result.calls, [
-      "kind get clusters",
-      "kind create cluster --name gitops-dev --config - --kubeconfig .kube/gitops-dev.yaml --wait 5m",
-      "kubectl --kubeconfig .kube/gitops-dev.yaml wait --for=condition=Ready nodes --all --timeout=5m",
-      "kind delete cluster --name gitops-dev --kubeconfig .kube/gitops-dev.yaml",
-    ]);
-    assert.match(result.stderr, /creating kind cluster "gitops-dev" failed \(exit 1\): deleting it, so the next 'up' can start over/);
-    assert.equal(fs.existsSync(path.join(dir, ".kube/gitops-dev.yaml")), false, "its kubeconfig file is gone too");
-  });
-
-  it("cleans up after a failed kind create too (kind leaves nodes behind when it is killed)", () => {
-    const result = runScript(script("create"), { env: { STUB_KIND_FAILS: "create" } });
-    assert.equal(result.status, 1);
-    assert.deepEqual(result.calls.slice(1), [
-      "kind create cluster --name gitops-dev --config - --kubeconfig .kube/gitops-dev.yaml --wait 5m",
-      "kind delete cluster --name gitops-dev --kubeconfig .kube/gitops-dev.yaml",
-    ]);
-  });
-
-  it("never deletes a cluster of that name it did not make", () => {
-    const result = runScript(script("create"), { clusters: ["gitops-dev"], env: { STUB_KUBECTL_TIMES_OUT: "1" } });
-    assert.equal(result.status, 1);
-    assert.deepEqual(result.calls, ["kind get clusters"]);
-  });
-
-  it("is interrupted cleanly: SIGTERM while kind runs still deletes the cluster", async () => {
-    const [shell, ...flags] = interpreter();
-    // kind create that takes a while, so the signal arrives while it runs.
-    fs.writeFileSync(path.join(dir, "bin", "kind"), stubKind.replace('"create cluster")', '"create cluster") sleep 0.5;'), { mode: 0o755 });
-    const child = spawn(shell!, [...flags, script("create")], {
-      cwd: dir,
-      env: scriptEnvironment(),
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    child.stdin.end("kind: Cluster\n");
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    child.kill("SIGTERM");
-    const status = await new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-    assert.equal(status, 143);
-    const calls = fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n");
-    assert.equal(calls.at(-1), "kind delete cluster --name gitops-dev --kubeconfig .kube/gitops-dev.yaml");
-  });
-});
-
-describe("finding the cluster among several", () => {
-  it("still finds it when it is listed first and kind goes on writing (no SIGPIPE under pipefail)", () => {
-    const created = runScript(script("create"), { clusters: ["gitops-dev", "gitops-prod", "other"] });
-    assert.equal(created.status, 1, "create must refuse: the cluster exists");
-    assert.match(created.stderr, /already exists/);
-    const updated = runScript(script("update"), { clusters: ["gitops-dev", "gitops-prod", "other"] });
-    assert.equal(updated.status, 0, updated.stderr);
-  });
-});
-
-describe("kind update", () => {
-  it("creates nothing and prints the kubeconfig again", () => {
-    const result = runScript(script("update"), { clusters: ["gitops-dev"] });
-    assert.equal(result.status, 0, result.stderr);
-    assert.deepEqual(result.calls, ["kind get clusters", "kind get kubeconfig --name gitops-dev"]);
-    assert.equal(result.stdout, `${kubeconfig}\n`);
-  });
-
-  it("says how to recover when the cluster was deleted outside Pulumi", () => {
-    const result = runScript(script("update"), { clusters: [] });
-    assert.equal(result.status, 1);
-    assert.equal(
-      result.stderr.trim(),
-      'kind cluster "gitops-dev" is gone (deleted outside Pulumi). Start over: npm run destroy -- dev ' +
-        "(with PULUMI_K8S_DELETE_UNREACHABLE=true if Pulumi reports the cluster unreachable), then npm run up -- dev",
-    );
-  });
-});
-
-describe("kind delete", () => {
-  it("deletes the cluster with the same kubeconfig file and removes the file", () => {
-    fs.mkdirSync(path.join(dir, ".kube"));
-    fs.writeFileSync(path.join(dir, ".kube/gitops-dev.yaml"), kubeconfig);
-    const result = runScript(script("delete"), { clusters: ["gitops-dev"] });
-    assert.equal(result.status, 0, result.stderr);
-    assert.deepEqual(result.calls, ["kind delete cluster --name gitops-dev --kubeconfig .kube/gitops-dev.yaml"]);
-    assert.equal(fs.existsSync(path.join(dir, ".kube/gitops-dev.yaml")), false);
-  });
-
-  it("succeeds when the cluster and its kubeconfig are already gone", () => {
-    const result = runScript(script("delete"), { clusters: [] });
-    assert.equal(result.status, 0, result.stderr);
-    assert.equal(result.stdout, "");
-  });
-
-  it("fails when kind fails, keeping the kubeconfig: Pulumi must not forget a running cluster", () => {
-    fs.mkdirSync(path.join(dir, ".kube"));
-    fs.writeFileSync(path.join(dir, ".kube/gitops-dev.yaml"), kubeconfig);
-    const result = runScript(script("delete"), { clusters: ["gitops-dev"], env: { STUB_KIND_FAILS: "delete" } });
-    assert.equal(result.status, 1);
-    assert.match(result.stderr, /ERROR: failed to delete cluster/);
-    assert.equal(fs.existsSync(path.join(dir, ".kube/gitops-dev.yaml")), true);
-  });
-});
-
-describe("the KindCluster component", () => {
-  it("runs kind through bash without rc files, in the project folder, with a no-op update and delete-before-replace", () => {
-    const kind = kindCommand();
-    assert.deepEqual(interpreter(), ["/bin/bash", "--norc", "--noprofile", "-c"]);
-    assert.equal(kind.inputs.dir, "/projects/gitops");
-    assert.equal(kind.deleteBeforeReplace, true, "the name is fixed: the old cluster must go first");
-    assert.equal(kind.inputs.addPreviousOutputInEnv, false);
-  });
-
-  it("keeps the kubeconfig secret: stdout is a secret output and never logged", () => {
-    const kind = kindCommand();
-    assert.deepEqual(kind.additionalSecretOutputs, ["stdout"]);
-    assert.equal(kind.inputs.logging, "stderr");
-  });
-
-  it("passes its parameters in the environment, so the scripts stored in state never change with them", () => {
-    assert.deepEqual(kindCommand().inputs.environment, {
+  /** What the KindCluster component sets for the scripts, and what the stubs read. */
+  function scriptEnvironment(clusters: string[] = [], extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+    return {
+      PATH: `${path.join(dir, "bin")}:/usr/bin:/bin`,
       KIND_CLUSTER_NAME: "gitops-dev",
       KIND_KUBECONFIG: ".kube/gitops-dev.yaml",
       KIND_WAIT: "5m",
       PULUMI_STACK_NAME: "dev",
+      STUB_LOG: path.join(dir, "calls"),
+      STUB_DIR: dir,
+      STUB_CLUSTERS: clusters.join(" "),
+      STUB_KUBECONFIG: kubeconfig,
+      ...extra,
+    };
+  }
+
+  function runScript(text: string, options: { clusters?: string[]; stdin?: string; env?: Record<string, string> } = {}) {
+    const [shell, ...flags] = interpreter();
+    const result = spawnSync(shell!, [...flags, text], {
+      cwd: dir,
+      input: options.stdin ?? "",
+      encoding: "utf8",
+      env: scriptEnvironment(options.clusters, options.env),
     });
-    for (const name of ["create", "update", "delete"] as const) assert.doesNotMatch(script(name), /gitops-dev|5m/, name);
-  });
+    const calls = fs.existsSync(path.join(dir, "calls")) ? fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n") : [];
+    return { ...result, calls };
+  }
 
-  it("replaces the cluster when its name or shape changes, and only then", () => {
-    const kind = kindCommand();
-    const config = YAML.parse(kind.inputs.stdin as string) as unknown;
-    assert.deepEqual(config, {
-      kind: "Cluster",
-      apiVersion: "kind.x-k8s.io/v1alpha4",
-      nodes: [
-        {
-          role: "control-plane",
-          image: clusterArgs.nodeImage,
-          extraPortMappings: [{ containerPort: 30080, hostPort: 18080, listenAddress: "127.0.0.1", protocol: "TCP" }],
-        },
-        { role: "worker", image: clusterArgs.nodeImage },
-        { role: "worker", image: clusterArgs.nodeImage },
-      ],
+  describe("kind create", () => {
+    it("creates the cluster from the config on stdin and prints only the kubeconfig", () => {
+      const result = runScript(script("create"), { stdin: "kind: Cluster\n", clusters: ["gitops-dev2", "other"] });
+      assert.equal(result.status, 0, result.stderr);
+      assert.deepEqual(result.calls, [
+        "kind get clusters",
+        "kind create cluster --name gitops-dev --config - --kubeconfig .kube/gitops-dev.yaml --wait 5m",
+        // kind --wait does not fail on a timeout; kubectl wait does.
+        "kubectl --kubeconfig .kube/gitops-dev.yaml wait --for=condition=Ready nodes --all --timeout=5m",
+        "kind get kubeconfig --name gitops-dev",
+      ]);
+      assert.equal(result.stdout, `${kubeconfig}\n`);
+      assert.match(result.stderr, /Creating cluster/);
+      assert.equal(fs.readFileSync(path.join(dir, "stdin"), "utf8"), "kind: Cluster\n");
+      assert.equal(fs.readFileSync(path.join(dir, ".kube/gitops-dev.yaml"), "utf8"), kubeconfig);
     });
-    assert.deepEqual(kind.inputs.triggers, ["gitops-dev", kind.inputs.stdin]);
+
+    it("refuses a cluster of that name it did not create, naming it and the two ways out", () => {
+      const result = runScript(script("create"), { clusters: ["gitops-dev"] });
+      assert.equal(result.status, 1);
+      assert.equal(result.stdout, "");
+      assert.deepEqual(result.calls, ["kind get clusters"]);
+      assert.equal(
+        result.stderr.trim(),
+        'kind cluster "gitops-dev" already exists, but stack "dev" did not create it (an interrupted \'pulumi up\' leaves one behind). ' +
+          "Either delete it: kind delete cluster --name gitops-dev -- or give this stack another cluster name: " +
+          "pulumi config set --stack dev --path cluster.name <new-name>",
+      );
+    });
   });
 
-  it("builds the one provider from kind's kubeconfig, as a secret, on kind's context, replaced with the cluster", () => {
-    const provider = built.only("pulumi:providers:kubernetes", "cluster-provider");
-    assert.deepEqual(provider.secretInputs, ["kubeconfig"]);
-    assert.equal(provider.inputs.context, "kind-gitops-dev");
-    assert.equal(provider.inputs.clusterIdentifier, "cluster-kind-id", "the Command's id: a new cluster, a new provider");
+  describe("kind create that fails part-way", () => {
+    it("deletes the cluster it just made when the nodes never get Ready, and fails", () => {
+      const result = runScript(script("create"), { stdin: "kind: Cluster\n", env: { STUB_KUBECTL_TIMES_OUT: "1" } });
+      assert.equal(result.status, 1);
+      assert.equal(result.stdout, "", "no kubeconfig on stdout");
+      assert.deepEqual(result.calls, [
+        "kind get clusters",
+        "kind create cluster --name gitops-dev --config - --kubeconfig .kube/gitops-dev.yaml --wait 5m",
+        "kubectl --kubeconfig .kube/gitops-dev.yaml wait --for=condition=Ready nodes --all --timeout=5m",
+        "kind delete cluster --name gitops-dev --kubeconfig .kube/gitops-dev.yaml",
+      ]);
+      assert.match(result.stderr, /creating kind cluster "gitops-dev" failed \(exit 1\): deleting it, so the next 'up' can start over/);
+      assert.equal(fs.existsSync(path.join(dir, ".kube/gitops-dev.yaml")), false, "its kubeconfig file is gone too");
+    });
+
+    it("cleans up after a failed kind create too (kind leaves nodes behind when it is killed)", () => {
+      const result = runScript(script("create"), { env: { STUB_KIND_FAILS: "create" } });
+      assert.equal(result.status, 1);
+      assert.deepEqual(result.calls.slice(1), [
+        "kind create cluster --name gitops-dev --config - --kubeconfig .kube/gitops-dev.yaml --wait 5m",
+        "kind delete cluster --name gitops-dev --kubeconfig .kube/gitops-dev.yaml",
+      ]);
+    });
+
+    it("never deletes a cluster of that name it did not make", () => {
+      const result = runScript(script("create"), { clusters: ["gitops-dev"], env: { STUB_KUBECTL_TIMES_OUT: "1" } });
+      assert.equal(result.status, 1);
+      assert.deepEqual(result.calls, ["kind get clusters"]);
+    });
+
+    it("is interrupted cleanly: SIGTERM while kind runs still deletes the cluster", async () => {
+      const [shell, ...flags] = interpreter();
+      // kind create that takes a while, so the signal arrives while it runs.
+      fs.writeFileSync(path.join(dir, "bin", "kind"), stubKind.replace('"create cluster")', '"create cluster") sleep 0.5;'), {
+        mode: 0o755,
+      });
+      const child = spawn(shell!, [...flags, script("create")], {
+        cwd: dir,
+        env: scriptEnvironment(),
+        stdio: ["pipe", "pipe", "pipe"],
+      });
+      child.stdin.end("kind: Cluster\n");
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      child.kill("SIGTERM");
+      const status = await new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+      assert.equal(status, 143);
+      const calls = fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n");
+      assert.equal(calls.at(-1), "kind delete cluster --name gitops-dev --kubeconfig .kube/gitops-dev.yaml");
+    });
   });
 
-  it("says how to reach the cluster: its kubeconfig file, context and export line", async () => {
-    const { component } = built;
-    assert.equal(component.kubeconfigPath, "/projects/gitops/.kube/gitops-dev.yaml");
-    assert.equal(component.contextName, "kind-gitops-dev");
-    assert.equal(component.kubeconfigExport, "export KUBECONFIG=/projects/gitops/.kube/gitops-dev.yaml");
-    assert.equal(await pulumi.isSecret(component.kubeconfig), true);
-    assert.equal(component.deletedWith.urn !== undefined, true);
+  describe("finding the cluster among several", () => {
+    it("still finds it when it is listed first and kind goes on writing (no SIGPIPE under pipefail)", () => {
+      const created = runScript(script("create"), { clusters: ["gitops-dev", "gitops-prod", "other"] });
+      assert.equal(created.status, 1, "create must refuse: the cluster exists");
+      assert.match(created.stderr, /already exists/);
+      const updated = runScript(script("update"), { clusters: ["gitops-dev", "gitops-prod", "other"] });
+      assert.equal(updated.status, 0, updated.stderr);
+    });
   });
-});
 
-describe("kind cluster config", () => {
-  const image = clusterArgs.nodeImage;
+  describe("kind update", () => {
+    it("creates nothing and prints the kubeconfig again", () => {
+      const result = runScript(script("update"), { clusters: ["gitops-dev"] });
+      assert.equal(result.status, 0, result.stderr);
+      assert.deepEqual(result.calls, ["kind get clusters", "kind get kubeconfig --name gitops-dev"]);
+      assert.equal(result.stdout, `${kubeconfig}\n`);
+    });
 
-  it("is one control plane plus the workers, all on the pinned image, with no port mappings unless asked", () => {
-    assert.deepEqual(kindClusterConfig({ nodeImage: image, workers: 1 }), {
-      kind: "Cluster",
-      apiVersion: "kind.x-k8s.io/v1alpha4",
-      nodes: [
-        { role: "control-plane", image },
-        { role: "worker", image },
-      ],
+    it("says how to recover when the cluster was deleted outside Pulumi", () => {
+      const result = runScript(script("update"), { clusters: [] });
+      assert.equal(result.status, 1);
+      assert.equal(
+        result.stderr.trim(),
+        'kind cluster "gitops-dev" is gone (deleted outside Pulumi). Start over: npm run destroy -- dev ' +
+          "(with PULUMI_K8S_DELETE_UNREACHABLE=true if Pulumi reports the cluster unreachable), then npm run up -- dev",
+      );
+    });
+  });
+
+  describe("kind delete", () => {
+    it("deletes the cluster with the same kubeconfig file and removes the file", () => {
+      fs.mkdirSync(path.join(dir, ".kube"));
+      fs.writeFileSync(path.join(dir, ".kube/gitops-dev.yaml"), kubeconfig);
+      const result = runScript(script("delete"), { clusters: ["gitops-dev"] });
+      assert.equal(result.status, 0, result.stderr);
+      assert.deepEqual(result.calls, ["kind delete cluster --name gitops-dev --kubeconfig .kube/gitops-dev.yaml"]);
+      assert.equal(fs.existsSync(path.join(dir, ".kube/gitops-dev.yaml")), false);
+    });
+
+    it("succeeds when the cluster and its kubeconfig are already gone", () => {
+      const result = runScript(script("delete"), { clusters: [] });
+      assert.equal(result.status, 0, result.stderr);
+      assert.equal(result.stdout, "");
+    });
+
+    it("fails when kind fails, keeping the kubeconfig: Pulumi must not forget a running cluster", () => {
+      fs.mkdirSync(path.join(dir, ".kube"));
+      fs.writeFileSync(path.join(dir, ".kube/gitops-dev.yaml"), kubeconfig);
+      const result = runScript(script("delete"), { clusters: ["gitops-dev"], env: { STUB_KIND_FAILS: "delete" } });
+      assert.equal(result.status, 1);
+      assert.match(result.stderr, /ERROR: failed to delete cluster/);
+      assert.equal(fs.existsSync(path.join(dir, ".kube/gitops-dev.yaml")), true);
+    });
+  });
+
+  describe("the KindCluster component", () => {
+    it("runs kind through bash without rc files, in the project folder, with a no-op update and delete-before-replace", () => {
+      const kind = kindCommand();
+      assert.deepEqual(interpreter(), ["/bin/bash", "--norc", "--noprofile", "-c"]);
+      assert.equal(kind.inputs.dir, "/projects/gitops");
+      assert.equal(kind.deleteBeforeReplace, true, "the name is fixed: the old cluster must go first");
+      assert.equal(kind.inputs.addPreviousOutputInEnv, false);
+    });
+
+    it("keeps the kubeconfig secret: stdout is a secret output and never logged", () => {
+      const kind = kindCommand();
+      assert.deepEqual(kind.additionalSecretOutputs, ["stdout"]);
+      assert.equal(kind.inputs.logging, "stderr");
+    });
+
+    it("passes its parameters in the environment, so the scripts stored in state never change with them", () => {
+      assert.deepEqual(kindCommand().inputs.environment, {
+        KIND_CLUSTER_NAME: "gitops-dev",
+        KIND_KUBECONFIG: ".kube/gitops-dev.yaml",
+        KIND_WAIT: "5m",
+        PULUMI_STACK_NAME: "dev",
+      });
+      for (const name of ["create", "update", "delete"] as const) assert.doesNotMatch(script(name), /gitops-dev|5m/, name);
+    });
+
+    it("replaces the cluster when its name or shape changes, and only then", () => {
+      const kind = kindCommand();
+      const config = YAML.parse(kind.inputs.stdin as string) as unknown;
+      assert.deepEqual(config, {
+        kind: "Cluster",
+        apiVersion: "kind.x-k8s.io/v1alpha4",
+        nodes: [
+          {
+            role: "control-plane",
+            image: clusterArgs.nodeImage,
+            extraPortMappings: [{ containerPort: 30080, hostPort: 18080, listenAddress: "127.0.0.1", protocol: "TCP" }],
+          },
+          { role: "worker", image: clusterArgs.nodeImage },
+          { role: "worker", image: clusterArgs.nodeImage },
+        ],
+      });
+      assert.deepEqual(kind.inputs.triggers, ["gitops-dev", kind.inputs.stdin]);
+    });
+
+    it("builds the one provider from kind's kubeconfig, as a secret, on kind's context, replaced with the cluster", () => {
+      const provider = built.only("pulumi:providers:kubernetes", "cluster-provider");
+      assert.deepEqual(provider.secretInputs, ["kubeconfig"]);
+      assert.equal(provider.inputs.context, "kind-gitops-dev");
+      assert.equal(provider.inputs.clusterIdentifier, "cluster-kind-id", "the Command's id: a new cluster, a new provider");
+    });
+
+    it("says how to reach the cluster: its kubeconfig file, context and export line", async () => {
+      const { component } = built;
+      assert.equal(component.kubeconfigPath, "/projects/gitops/.kube/gitops-dev.yaml");
+      assert.equal(component.contextName, "kind-gitops-dev");
+      assert.equal(component.kubeconfigExport, "export KUBECONFIG=/projects/gitops/.kube/gitops-dev.yaml");
+      assert.equal(await pulumi.isSecret(component.kubeconfig), true);
+      assert.equal(component.deletedWith.urn !== undefined, true);
+    });
+  });
+
+  describe("kind cluster config", () => {
+    const image = clusterArgs.nodeImage;
+
+    it("is one control plane plus the workers, all on the pinned image, with no port mappings unless asked", () => {
+      assert.deepEqual(kindClusterConfig({ nodeImage: image, workers: 1 }), {
+        kind: "Cluster",
+        apiVersion: "kind.x-k8s.io/v1alpha4",
+        nodes: [
+          { role: "control-plane", image },
+          { role: "worker", image },
+        ],
+      });
     });
   });
 });

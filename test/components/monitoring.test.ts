@@ -4,113 +4,116 @@ import assert from "node:assert/strict";
 import * as path from "node:path";
 import { before, describe, it } from "node:test";
 import { fluxControllers, Monitoring, prometheusReleaseName } from "../../infra/components/monitoring";
-import type { HelmValues } from "../../infra/settings";
+import { projectRoot, type HelmValues } from "../../infra/settings";
 import { fixtures, readYamlFile, unknownValuePaths } from "../helpers";
 import { build, fluxRelease, type Built } from "../support/components";
 
 // kube-prometheus-stack's and flux2's values.yaml at the pinned versions (test/fixtures/README.md).
 const chartDefaults = readYamlFile(path.join(fixtures, "charts/kube-prometheus-stack/values.yaml")) as HelmValues;
 const chart = readYamlFile(path.join(fixtures, "charts/kube-prometheus-stack/Chart.yaml")) as { version: string };
-const flux2Defaults = readYamlFile(path.join(fixtures, "charts/flux2/values.yaml")) as {
+const flux2Defaults = readYamlFile(path.join(projectRoot, "infra/settings/charts/flux2-values.yaml")) as {
   prometheus: { podMonitor: { podMetricsEndpoints: unknown } };
 };
 
-let built: Built<Monitoring>;
-before(async () => {
-  built = await build((cluster) => {
-    const flux = fluxRelease();
-    return new Monitoring("monitoring", {
-      namespace: "metrics",
-      fluxNamespace: "gitops-flux",
-      chartVersion: chart.version,
-      repository: "https://prometheus-community.github.io/helm-charts",
-      retention: "2d",
-      replicas: 2,
-      enableAdminAPI: false,
-      readyTimeoutSeconds: 1200,
-      flux,
-      cluster,
+// A suite of its own: the tests of every file run in one process, and a top-level hook would run for all of them.
+describe("the Monitoring component, built alone", () => {
+  let built: Built<Monitoring>;
+  before(async () => {
+    built = await build((cluster) => {
+      const flux = fluxRelease();
+      return new Monitoring("monitoring", {
+        namespace: "metrics",
+        fluxNamespace: "gitops-flux",
+        chartVersion: chart.version,
+        repository: "https://prometheus-community.github.io/helm-charts",
+        retention: "2d",
+        replicas: 2,
+        enableAdminAPI: false,
+        readyTimeoutSeconds: 1200,
+        flux,
+        cluster,
+      });
     });
   });
-});
-const release = () => built.only("kubernetes:helm.toolkit.fluxcd.io/v2:HelmRelease");
-const values = () => (release().inputs.spec as { values: HelmValues }).values;
-const prometheusSpec = () => (values().prometheus as { prometheusSpec: Record<string, unknown> }).prometheusSpec;
+  const release = () => built.only("kubernetes:helm.toolkit.fluxcd.io/v2:HelmRelease");
+  const values = () => (release().inputs.spec as { values: HelmValues }).values;
+  const prometheusSpec = () => (values().prometheus as { prometheusSpec: Record<string, unknown> }).prometheusSpec;
 
-describe("the Monitoring component", () => {
-  it("installs the chart version it is given from its HelmRepository, CRDs created and replaced", () => {
-    const spec = release().inputs.spec as {
-      releaseName: string;
-      chart: { spec: { chart: string; version: string; sourceRef: unknown } };
-      install: { crds: string };
-      upgrade: { crds: string };
-    };
-    assert.equal(spec.releaseName, prometheusReleaseName);
-    assert.equal(spec.chart.spec.chart, "kube-prometheus-stack");
-    assert.equal(spec.chart.spec.version, chart.version);
-    assert.deepEqual(spec.chart.spec.sourceRef, { kind: "HelmRepository", name: "prometheus-community", namespace: "metrics" });
-    assert.equal(spec.install.crds, "CreateReplace");
-    assert.equal(spec.upgrade.crds, "CreateReplace");
-    const repository = built.only("kubernetes:source.toolkit.fluxcd.io/v1:HelmRepository");
-    assert.deepEqual(repository.inputs.spec, { url: "https://prometheus-community.github.io/helm-charts", interval: "1h" });
-  });
+  describe("the Monitoring component", () => {
+    it("installs the chart version it is given from its HelmRepository, CRDs created and replaced", () => {
+      const spec = release().inputs.spec as {
+        releaseName: string;
+        chart: { spec: { chart: string; version: string; sourceRef: unknown } };
+        install: { crds: string };
+        upgrade: { crds: string };
+      };
+      assert.equal(spec.releaseName, prometheusReleaseName);
+      assert.equal(spec.chart.spec.chart, "kube-prometheus-stack");
+      assert.equal(spec.chart.spec.version, chart.version);
+      assert.deepEqual(spec.chart.spec.sourceRef, { kind: "HelmRepository", name: "prometheus-community", namespace: "metrics" });
+      assert.equal(spec.install.crds, "CreateReplace");
+      assert.equal(spec.upgrade.crds, "CreateReplace");
+      const repository = built.only("kubernetes:source.toolkit.fluxcd.io/v1:HelmRepository");
+      assert.deepEqual(repository.inputs.spec, { url: "https://prometheus-community.github.io/helm-charts", interval: "1h" });
+    });
 
-  it("sets only keys the pinned chart's values.yaml has", () => {
-    assert.deepEqual(unknownValuePaths(values(), chartDefaults), []);
-  });
+    it("sets only keys the pinned chart's values.yaml has", () => {
+      assert.deepEqual(unknownValuePaths(values(), chartDefaults), []);
+    });
 
-  it("keeps only the Prometheus server, as the demo did, with the retention, replicas and admin API it is given", () => {
-    for (const part of [
-      "coreDns",
-      "kubeDns",
-      "kubeControllerManager",
-      "kubeScheduler",
-      "kubeProxy",
-      "kubeEtcd",
-      "nodeExporter",
-      "alertmanager",
-      "grafana",
-    ]) {
-      assert.deepEqual(values()[part], { enabled: false }, part);
-    }
-    assert.deepEqual(values().defaultRules, { create: false });
-    assert.deepEqual(
-      { retention: prometheusSpec().retention, replicas: prometheusSpec().replicas, enableAdminAPI: prometheusSpec().enableAdminAPI },
-      { retention: "2d", replicas: 2, enableAdminAPI: false },
-    );
-    assert.equal(prometheusSpec().image, undefined, "the chart's own Prometheus 3 image");
-  });
+    it("keeps only the Prometheus server, as the demo did, with the retention, replicas and admin API it is given", () => {
+      for (const part of [
+        "coreDns",
+        "kubeDns",
+        "kubeControllerManager",
+        "kubeScheduler",
+        "kubeProxy",
+        "kubeEtcd",
+        "nodeExporter",
+        "alertmanager",
+        "grafana",
+      ]) {
+        assert.deepEqual(values()[part], { enabled: false }, part);
+      }
+      assert.deepEqual(values().defaultRules, { create: false });
+      assert.deepEqual(
+        { retention: prometheusSpec().retention, replicas: prometheusSpec().replicas, enableAdminAPI: prometheusSpec().enableAdminAPI },
+        { retention: "2d", replicas: 2, enableAdminAPI: false },
+      );
+      assert.equal(prometheusSpec().image, undefined, "the chart's own Prometheus 3 image");
+    });
 
-  it("scrapes no control-plane port that kind (kubeadm) binds to 127.0.0.1, so every target can be up", () => {
-    // kubeadm's static pods listen for metrics on the node's loopback only: etcd 2381,
-    // controller-manager 10257, scheduler 10259, kube-proxy 10249. Prometheus, in a pod, cannot reach them.
-    const enabled = (part: string) =>
-      (values()[part] as { enabled?: boolean } | undefined)?.enabled ?? (chartDefaults[part] as { enabled: boolean }).enabled;
-    assert.deepEqual(["kubeEtcd", "kubeControllerManager", "kubeScheduler", "kubeProxy"].filter(enabled), []);
-  });
+    it("scrapes no control-plane port that kind (kubeadm) binds to 127.0.0.1, so every target can be up", () => {
+      // kubeadm's static pods listen for metrics on the node's loopback only: etcd 2381,
+      // controller-manager 10257, scheduler 10259, kube-proxy 10249. Prometheus, in a pod, cannot reach them.
+      const enabled = (part: string) =>
+        (values()[part] as { enabled?: boolean } | undefined)?.enabled ?? (chartDefaults[part] as { enabled: boolean }).enabled;
+      assert.deepEqual(["kubeEtcd", "kubeControllerManager", "kubeScheduler", "kubeProxy"].filter(enabled), []);
+    });
 
-  it("waits for Flux to report the release Ready, for the timeout it is given", () => {
-    const metadata = release().inputs.metadata as { annotations: Record<string, string> };
-    assert.equal(metadata.annotations["pulumi.com/waitFor"], "condition=Ready");
-    assert.equal(metadata.annotations["pulumi.com/timeoutSeconds"], "1200");
-    assert.deepEqual(release().customTimeouts, { create: "1200s", update: "1200s", delete: "" });
-  });
+    it("waits for Flux to report the release Ready, for the timeout it is given", () => {
+      const metadata = release().inputs.metadata as { annotations: Record<string, string> };
+      assert.equal(metadata.annotations["pulumi.com/waitFor"], "condition=Ready");
+      assert.equal(metadata.annotations["pulumi.com/timeoutSeconds"], "1200");
+      assert.deepEqual(release().customTimeouts, { create: "1200s", update: "1200s", delete: "" });
+    });
 
-  it("scrapes every Flux controller in Flux's namespace on the chart's metrics port, running pods only, once Prometheus is Ready", () => {
-    const monitor = built.only("kubernetes:monitoring.coreos.com/v1:PodMonitor");
-    const spec = monitor.inputs.spec as Record<string, unknown>;
-    assert.equal((monitor.inputs.metadata as { namespace: string }).namespace, "gitops-flux");
-    assert.deepEqual(spec.namespaceSelector, { matchNames: ["gitops-flux"] });
-    assert.deepEqual(spec.selector, { matchExpressions: [{ key: "app", operator: "In", values: fluxControllers }] });
-    // The same endpoint definition as the flux2 chart's own (disabled) PodMonitor.
-    assert.deepEqual(spec.podMetricsEndpoints, flux2Defaults.prometheus.podMonitor.podMetricsEndpoints);
-    assert.ok(monitor.dependencies.includes(release().urn));
-  });
+    it("scrapes every Flux controller in Flux's namespace on the chart's metrics port, running pods only, once Prometheus is Ready", () => {
+      const monitor = built.only("kubernetes:monitoring.coreos.com/v1:PodMonitor");
+      const spec = monitor.inputs.spec as Record<string, unknown>;
+      assert.equal((monitor.inputs.metadata as { namespace: string }).namespace, "gitops-flux");
+      assert.deepEqual(spec.namespaceSelector, { matchNames: ["gitops-flux"] });
+      assert.deepEqual(spec.selector, { matchExpressions: [{ key: "app", operator: "In", values: fluxControllers }] });
+      // The same endpoint definition as the flux2 chart's own (disabled) PodMonitor.
+      assert.deepEqual(spec.podMetricsEndpoints, flux2Defaults.prometheus.podMonitor.podMetricsEndpoints);
+      assert.ok(monitor.dependencies.includes(release().urn));
+    });
 
-  it("creates the Flux objects only after the Flux release (their CRDs come with it)", () => {
-    const flux = built.children.find((r) => r.name === "flux-release")!;
-    for (const type of ["kubernetes:source.toolkit.fluxcd.io/v1:HelmRepository", "kubernetes:helm.toolkit.fluxcd.io/v2:HelmRelease"]) {
-      assert.ok(built.only(type).dependencies.includes(flux.urn), type);
-    }
+    it("creates the Flux objects only after the Flux release (their CRDs come with it)", () => {
+      const flux = built.children.find((r) => r.name === "flux-release")!;
+      for (const type of ["kubernetes:source.toolkit.fluxcd.io/v1:HelmRepository", "kubernetes:helm.toolkit.fluxcd.io/v2:HelmRelease"]) {
+        assert.ok(built.only(type).dependencies.includes(flux.urn), type);
+      }
+    });
   });
 });

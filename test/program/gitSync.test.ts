@@ -18,212 +18,215 @@ import { types } from "../support/components";
 import { crdProblems, validateWithModel, type KubernetesObject } from "../support/schemas";
 
 const fixture = (name: string) => path.join(fixtures, "stacks", `${name}.yaml`);
-const evaluations = evaluatedBefore({
-  ...Object.fromEntries(["git-ssh", "git-https", "git-ssh-own-key"].map((name) => [name, { stack: "dev", stackFile: fixture(name) }])),
-  "no-repository": { stack: "dev" },
-});
-const registrations = (name: string) => evaluations.get(name)!.registrations;
-const outputs = (name: string) => evaluations.get(name)!.outputs as unknown as Record<string, unknown>;
-const spec = (name: string, type: string) => (only(registrations(name), type).inputs as { spec: Record<string, unknown> }).spec;
+// A suite of its own: the tests of every file run in one process, and a top-level hook would run for all of them.
+describe("the GitOps loop in whole stacks", () => {
+  const evaluations = evaluatedBefore({
+    ...Object.fromEntries(["git-ssh", "git-https", "git-ssh-own-key"].map((name) => [name, { stack: "dev", stackFile: fixture(name) }])),
+    "no-repository": { stack: "dev" },
+  });
+  const registrations = (name: string) => evaluations.get(name)!.registrations;
+  const outputs = (name: string) => evaluations.get(name)!.outputs as unknown as Record<string, unknown>;
+  const spec = (name: string, type: string) => (only(registrations(name), type).inputs as { spec: Record<string, unknown> }).spec;
 
-describe("a stack syncing a GitHub repository over SSH, with image updates", () => {
-  it("syncs ./stacks/<env>/apps of the main branch every 5m, with the defaults for everything else", () => {
-    assert.deepEqual(spec("git-ssh", types.gitRepository), {
-      url: "ssh://git@github.com/acme/gitops-demo.git",
-      ref: { branch: "main" },
-      interval: "5m",
-      timeout: "20s",
-      secretRef: { name: "flux-system" },
+  describe("a stack syncing a GitHub repository over SSH, with image updates", () => {
+    it("syncs ./stacks/<env>/apps of the main branch every 5m, with the defaults for everything else", () => {
+      assert.deepEqual(spec("git-ssh", types.gitRepository), {
+        url: "ssh://git@github.com/acme/gitops-demo.git",
+        ref: { branch: "main" },
+        interval: "5m",
+        timeout: "20s",
+        secretRef: { name: "flux-system" },
+      });
+      assert.equal(spec("git-ssh", types.kustomization).path, "./stacks/dev/apps");
+      assert.equal(spec("git-ssh", types.kustomization).prune, true);
     });
-    assert.equal(spec("git-ssh", types.kustomization).path, "./stacks/dev/apps");
-    assert.equal(spec("git-ssh", types.kustomization).prune, true);
-  });
 
-  it("puts the sync objects in Flux's namespace, with its ImagePolicy, after the Flux release, deleted with the cluster", () => {
-    const flux = only(registrations("git-ssh"), "kubernetes:helm.sh/v3:Release");
-    const kind = only(registrations("git-ssh"), "command:local:Command");
-    const policy = only(registrations("git-ssh"), "kubernetes:image.toolkit.fluxcd.io/v1:ImagePolicy");
-    for (const type of [types.gitRepository, types.kustomization, types.imageUpdates, types.secret]) {
-      const registration = only(registrations("git-ssh"), type);
-      assert.equal(
-        (registration.inputs.metadata as { namespace: string }).namespace,
-        (policy.inputs.metadata as { namespace: string }).namespace,
-        type,
-      );
-      if (type !== types.secret) assert.ok(registration.dependencies.includes(flux.urn), type);
-      assert.equal(registration.deletedWith, kind.urn, type);
-    }
-  });
-
-  it("generates a deploy key and outputs it, where to add it, and that it needs write access", async () => {
-    assert.equal(registrations("git-ssh").filter((r) => r.type === types.privateKey).length, 1);
-    const out = outputs("git-ssh");
-    assert.equal(await settle(out.deployKey as pulumi.Output<string>), "(known after deployment: generated SSH public key)");
-    assert.equal(out.deployKeyPage, "https://github.com/acme/gitops-demo/settings/keys/new");
-    assert.equal(out.deployKeyAccess, 'read-write: tick "Allow write access" (Flux pushes image updates)');
-    assert.equal(
-      out.gitSync,
-      "on: ssh://git@github.com/acme/gitops-demo.git branch main, path ./stacks/dev/apps, every 5m, image updates pushed back",
-    );
-  });
-
-  it("commits image updates as Flux's noreply bot, naming the environment", () => {
-    const commit = (spec("git-ssh", types.imageUpdates).git as { commit: { author: unknown; messageTemplate: string } }).commit;
-    assert.deepEqual(commit.author, { name: "fluxcdbot", email: "fluxcdbot@users.noreply.github.com" });
-    assert.match(commit.messageTemplate, /^\[dev\] Update images/);
-  });
-});
-
-describe("a stack syncing over HTTPS with a token", () => {
-  it("keeps the configured branch, path, interval, prune and author", () => {
-    const repository = spec("git-https", types.gitRepository);
-    assert.equal(repository.url, "https://github.com/acme/gitops-demo");
-    assert.deepEqual(repository.ref, { branch: "demo" });
-    assert.equal(repository.interval, "1m");
-    const kustomization = spec("git-https", types.kustomization);
-    assert.equal(kustomization.path, "./clusters/dev");
-    assert.equal(kustomization.prune, false);
-    assert.deepEqual((spec("git-https", types.imageUpdates).git as { commit: { author: unknown } }).commit.author, {
-      name: "Demo Bot",
-      email: "bot@example.com",
-    });
-  });
-
-  it("stores the token as the Secret's password, and has no deploy key", () => {
-    assert.deepEqual(Object.keys(only(registrations("git-https"), types.secret).inputs.stringData as object).sort(), [
-      "password",
-      "username",
-    ]);
-    assert.equal(registrations("git-https").filter((r) => r.type === types.privateKey).length, 0);
-    const out = outputs("git-https");
-    assert.equal(out.deployKey, undefined);
-    assert.equal(out.deployKeyAccess, undefined);
-  });
-});
-
-describe("a stack syncing a self-hosted repository with the user's own SSH key", () => {
-  it("uses that key and the configured known_hosts, is read-only and writes nothing back", () => {
-    assert.deepEqual(Object.keys(only(registrations("git-ssh-own-key"), types.secret).inputs.stringData as object).sort(), [
-      "identity",
-      "known_hosts",
-    ]);
-    assert.equal(registrations("git-ssh-own-key").filter((r) => r.type === types.privateKey).length, 0);
-    assert.equal(registrations("git-ssh-own-key").filter((r) => r.type === types.imageUpdates).length, 0);
-    const out = outputs("git-ssh-own-key");
-    assert.equal(out.deployKey, undefined);
-    assert.equal(out.deployKeyPage, undefined);
-    assert.equal(out.deployKeyAccess, 'read-only: leave "Allow write access" unticked');
-  });
-});
-
-describe("with no repository configured", () => {
-  it("creates no sync object, key or Secret, and says sync is off", () => {
-    const gitTypes: string[] = Object.values(types);
-    assert.deepEqual(
-      registrations("no-repository").filter((r: Registration) => gitTypes.includes(r.type)),
-      [],
-    );
-    assert.equal(outputs("no-repository").gitSync, "off: no repository configured (set git.url in Pulumi.dev.yaml)");
-    assert.equal(outputs("no-repository").deployKey, undefined);
-  });
-});
-
-describe("the new Flux objects against the pinned CRDs", () => {
-  for (const name of ["git-ssh", "git-https", "git-ssh-own-key"]) {
-    it(`${name}: GitRepository, Kustomization, ImageUpdateAutomation and Secret validate strictly`, async () => {
-      const manifests = renderRegistrations(registrations(name)).manifests as KubernetesObject[];
-      const gitObjects = manifests.filter((object) =>
-        ["GitRepository", "Kustomization", "ImageUpdateAutomation", "Secret"].includes(object.kind),
-      );
-      assert.ok(gitObjects.length >= 3);
-      for (const object of gitObjects) {
-        await validateWithModel(object);
-        if (object.kind !== "Secret") assert.deepEqual(crdProblems(object), [], object.kind);
+    it("puts the sync objects in Flux's namespace, with its ImagePolicy, after the Flux release, deleted with the cluster", () => {
+      const flux = only(registrations("git-ssh"), "kubernetes:helm.sh/v3:Release");
+      const kind = only(registrations("git-ssh"), "command:local:Command");
+      const policy = only(registrations("git-ssh"), "kubernetes:image.toolkit.fluxcd.io/v1:ImagePolicy");
+      for (const type of [types.gitRepository, types.kustomization, types.imageUpdates, types.secret]) {
+        const registration = only(registrations("git-ssh"), type);
+        assert.equal(
+          (registration.inputs.metadata as { namespace: string }).namespace,
+          (policy.inputs.metadata as { namespace: string }).namespace,
+          type,
+        );
+        if (type !== types.secret) assert.ok(registration.dependencies.includes(flux.urn), type);
+        assert.equal(registration.deletedWith, kind.urn, type);
       }
     });
-  }
 
-  it("render of a stack with a repository shows the sync objects, and no key", async () => {
-    const copy = projectCopy({ "Pulumi.gitdemo.yaml": fs.readFileSync(fixture("git-ssh"), "utf8") });
-    try {
-      const io = captureIo({ root: copy.root });
-      assert.equal(await render(["gitdemo"], io), 0, io.err());
-      const kinds = YAML.parseAllDocuments(io.out()).map((document) => (document.toJS() as { kind: string }).kind);
-      for (const kind of ["Secret", "GitRepository", "Kustomization", "ImageUpdateAutomation"]) assert.ok(kinds.includes(kind), kind);
-      assert.doesNotMatch(io.out(), /PRIVATE KEY/);
-    } finally {
-      copy.remove();
-    }
-  });
-});
-
-describe("a stack file that lost its setter marker", () => {
-  const withImageUpdates = {
-    "gitops:git": JSON.stringify({ url: "ssh://git@github.com/acme/demo.git", readOnly: false, imageUpdates: { enabled: true } }),
-  };
-  const warningsFor = (text: string) =>
-    parseSettings({ stack: "dev", project: "gitops", config: withImageUpdates, stackFile: { path: "Pulumi.dev.yaml", text } }).warnings;
-  const shipped = fs.readFileSync(path.join(projectRoot, "Pulumi.dev.yaml"), "utf8");
-
-  it("is warned about when image updates are on (pulumi config set may drop comments)", () => {
-    const stripped = shipped.replace(/ # \{"\$imagepolicy": "[^"]+"\}/, "");
-    assert.notEqual(stripped, shipped);
-    assert.deepEqual(warningsFor(stripped), [
-      'git.imageUpdates is on, but no image line of Pulumi.dev.yaml ends with the marker # {"$imagepolicy": "flux-system:server-dev"}: ' +
-        "Flux will find nothing to update (`pulumi config set` may have removed the comment; add it back to the server image line)",
-    ]);
-  });
-
-  it("is not warned about while the marker is there, or when image updates are off", () => {
-    assert.deepEqual(warningsFor(shipped), []);
-    assert.deepEqual(
-      parseSettings({ stack: "dev", project: "gitops", config: {}, stackFile: { path: "Pulumi.dev.yaml", text: "" } }).warnings,
-      [],
-    );
-  });
-});
-
-describe("the setter markers in the stack files", () => {
-  const markerLine = /^(?<indent>\s*)image: (?<image>\S+) # \{"\$imagepolicy": "(?<policy>[^"]+)"\}$/m;
-
-  it("differ per environment: each cluster's image updates scan the whole repository, so they must rewrite only their own file", () => {
-    const markers = ["dev", "prod"].map(
-      (stack) => markerLine.exec(fs.readFileSync(path.join(projectRoot, `Pulumi.${stack}.yaml`), "utf8"))?.groups?.policy,
-    );
-    assert.deepEqual(markers, ["flux-system:server-dev", "flux-system:server-prod"]);
-  });
-
-  for (const stack of ["dev", "prod"]) {
-    it(`Pulumi.${stack}.yaml marks the server image with the real ImagePolicy`, async () => {
-      const text = fs.readFileSync(path.join(projectRoot, `Pulumi.${stack}.yaml`), "utf8");
-      const marker = markerLine.exec(text);
-      assert.ok(marker?.groups, "no marked image line");
-      const evaluation = await evaluate(stack);
-      const policy = only(evaluation.registrations, "kubernetes:image.toolkit.fluxcd.io/v1:ImagePolicy").inputs.metadata as {
-        name: string;
-        namespace: string;
-      };
-      assert.equal(marker.groups.policy, `${policy.namespace}:${policy.name}`);
-      // It is the server's image key, not some other value.
-      const parsed = YAML.parse(text) as { config: { "gitops:server": { image: string } } };
-      assert.equal(parsed.config["gitops:server"].image, marker.groups.image);
+    it("generates a deploy key and outputs it, where to add it, and that it needs write access", async () => {
+      assert.equal(registrations("git-ssh").filter((r) => r.type === types.privateKey).length, 1);
+      const out = outputs("git-ssh");
+      assert.equal(await settle(out.deployKey as pulumi.Output<string>), "(known after deployment: generated SSH public key)");
+      assert.equal(out.deployKeyPage, "https://github.com/acme/gitops-demo/settings/keys/new");
+      assert.equal(out.deployKeyAccess, 'read-write: tick "Allow write access" (Flux pushes image updates)');
+      assert.equal(
+        out.gitSync,
+        "on: ssh://git@github.com/acme/gitops-demo.git branch main, path ./stacks/dev/apps, every 5m, image updates pushed back",
+      );
     });
 
-    it(`Pulumi.${stack}.yaml still loads and validates after Flux rewrites the marked line`, () => {
-      const text = fs.readFileSync(path.join(projectRoot, `Pulumi.${stack}.yaml`), "utf8");
-      // What the image-automation-controller does: replace the value, keep the marker.
-      const rewritten = text.replace(markerLine, (line, ...args) => {
-        const groups = args.at(-1) as { image: string };
-        return line.replace(groups.image, "ricoberger/gitops-using-flux:2.3.4");
+    it("commits image updates as Flux's noreply bot, naming the environment", () => {
+      const commit = (spec("git-ssh", types.imageUpdates).git as { commit: { author: unknown; messageTemplate: string } }).commit;
+      assert.deepEqual(commit.author, { name: "fluxcdbot", email: "fluxcdbot@users.noreply.github.com" });
+      assert.match(commit.messageTemplate, /^\[dev\] Update images/);
+    });
+  });
+
+  describe("a stack syncing over HTTPS with a token", () => {
+    it("keeps the configured branch, path, interval, prune and author", () => {
+      const repository = spec("git-https", types.gitRepository);
+      assert.equal(repository.url, "https://github.com/acme/gitops-demo");
+      assert.deepEqual(repository.ref, { branch: "demo" });
+      assert.equal(repository.interval, "1m");
+      const kustomization = spec("git-https", types.kustomization);
+      assert.equal(kustomization.path, "./clusters/dev");
+      assert.equal(kustomization.prune, false);
+      assert.deepEqual((spec("git-https", types.imageUpdates).git as { commit: { author: unknown } }).commit.author, {
+        name: "Demo Bot",
+        email: "bot@example.com",
       });
-      assert.notEqual(rewritten, text);
-      const copy = projectCopy({ [`Pulumi.${stack}.yaml`]: rewritten });
+    });
+
+    it("stores the token as the Secret's password, and has no deploy key", () => {
+      assert.deepEqual(Object.keys(only(registrations("git-https"), types.secret).inputs.stringData as object).sort(), [
+        "password",
+        "username",
+      ]);
+      assert.equal(registrations("git-https").filter((r) => r.type === types.privateKey).length, 0);
+      const out = outputs("git-https");
+      assert.equal(out.deployKey, undefined);
+      assert.equal(out.deployKeyAccess, undefined);
+    });
+  });
+
+  describe("a stack syncing a self-hosted repository with the user's own SSH key", () => {
+    it("uses that key and the configured known_hosts, is read-only and writes nothing back", () => {
+      assert.deepEqual(Object.keys(only(registrations("git-ssh-own-key"), types.secret).inputs.stringData as object).sort(), [
+        "identity",
+        "known_hosts",
+      ]);
+      assert.equal(registrations("git-ssh-own-key").filter((r) => r.type === types.privateKey).length, 0);
+      assert.equal(registrations("git-ssh-own-key").filter((r) => r.type === types.imageUpdates).length, 0);
+      const out = outputs("git-ssh-own-key");
+      assert.equal(out.deployKey, undefined);
+      assert.equal(out.deployKeyPage, undefined);
+      assert.equal(out.deployKeyAccess, 'read-only: leave "Allow write access" unticked');
+    });
+  });
+
+  describe("with no repository configured", () => {
+    it("creates no sync object, key or Secret, and says sync is off", () => {
+      const gitTypes: string[] = Object.values(types);
+      assert.deepEqual(
+        registrations("no-repository").filter((r: Registration) => gitTypes.includes(r.type)),
+        [],
+      );
+      assert.equal(outputs("no-repository").gitSync, "off: no repository configured (set git.url in Pulumi.dev.yaml)");
+      assert.equal(outputs("no-repository").deployKey, undefined);
+    });
+  });
+
+  describe("the new Flux objects against the pinned CRDs", () => {
+    for (const name of ["git-ssh", "git-https", "git-ssh-own-key"]) {
+      it(`${name}: GitRepository, Kustomization, ImageUpdateAutomation and Secret validate strictly`, async () => {
+        const manifests = renderRegistrations(registrations(name)).manifests as KubernetesObject[];
+        const gitObjects = manifests.filter((object) =>
+          ["GitRepository", "Kustomization", "ImageUpdateAutomation", "Secret"].includes(object.kind),
+        );
+        assert.ok(gitObjects.length >= 3);
+        for (const object of gitObjects) {
+          await validateWithModel(object);
+          if (object.kind !== "Secret") assert.deepEqual(crdProblems(object), [], object.kind);
+        }
+      });
+    }
+
+    it("render of a stack with a repository shows the sync objects, and no key", async () => {
+      const copy = projectCopy({ "Pulumi.gitdemo.yaml": fs.readFileSync(fixture("git-ssh"), "utf8") });
       try {
-        const settings = parseSettings(loadStackConfig(stack, copy.root));
-        assert.equal(settings.server.image, "ricoberger/gitops-using-flux:2.3.4");
+        const io = captureIo({ root: copy.root });
+        assert.equal(await render(["gitdemo"], io), 0, io.err());
+        const kinds = YAML.parseAllDocuments(io.out()).map((document) => (document.toJS() as { kind: string }).kind);
+        for (const kind of ["Secret", "GitRepository", "Kustomization", "ImageUpdateAutomation"]) assert.ok(kinds.includes(kind), kind);
+        assert.doesNotMatch(io.out(), /PRIVATE KEY/);
       } finally {
         copy.remove();
       }
     });
-  }
+  });
+
+  describe("a stack file that lost its setter marker", () => {
+    const withImageUpdates = {
+      "gitops:git": JSON.stringify({ url: "ssh://git@github.com/acme/demo.git", readOnly: false, imageUpdates: { enabled: true } }),
+    };
+    const warningsFor = (text: string) =>
+      parseSettings({ stack: "dev", project: "gitops", config: withImageUpdates, stackFile: { path: "Pulumi.dev.yaml", text } }).warnings;
+    const shipped = fs.readFileSync(path.join(projectRoot, "Pulumi.dev.yaml"), "utf8");
+
+    it("is warned about when image updates are on (pulumi config set may drop comments)", () => {
+      const stripped = shipped.replace(/ # \{"\$imagepolicy": "[^"]+"\}/, "");
+      assert.notEqual(stripped, shipped);
+      assert.deepEqual(warningsFor(stripped), [
+        'git.imageUpdates is on, but no image line of Pulumi.dev.yaml ends with the marker # {"$imagepolicy": "flux-system:server-dev"}: ' +
+          "Flux will find nothing to update (`pulumi config set` may have removed the comment; add it back to the server image line)",
+      ]);
+    });
+
+    it("is not warned about while the marker is there, or when image updates are off", () => {
+      assert.deepEqual(warningsFor(shipped), []);
+      assert.deepEqual(
+        parseSettings({ stack: "dev", project: "gitops", config: {}, stackFile: { path: "Pulumi.dev.yaml", text: "" } }).warnings,
+        [],
+      );
+    });
+  });
+
+  describe("the setter markers in the stack files", () => {
+    const markerLine = /^(?<indent>\s*)image: (?<image>\S+) # \{"\$imagepolicy": "(?<policy>[^"]+)"\}$/m;
+
+    it("differ per environment: each cluster's image updates scan the whole repository, so they must rewrite only their own file", () => {
+      const markers = ["dev", "prod"].map(
+        (stack) => markerLine.exec(fs.readFileSync(path.join(projectRoot, `Pulumi.${stack}.yaml`), "utf8"))?.groups?.policy,
+      );
+      assert.deepEqual(markers, ["flux-system:server-dev", "flux-system:server-prod"]);
+    });
+
+    for (const stack of ["dev", "prod"]) {
+      it(`Pulumi.${stack}.yaml marks the server image with the real ImagePolicy`, async () => {
+        const text = fs.readFileSync(path.join(projectRoot, `Pulumi.${stack}.yaml`), "utf8");
+        const marker = markerLine.exec(text);
+        assert.ok(marker?.groups, "no marked image line");
+        const evaluation = await evaluate(stack);
+        const policy = only(evaluation.registrations, "kubernetes:image.toolkit.fluxcd.io/v1:ImagePolicy").inputs.metadata as {
+          name: string;
+          namespace: string;
+        };
+        assert.equal(marker.groups.policy, `${policy.namespace}:${policy.name}`);
+        // It is the server's image key, not some other value.
+        const parsed = YAML.parse(text) as { config: { "gitops:server": { image: string } } };
+        assert.equal(parsed.config["gitops:server"].image, marker.groups.image);
+      });
+
+      it(`Pulumi.${stack}.yaml still loads and validates after Flux rewrites the marked line`, () => {
+        const text = fs.readFileSync(path.join(projectRoot, `Pulumi.${stack}.yaml`), "utf8");
+        // What the image-automation-controller does: replace the value, keep the marker.
+        const rewritten = text.replace(markerLine, (line, ...args) => {
+          const groups = args.at(-1) as { image: string };
+          return line.replace(groups.image, "ricoberger/gitops-using-flux:2.3.4");
+        });
+        assert.notEqual(rewritten, text);
+        const copy = projectCopy({ [`Pulumi.${stack}.yaml`]: rewritten });
+        try {
+          const settings = parseSettings(loadStackConfig(stack, copy.root));
+          assert.equal(settings.server.image, "ricoberger/gitops-using-flux:2.3.4");
+        } finally {
+          copy.remove();
+        }
+      });
+    }
+  });
 });

@@ -40,162 +40,165 @@ const expectedResources = [
   "pulumi:providers:kubernetes cluster-provider",
 ];
 
-const evaluations = evaluatedBefore({ dev: {}, prod: {} });
-const registrationsOf = (stack: string) => evaluations.get(stack)!.registrations;
+// A suite of its own: the tests of every file run in one process, and a top-level hook would run for all of them.
+describe("the shipped stacks as a whole", () => {
+  const evaluations = evaluatedBefore({ dev: {}, prod: {} });
+  const registrationsOf = (stack: string) => evaluations.get(stack)!.registrations;
 
-for (const stack of shippedStacks) {
-  describe(`stack ${stack}`, () => {
-    it("registers exactly the cluster, its provider, the namespaces, Flux and the workloads", () => {
-      const names = registrationsOf(stack)
-        .map((r) => `${r.type} ${r.name}`)
-        .sort();
-      assert.deepEqual(names, expectedResources);
-    });
-
-    it("gives every Kubernetes resource the cluster's provider, and only that one", () => {
-      const provider = only(registrationsOf(stack), providerType);
-      const inCluster = inClusterTypes(registrationsOf(stack));
-      assert.ok(inCluster.length >= 4);
-      for (const registration of inCluster) {
-        assert.equal(registration.provider, `${provider.urn}::${provider.name}-id`, registration.name);
-      }
-    });
-
-    it("deletes everything inside the cluster with the cluster", () => {
-      const kind = only(registrationsOf(stack), commandType);
-      const inCluster = inClusterTypes(registrationsOf(stack));
-      // Every object in expectedResources that lives in the cluster: 13 of them.
-      assert.equal(inCluster.length, expectedResources.filter((entry) => entry.startsWith("kubernetes:")).length);
-      for (const registration of inCluster) {
-        assert.equal(registration.deletedWith, kind.urn, registration.name);
-      }
-    });
-
-    it("builds the provider from kind's kubeconfig, as a secret, replaced with the cluster", () => {
-      const provider = only(registrationsOf(stack), providerType);
-      assert.deepEqual(provider.secretInputs, ["kubeconfig"]);
-      assert.equal(provider.inputs.clusterIdentifier, "cluster-kind-id");
-      assert.equal(provider.inputs.context, `kind-gitops-${stack}`);
-    });
-
-    it("runs kind for its own cluster name and kubeconfig file, in the project folder", () => {
-      const kind = only(registrationsOf(stack), commandType);
-      assert.deepEqual(kind.inputs.environment, {
-        KIND_CLUSTER_NAME: `gitops-${stack}`,
-        KIND_KUBECONFIG: path.join(".kube", `gitops-${stack}.yaml`),
-        KIND_WAIT: "5m",
-        PULUMI_STACK_NAME: stack,
+  for (const stack of shippedStacks) {
+    describe(`stack ${stack}`, () => {
+      it("registers exactly the cluster, its provider, the namespaces, Flux and the workloads", () => {
+        const names = registrationsOf(stack)
+          .map((r) => `${r.type} ${r.name}`)
+          .sort();
+        assert.deepEqual(names, expectedResources);
       });
-      assert.equal(kind.inputs.dir, projectRoot);
-    });
 
-    it("installs the pinned flux2 chart into the Pulumi-owned flux-system namespace", () => {
-      const release = only(registrationsOf(stack), "kubernetes:helm.sh/v3:Release");
-      assert.equal(release.inputs.chart, "flux2");
-      assert.equal(release.inputs.version, "2.18.3");
-      assert.deepEqual(release.inputs.repositoryOpts, { repo: "https://fluxcd-community.github.io/helm-charts" });
-      assert.equal(release.inputs.namespace, "flux-system");
-      assert.equal(release.inputs.createNamespace, false);
-      assert.ok((release.inputs.timeout as number) >= 600);
-      const fluxNamespace = only(registrationsOf(stack), "kubernetes:core/v1:Namespace", "namespaces-flux");
-      assert.ok(release.dependencies.includes(fluxNamespace.urn), "the release waits for its namespace");
-    });
+      it("gives every Kubernetes resource the cluster's provider, and only that one", () => {
+        const provider = only(registrationsOf(stack), providerType);
+        const inCluster = inClusterTypes(registrationsOf(stack));
+        assert.ok(inCluster.length >= 4);
+        for (const registration of inCluster) {
+          assert.equal(registration.provider, `${provider.urn}::${provider.name}-id`, registration.name);
+        }
+      });
 
-    it("exports the cluster name, a secret kubeconfig, the context and the Flux install", async () => {
-      const outputs = evaluations.get(stack)!.outputs!;
-      assert.equal(outputs.clusterName, `gitops-${stack}`);
-      assert.equal(outputs.kubectlContext, `kind-gitops-${stack}`);
-      assert.equal(outputs.kubeconfigExport, `export KUBECONFIG=${path.join(projectRoot, ".kube", `gitops-${stack}.yaml`)}`);
-      assert.equal(outputs.fluxChartVersion, "2.18.3");
-      assert.equal(await settle(outputs.fluxNamespace), "flux-system");
-      assert.equal(await pulumi.isSecret(outputs.kubeconfig), true);
-      assert.equal(pulumi.Output.isInstance(outputs.kubeconfig), true);
-    });
-  });
-}
+      it("deletes everything inside the cluster with the cluster", () => {
+        const kind = only(registrationsOf(stack), commandType);
+        const inCluster = inClusterTypes(registrationsOf(stack));
+        // Every object in expectedResources that lives in the cluster: 13 of them.
+        assert.equal(inCluster.length, expectedResources.filter((entry) => entry.startsWith("kubernetes:")).length);
+        for (const registration of inCluster) {
+          assert.equal(registration.deletedWith, kind.urn, registration.name);
+        }
+      });
 
-describe("dev and prod", () => {
-  const kindConfig = (stack: string) =>
-    YAML.parse(only(registrationsOf(stack), commandType).inputs.stdin as string) as { nodes: { role: string }[] };
+      it("builds the provider from kind's kubeconfig, as a secret, replaced with the cluster", () => {
+        const provider = only(registrationsOf(stack), providerType);
+        assert.deepEqual(provider.secretInputs, ["kubeconfig"]);
+        assert.equal(provider.inputs.clusterIdentifier, "cluster-kind-id");
+        assert.equal(provider.inputs.context, `kind-gitops-${stack}`);
+      });
 
-  it("differ in the kind node layout exactly as the stack files say (prod: two workers)", () => {
-    assert.deepEqual(
-      kindConfig("dev").nodes.map((node) => node.role),
-      ["control-plane"],
-    );
-    assert.deepEqual(
-      kindConfig("prod").nodes.map((node) => node.role),
-      ["control-plane", "worker", "worker"],
-    );
-    const { nodes: devNodes, ...devRest } = kindConfig("dev");
-    const { nodes: prodNodes, ...prodRest } = kindConfig("prod");
-    assert.deepEqual(devRest, prodRest);
-    assert.deepEqual(prodNodes[0], devNodes[0]);
-  });
+      it("runs kind for its own cluster name and kubeconfig file, in the project folder", () => {
+        const kind = only(registrationsOf(stack), commandType);
+        assert.deepEqual(kind.inputs.environment, {
+          KIND_CLUSTER_NAME: `gitops-${stack}`,
+          KIND_KUBECONFIG: path.join(".kube", `gitops-${stack}.yaml`),
+          KIND_WAIT: "5m",
+          PULUMI_STACK_NAME: stack,
+        });
+        assert.equal(kind.inputs.dir, projectRoot);
+      });
 
-  it("run side by side: distinct cluster names, kubeconfig files and host ports", () => {
-    const environments = shippedStacks.map(
-      (stack) => only(registrationsOf(stack), commandType).inputs.environment as Record<string, string>,
-    );
-    assert.equal(new Set(environments.map((env) => env.KIND_CLUSTER_NAME)).size, shippedStacks.length);
-    assert.equal(new Set(environments.map((env) => env.KIND_KUBECONFIG)).size, shippedStacks.length);
-    const hostPorts = shippedStacks.flatMap((stack) =>
-      (kindConfig(stack).nodes as { extraPortMappings?: { hostPort: number }[] }[]).flatMap((node) =>
-        (node.extraPortMappings ?? []).map((mapping) => mapping.hostPort),
-      ),
-    );
-    assert.equal(new Set(hostPorts).size, hostPorts.length);
-  });
+      it("installs the pinned flux2 chart into the Pulumi-owned flux-system namespace", () => {
+        const release = only(registrationsOf(stack), "kubernetes:helm.sh/v3:Release");
+        assert.equal(release.inputs.chart, "flux2");
+        assert.equal(release.inputs.version, "2.18.3");
+        assert.deepEqual(release.inputs.repositoryOpts, { repo: "https://fluxcd-community.github.io/helm-charts" });
+        assert.equal(release.inputs.namespace, "flux-system");
+        assert.equal(release.inputs.createNamespace, false);
+        assert.ok((release.inputs.timeout as number) >= 600);
+        const fluxNamespace = only(registrationsOf(stack), "kubernetes:core/v1:Namespace", "namespaces-flux");
+        assert.ok(release.dependencies.includes(fluxNamespace.urn), "the release waits for its namespace");
+      });
 
-  it("differ in the Flux values exactly as stacks/<env>/flux-values.yaml say", () => {
-    const dev = fluxValues(evaluations.get("dev")!);
-    const prod = fluxValues(evaluations.get("prod")!);
-    assert.equal(dev.logLevel, "debug");
-    assert.equal(prod.logLevel, undefined);
-    assert.deepEqual(prod.crds, { annotations: { "helm.sh/resource-policy": "keep" } });
-    assert.equal(dev.crds, undefined);
-    const { logLevel, ...devShared } = dev;
-    const { crds, ...prodShared } = prod;
-    assert.ok(logLevel !== undefined && crds !== undefined);
-    assert.deepEqual(devShared, prodShared);
-  });
-});
-
-describe("the configuration the Pulumi CLI hands each stack", () => {
-  // With it, the engine refuses any Kubernetes resource without an explicit provider, so nothing
-  // can fall back to ~/.kube/config; a stack file could override it.
-  for (const stack of shippedStacks) {
-    it(`${stack}: disables the default Kubernetes provider`, () => {
-      const { config } = loadStackConfig(stack);
-      assert.deepEqual(JSON.parse(config["pulumi:disable-default-providers"] ?? "null"), ["kubernetes"]);
+      it("exports the cluster name, a secret kubeconfig, the context and the Flux install", async () => {
+        const outputs = evaluations.get(stack)!.outputs!;
+        assert.equal(outputs.clusterName, `gitops-${stack}`);
+        assert.equal(outputs.kubectlContext, `kind-gitops-${stack}`);
+        assert.equal(outputs.kubeconfigExport, `export KUBECONFIG=${path.join(projectRoot, ".kube", `gitops-${stack}.yaml`)}`);
+        assert.equal(outputs.fluxChartVersion, "2.18.3");
+        assert.equal(await settle(outputs.fluxNamespace), "flux-system");
+        assert.equal(await pulumi.isSecret(outputs.kubeconfig), true);
+        assert.equal(pulumi.Output.isInstance(outputs.kubeconfig), true);
+      });
     });
   }
-});
 
-describe("the shipped stack files", () => {
-  // Flux's image updates re-encode the file they edit (kyaml): comments and key order stay,
-  // blank lines inside a mapping and extra spaces after a colon do not. Files already in that
-  // form get one-line commits from Flux.
-  for (const stack of shippedStacks) {
-    it(`Pulumi.${stack}.yaml is in the form Flux's write-back leaves it, so its commits change one line`, () => {
-      const lines = fs.readFileSync(path.join(projectRoot, `Pulumi.${stack}.yaml`), "utf8").split("\n");
-      const body = lines.slice(lines.findIndex((line) => line.startsWith("config:")) + 1, lines.at(-1) === "" ? -1 : undefined);
+  describe("dev and prod", () => {
+    const kindConfig = (stack: string) =>
+      YAML.parse(only(registrationsOf(stack), commandType).inputs.stdin as string) as { nodes: { role: string }[] };
+
+    it("differ in the kind node layout exactly as the stack files say (prod: two workers)", () => {
       assert.deepEqual(
-        body.filter((line) => line.trim() === ""),
-        [],
-        "no blank line inside config:",
-      );
-      const code = (line: string) => line.replace(/\s#.*$/, "");
-      assert.deepEqual(
-        body.filter((line) => /:\s{2,}\S/.test(code(line))),
-        [],
-        "one space after a colon",
+        kindConfig("dev").nodes.map((node) => node.role),
+        ["control-plane"],
       );
       assert.deepEqual(
-        body.filter((line) => (line.length - line.trimStart().length) % 2 !== 0),
-        [],
-        "two-space indentation",
+        kindConfig("prod").nodes.map((node) => node.role),
+        ["control-plane", "worker", "worker"],
       );
+      const { nodes: devNodes, ...devRest } = kindConfig("dev");
+      const { nodes: prodNodes, ...prodRest } = kindConfig("prod");
+      assert.deepEqual(devRest, prodRest);
+      assert.deepEqual(prodNodes[0], devNodes[0]);
     });
-  }
+
+    it("run side by side: distinct cluster names, kubeconfig files and host ports", () => {
+      const environments = shippedStacks.map(
+        (stack) => only(registrationsOf(stack), commandType).inputs.environment as Record<string, string>,
+      );
+      assert.equal(new Set(environments.map((env) => env.KIND_CLUSTER_NAME)).size, shippedStacks.length);
+      assert.equal(new Set(environments.map((env) => env.KIND_KUBECONFIG)).size, shippedStacks.length);
+      const hostPorts = shippedStacks.flatMap((stack) =>
+        (kindConfig(stack).nodes as { extraPortMappings?: { hostPort: number }[] }[]).flatMap((node) =>
+          (node.extraPortMappings ?? []).map((mapping) => mapping.hostPort),
+        ),
+      );
+      assert.equal(new Set(hostPorts).size, hostPorts.length);
+    });
+
+    it("differ in the Flux values exactly as stacks/<env>/flux-values.yaml say", () => {
+      const dev = fluxValues(evaluations.get("dev")!);
+      const prod = fluxValues(evaluations.get("prod")!);
+      assert.equal(dev.logLevel, "debug");
+      assert.equal(prod.logLevel, undefined);
+      assert.deepEqual(prod.crds, { annotations: { "helm.sh/resource-policy": "keep" } });
+      assert.equal(dev.crds, undefined);
+      const { logLevel, ...devShared } = dev;
+      const { crds, ...prodShared } = prod;
+      assert.ok(logLevel !== undefined && crds !== undefined);
+      assert.deepEqual(devShared, prodShared);
+    });
+  });
+
+  describe("the configuration the Pulumi CLI hands each stack", () => {
+    // With it, the engine refuses any Kubernetes resource without an explicit provider, so nothing
+    // can fall back to ~/.kube/config; a stack file could override it.
+    for (const stack of shippedStacks) {
+      it(`${stack}: disables the default Kubernetes provider`, () => {
+        const { config } = loadStackConfig(stack);
+        assert.deepEqual(JSON.parse(config["pulumi:disable-default-providers"] ?? "null"), ["kubernetes"]);
+      });
+    }
+  });
+
+  describe("the shipped stack files", () => {
+    // Flux's image updates re-encode the file they edit (kyaml): comments and key order stay,
+    // blank lines inside a mapping and extra spaces after a colon do not. Files already in that
+    // form get one-line commits from Flux.
+    for (const stack of shippedStacks) {
+      it(`Pulumi.${stack}.yaml is in the form Flux's write-back leaves it, so its commits change one line`, () => {
+        const lines = fs.readFileSync(path.join(projectRoot, `Pulumi.${stack}.yaml`), "utf8").split("\n");
+        const body = lines.slice(lines.findIndex((line) => line.startsWith("config:")) + 1, lines.at(-1) === "" ? -1 : undefined);
+        assert.deepEqual(
+          body.filter((line) => line.trim() === ""),
+          [],
+          "no blank line inside config:",
+        );
+        const code = (line: string) => line.replace(/\s#.*$/, "");
+        assert.deepEqual(
+          body.filter((line) => /:\s{2,}\S/.test(code(line))),
+          [],
+          "one space after a colon",
+        );
+        assert.deepEqual(
+          body.filter((line) => (line.length - line.trimStart().length) % 2 !== 0),
+          [],
+          "two-space indentation",
+        );
+      });
+    }
+  });
 });

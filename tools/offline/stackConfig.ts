@@ -2,20 +2,18 @@
 // Pulumi CLI hands it to the program, for evaluating the program without the CLI.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import * as YAML from "yaml";
-import { isMapping, projectRoot } from "../../infra/settings";
+import { isMapping, projectRoot, readYaml, secretPlaceholder, type ProjectFile } from "../../infra/settings";
 
 export interface StackConfig {
   readonly project: string;
   readonly stack: string;
   /** `namespace:key` → value as the engine passes it (JSON text for structured values). */
   readonly config: Record<string, string>;
-  /** Keys whose value is encrypted in the stack file and so unknown offline. */
+  /** Keys whose value is encrypted in the stack file (wholly or in part). */
   readonly secretKeys: readonly string[];
+  /** What works but probably not as meant (a key Pulumi ignores). */
+  readonly warnings: readonly string[];
 }
-
-/** Shown instead of a value that only the stack's secrets provider can decrypt. */
-export const secretPlaceholder = "[secret: encrypted in the stack file, not readable offline]";
 
 export class StackNotFoundError extends Error {}
 /** What the Pulumi CLI itself refuses before it runs the program. */
@@ -30,9 +28,86 @@ export function listStacks(root = projectRoot): string[] {
     .sort();
 }
 
+/** Pulumi's rule for a stack's own name (letters, digits, '-', '_', '.'): nothing that leads out of the project. */
+export function stackNameProblem(stack: string): string | undefined {
+  return /^[A-Za-z0-9_.-]{1,100}$/.test(stack) && stack !== "." && stack !== ".."
+    ? undefined
+    : `${JSON.stringify(stack)} is not a stack name: letters, digits, '-', '_' and '.', at most 100 (Pulumi's rule)`;
+}
+
+/** The top-level keys of a stack file (workspace.ProjectStack in pulumi/pulumi). */
+const stackFileKeys = ["config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment"];
+
+/** The stack file as Pulumi reads it: a mapping whose `config` is a mapping; every problem names the file. */
+function readStackFile(file: ProjectFile, warnings: string[]): Record<string, unknown> {
+  const read = readYaml(file);
+  if ("problems" in read) throw new StackConfigError(read.problems.join("\n"));
+  const content = read.value ?? {};
+  if (!isMapping(content))
+    throw new StackConfigError(
+      `${file.path}: must be a mapping with a config: section (it is ${Array.isArray(content) ? "a list" : "a single value"})`,
+    );
+  for (const key of Object.keys(content).filter((name) => !stackFileKeys.includes(name))) {
+    // A misspelt config: loses every setting silently; Pulumi itself ignores unknown keys.
+    if (key.toLowerCase().replace(/[^a-z]/g, "").length > 0 && distance(key.toLowerCase(), "config") <= 2) {
+      throw new StackConfigError(
+        `${file.path}: ${key}: — not a key of a stack file: did you mean config:? (keys: ${stackFileKeys.join(", ")})`,
+      );
+    }
+    warnings.push(`${file.path}: ${key}: is not a key of a stack file; Pulumi ignores it (keys: ${stackFileKeys.join(", ")})`);
+  }
+  if (content.config !== undefined && content.config !== null && !isMapping(content.config)) {
+    throw new StackConfigError(
+      `${file.path}: config: must be a mapping of settings such as gitops:server (it is ${Array.isArray(content.config) ? "a list" : "a single value"})`,
+    );
+  }
+  return content;
+}
+
+/** Edit distance, for telling a misspelling from another key. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** `{secure: ...}` values at any depth, as `pulumi config set --secret [--path]` stores them. */
+const isSecure = (value: unknown): value is { secure: string } =>
+  isMapping(value) && Object.keys(value).length === 1 && typeof value.secure === "string";
+
+/** The value with every encrypted part replaced by the placeholder; whether it had any. */
+function withoutSecrets(value: unknown): { value: unknown; secret: boolean } {
+  if (isSecure(value)) return { value: secretPlaceholder, secret: true };
+  if (Array.isArray(value)) {
+    const items = value.map(withoutSecrets);
+    return { value: items.map((item) => item.value), secret: items.some((item) => item.secret) };
+  }
+  if (isMapping(value)) {
+    const entries = Object.entries(value).map(([key, inner]) => [key, withoutSecrets(inner)] as const);
+    return {
+      value: Object.fromEntries(entries.map(([key, inner]) => [key, inner.value])),
+      secret: entries.some(([, inner]) => inner.secret),
+    };
+  }
+  return { value, secret: false };
+}
+
 /** The stack's configuration; `stackFile` defaults to Pulumi.<stack>.yaml next to Pulumi.yaml. */
 export function loadStackConfig(stack: string, root = projectRoot, stackFile = path.join(root, `Pulumi.${stack}.yaml`)): StackConfig {
-  const project = readYaml(path.join(root, "Pulumi.yaml"));
+  const nameProblem = stackNameProblem(stack);
+  if (nameProblem) throw new StackNotFoundError(`no environment ${JSON.stringify(stack)}: ${nameProblem}`);
+  const projectText = fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8");
+  const projectRead = readYaml({ path: "Pulumi.yaml", text: projectText });
+  if ("problems" in projectRead) throw new StackConfigError(projectRead.problems.join("\n"));
+  const project = mapping(projectRead.value);
   const projectName = String(project.name);
   if (!fs.existsSync(stackFile)) {
     throw new StackNotFoundError(
@@ -42,8 +117,12 @@ export function loadStackConfig(stack: string, root = projectRoot, stackFile = p
   const namespaced = (key: string) => (key.includes(":") ? key : `${projectName}:${key}`);
   const config: Record<string, string> = {};
   const secretKeys: string[] = [];
+  const warnings: string[] = [];
 
-  const stackValues = mapping(readYaml(stackFile).config);
+  const relative = path.relative(root, stackFile);
+  const stackValues = mapping(
+    readStackFile({ path: relative.startsWith("..") ? stackFile : relative, text: fs.readFileSync(stackFile, "utf8") }, warnings).config,
+  );
   const onStack = new Set(Object.keys(stackValues).map(namespaced));
 
   // Project-level values and defaults (Pulumi.yaml `config:`), as the CLI applies them: a key of
@@ -60,17 +139,14 @@ export function loadStackConfig(stack: string, root = projectRoot, stackFile = p
       `Stack '${stack}' is missing configuration value${missing.length === 1 ? "" : "s"} ${missing.map((key) => `'${key}'`).join(", ")} (Pulumi.yaml declares ${missing.length === 1 ? "it" : "them"} without a default)`,
     );
   }
-  for (const [key, value] of Object.entries(stackValues)) {
-    if (isMapping(value) && "secure" in value) {
-      secretKeys.push(namespaced(key));
-      config[namespaced(key)] = secretPlaceholder;
-    } else {
-      config[namespaced(key)] = encode(value);
-    }
+  for (const [key, raw] of Object.entries(stackValues)) {
+    // Pulumi decrypts these for the program; offline they stay unreadable, marked as secret.
+    const { value, secret } = withoutSecrets(raw);
+    if (secret) secretKeys.push(namespaced(key));
+    config[namespaced(key)] = encode(value);
   }
-  return { project: projectName, stack, config, secretKeys };
+  return { project: projectName, stack, config, secretKeys, warnings };
 }
-
 /** Strings pass as they are; everything else as JSON, like the Pulumi CLI. */
 function encode(value: unknown): string {
   return typeof value === "string" ? value : JSON.stringify(value);
@@ -78,8 +154,4 @@ function encode(value: unknown): string {
 
 function mapping(value: unknown): Record<string, unknown> {
   return isMapping(value) ? value : {};
-}
-
-function readYaml(file: string): Record<string, unknown> {
-  return mapping(YAML.parse(fs.readFileSync(file, "utf8")));
 }

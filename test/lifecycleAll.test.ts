@@ -1,0 +1,288 @@
+// npm run up|preview|destroy -- --all (tools/lifecycle.ts, tools/runAll.ts): every environment at
+// once through the Automation API, against the Pulumi stub; two tests spawn the tool for signals.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { describe, it } from "node:test";
+import { demoPassphrase } from "../tools/pulumiDefaults";
+import { machine, operations, stateNotes, summary, until, withFixture, type Fixture } from "./support/lifecycle";
+
+describe("npm run up|preview|destroy -- --all", { concurrency: true }, () => {
+  describe("--all: every environment at once through the Automation API", () => {
+    it(
+      "selects the stacks one after another, then runs them at the same time, each line behind its name; one failure leaves the other's result",
+      withFixture(async ({ stub, lifecycle }) => {
+        const result = await lifecycle(["up", "--all", "--yes", "--no-preflight"], { env: { STUB_FAIL: "prod", STUB_SECONDS: "0.5" } });
+        assert.equal(result.code, 1);
+        assert.deepEqual(stub.calls().slice(0, 4), [
+          `stack select --stack dev --non-interactive | passphrase=${demoPassphrase} backend= unreachable=`,
+          `stack init dev --secrets-provider passphrase --non-interactive | passphrase=${demoPassphrase} backend= unreachable=`,
+          `stack select --stack prod --non-interactive | passphrase=${demoPassphrase} backend= unreachable=`,
+          `stack init prod --secrets-provider passphrase --non-interactive | passphrase=${demoPassphrase} backend= unreachable=`,
+        ]);
+        // Overlap, not just completion: each started before the other ended.
+        const at = (event: string) =>
+          Number(
+            stub
+              .times()
+              .find((line) => line.startsWith(`${event} up `))
+              ?.split(" ")[3],
+          );
+        assert.ok(at("start dev") < at("end prod") && at("start prod") < at("end dev"), stub.times().join("\n"));
+        assert.deepEqual(operations(stub.calls()).sort(), [
+          `up --yes --skip-preview --exec-kind auto.local --stack dev --non-interactive | passphrase=${demoPassphrase} backend= unreachable=`,
+          `up --yes --skip-preview --exec-kind auto.local --stack prod --non-interactive | passphrase=${demoPassphrase} backend= unreachable=`,
+        ]);
+        assert.match(result.stdout, /^\[dev \] Updating \(dev\):$/m);
+        assert.match(result.stdout, /^\[prod\] Updating \(prod\):$/m);
+        assert.match(result.stdout, /^\[prod\] {5}error: update failed$/m);
+        // The count is Pulumi's own (the update's resourceChanges in its history): 5 created.
+        assert.equal(
+          summary(result.stdout),
+          [
+            "environment  result           duration  resources changed",
+            "dev          ok               XmXXs     5",
+            "prod         failed (exit 1)  XmXXs     -",
+            "",
+          ].join("\n"),
+        );
+        assert.equal(result.stderr, stateNotes);
+      }),
+    );
+
+    it(
+      "previews every environment without asking; the counts are Pulumi's own change summaries",
+      withFixture(async ({ lifecycle }) => {
+        assert.equal((await lifecycle(["up", "dev", "--no-preflight", "--yes"])).code, 0);
+        const result = await lifecycle(["preview", "--all", "--no-preflight"], {
+          confirm: () => assert.fail("preview asked for a confirmation"),
+        });
+        assert.equal(result.code, 0, result.stderr);
+        // dev is up already: nothing to change; prod is new: 5 to create.
+        assert.equal(
+          summary(result.stdout),
+          [
+            "environment  result  duration  resources changed",
+            "dev          ok      XmXXs     0",
+            "prod         ok      XmXXs     5",
+            "",
+          ].join("\n"),
+        );
+      }),
+    );
+
+    it(
+      "asks once before updating, naming the environments, and does nothing on no",
+      withFixture(async ({ stub, lifecycle }) => {
+        const questions: string[] = [];
+        const result = await lifecycle(["up", "--all", "--no-preflight"], {
+          confirm: (question) => (questions.push(question), Promise.resolve(false)),
+        });
+        assert.equal(result.code, 1);
+        assert.deepEqual(questions, ["Update: dev, prod?"]);
+        assert.equal(result.stderr, "gitops: nothing done\n");
+        assert.deepEqual(stub.calls(), []);
+      }),
+    );
+
+    it(
+      "refuses destroy --all without --yes when nobody can answer, and exits 2",
+      withFixture(async ({ stub, lifecycle }) => {
+        const result = await lifecycle(["destroy", "--all", "--no-preflight"]);
+        assert.equal(result.code, 2);
+        assert.equal(result.stderr, "gitops: destroy --all needs --yes when not run from a terminal\n");
+        assert.deepEqual(stub.calls(), []);
+      }),
+    );
+
+    it(
+      "destroys once the user says yes; a stack whose kind cluster is already gone through the unreachable-refresh path, the other directly",
+      withFixture(async ({ stub, lifecycle }) => {
+        const questions: string[] = [];
+        const confirm = (question: string) => (questions.push(question), Promise.resolve(true));
+        const result = await lifecycle(["destroy", "--all", "--no-preflight"], { machine: machine({ clusters: ["gitops-dev"] }), confirm });
+        assert.equal(result.code, 0, result.stderr);
+        assert.deepEqual(questions, ["Destroy (deletes the kind clusters and everything in them): dev, prod?"]);
+        assert.deepEqual(
+          operations(stub.calls()).filter((call) => call.includes("--stack prod")),
+          [
+            `refresh --skip-preview --yes --exec-kind auto.local --stack prod --non-interactive | passphrase=${demoPassphrase} backend= unreachable=true`,
+            `destroy --yes --skip-preview --exec-kind auto.local --stack prod --non-interactive | passphrase=${demoPassphrase} backend= unreachable=true`,
+          ],
+        );
+        assert.deepEqual(
+          operations(stub.calls()).filter((call) => call.includes("--stack dev")),
+          [
+            `destroy --yes --skip-preview --exec-kind auto.local --stack dev --non-interactive | passphrase=${demoPassphrase} backend= unreachable=`,
+          ],
+        );
+        assert.equal(
+          result.stderr,
+          `${stateNotes}[prod] gitops: the kind cluster of prod is already gone: refreshing with PULUMI_K8S_DELETE_UNREACHABLE=true first\n`,
+        );
+      }),
+    );
+
+    it(
+      "passes --diff, --refresh, --target, --parallel and --expect-no-changes on as the Automation API's options",
+      withFixture(async ({ stub, lifecycle }) => {
+        const result = await lifecycle([
+          "preview",
+          "--all",
+          "--no-preflight",
+          "--diff",
+          "--refresh",
+          "--target",
+          "urn:a",
+          "-t",
+          "urn:b",
+          "--parallel=4",
+          "--expect-no-changes",
+        ]);
+        assert.deepEqual(
+          operations(stub.calls()).filter((call) => call.includes("--stack dev")),
+          [
+            `preview --expect-no-changes --refresh --diff --target urn:a --target urn:b --parallel 4 --exec-kind auto.local --event-log tcp://127.0.0.1:PORT --stack dev --non-interactive | passphrase=${demoPassphrase} backend= unreachable=`,
+          ],
+        );
+        // Both have changes to propose, which Pulumi refuses under --expect-no-changes with its exit code 7.
+        assert.equal(result.code, 1);
+        assert.match(summary(result.stdout), /^dev {10}failed \(exit 7\) {2}XmXXs {5}-\nprod {9}failed \(exit 7\) {2}XmXXs {5}-\n$/m);
+      }),
+    );
+
+    it(
+      "reports a stack that cannot be selected failed, with Pulumi's own error behind its name",
+      withFixture(async ({ stub, lifecycle }) => {
+        const missing = path.join(stub.root, "no-such-state");
+        const result = await lifecycle(["up", "--all", "--yes", "--no-preflight"], {
+          env: { PULUMI_BACKEND_URL: `file://${missing}`, PULUMI_CONFIG_PASSPHRASE: "s3cret" },
+        });
+        assert.equal(result.code, 1);
+        const error = `error: unable to open state directory "file://${missing}": stat ${missing}: no such file or directory`;
+        assert.equal(
+          result.stderr,
+          `gitops: state: file://${missing} (PULUMI_BACKEND_URL)\n` +
+            `[dev ] gitops: could not select or create stack dev:\n[dev ] ${error}\n` +
+            `[prod] gitops: could not select or create stack prod:\n[prod] ${error}\n`,
+        );
+        assert.deepEqual(operations(stub.calls()), []);
+        assert.match(summary(result.stdout), /^dev {10}failed \(exit 1\) {2}XmXXs {5}-\nprod {9}failed \(exit 1\) {2}XmXXs {5}-\n$/m);
+      }),
+    );
+
+    it(
+      "refuses a Pulumi option it cannot pass on, naming it, before anything runs",
+      withFixture(async ({ stub, lifecycle }) => {
+        const result = await lifecycle(["up", "--all", "--yes", "--no-preflight", "--policy-pack", "policies/"]);
+        assert.equal(result.code, 2);
+        assert.equal(
+          result.stderr,
+          "gitops: --policy-pack is not passed on with --all (it takes --diff, --refresh, --target, --parallel, --expect-no-changes); run one environment for other Pulumi options\n",
+        );
+        assert.deepEqual(stub.calls(), []);
+      }),
+    );
+
+    it(
+      "reports an environment whose stack file is not valid YAML failed, naming file and line, and runs the others",
+      withFixture(async ({ stub, project, lifecycle }) => {
+        fs.writeFileSync(path.join(project.root, "Pulumi.prod.yaml"), "config:\n  gitops:server:\n    replicas: 5\n    replicas: 6\n");
+        const result = await lifecycle(["up", "--all", "--yes", "--no-preflight"]);
+        assert.equal(result.code, 1);
+        assert.match(result.stderr, /^gitops: Pulumi\.prod\.yaml:4:5: Map keys must be unique — must be valid YAML$/m);
+        assert.doesNotMatch(result.stderr, /^\s+at /m);
+        assert.deepEqual(
+          operations(stub.calls()).map((call) => call.split(" | ")[0]),
+          ["up --yes --skip-preview --exec-kind auto.local --stack dev --non-interactive"],
+        );
+        assert.match(summary(result.stdout), /^dev {10}ok {15}XmXXs {5}5\nprod {9}failed \(exit 1\) {2}XmXXs {5}-\n$/m);
+      }),
+    );
+
+    it(
+      "reports an environment with invalid settings failed and runs the others",
+      withFixture(async ({ stub, project, lifecycle }) => {
+        const prodFile = path.join(project.root, "Pulumi.prod.yaml");
+        fs.writeFileSync(prodFile, fs.readFileSync(prodFile, "utf8").replace("replicas: 5", "replicas: many"));
+        const result = await lifecycle(["up", "--all", "--yes", "--no-preflight"]);
+        assert.equal(result.code, 1);
+        assert.match(result.stderr, /^gitops: Invalid configuration for stack "prod".*\n.*gitops:server\.replicas/m);
+        assert.deepEqual(
+          operations(stub.calls()).map((call) => call.split(" | ")[0]),
+          ["up --yes --skip-preview --exec-kind auto.local --stack dev --non-interactive"],
+        );
+        assert.match(summary(result.stdout), /^dev {10}ok {15}XmXXs {5}5\nprod {9}failed \(exit 1\) {2}XmXXs {5}-\n$/m);
+      }),
+    );
+
+    /**
+     * Runs `up --all` as its own process (signals are per process), sends `signal` once both
+     * Pulumi runs are under way, to the whole process group (a terminal's Ctrl-C) or to the tool
+     * alone (a CI cancel), and returns what it printed and which signals the Pulumi runs got.
+     */
+    async function interrupted({ stub, project }: Pick<Fixture, "stub" | "project">, signal: "SIGINT" | "SIGTERM", toGroup: boolean) {
+      const child = spawn(
+        process.execPath,
+        ["--import", "tsx", path.join(project.root, "tools/lifecycle.ts"), "up", "--all", "--yes", "--no-preflight"],
+        {
+          cwd: project.root,
+          env: stub.env({ STUB_SECONDS: "30" }),
+          detached: true,
+        },
+      );
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      // "close", not "exit": exit can come before the last output has been read.
+      const closed = new Promise<number | null>((resolve) => child.on("close", resolve));
+      const running = () => child.exitCode === null && child.signalCode === null;
+      let code: number | null;
+      try {
+        await until(() => stub.times().filter((line) => line.startsWith("start ")).length === 2 || !running(), "both runs starting");
+        assert.ok(running(), `the tool ended before both runs started:\n${stderr}`);
+        process.kill(toGroup ? -child.pid! : child.pid!, signal);
+        code = await closed;
+      } finally {
+        if (running()) process.kill(-child.pid!, "SIGKILL");
+      }
+      const signals = stub
+        .times()
+        .filter((line) => /^SIG/.test(line))
+        .map((line) => line.split(" ").slice(0, 2).join(" "))
+        .sort();
+      return { code, stdout, stderr, signals };
+    }
+
+    it(
+      "on SIGTERM (a CI cancel, to the tool only) stops each Pulumi run with exactly one SIGINT, and reports them interrupted",
+      withFixture(async ({ project, stub }) => {
+        const result = await interrupted({ stub, project }, "SIGTERM", false);
+        assert.equal(result.code, 1, result.stderr);
+        assert.deepEqual(result.signals, ["SIGINT dev", "SIGINT prod"]);
+        assert.match(result.stderr, /^gitops: asked to stop; stopping each Pulumi run cleanly$/m);
+        assert.match(result.stdout, /^\[dev \] \^C received; cancelling\. If you would like to terminate immediately, press \^C again\.$/m);
+        assert.match(summary(result.stdout), /^dev {10}interrupted {2}XmXXs {5}-\nprod {9}interrupted {2}XmXXs {5}-\n$/m);
+      }),
+    );
+
+    it(
+      "on Ctrl-C stops every Pulumi run cleanly (each gets the terminal's one SIGINT, none a second), reports them interrupted, and does not wait them out",
+      withFixture(async ({ project, stub }) => {
+        const result = await interrupted({ stub, project }, "SIGINT", true);
+        assert.equal(result.code, 1, result.stderr);
+        // Cancelled, not waited out: a run left alone for its 30s would have succeeded.
+        assert.match(result.stdout, /^\[dev \]\s+error: update canceled$/m);
+        assert.match(result.stdout, /^\[prod\]\s+error: update canceled$/m);
+        assert.deepEqual(result.signals, ["SIGINT dev", "SIGINT prod"]);
+        assert.match(result.stderr, /^gitops: stopping; waiting for Pulumi to finish cleanly \(Ctrl-C again forces it\)$/m);
+        assert.match(result.stdout, /^\[dev \] \^C received; cancelling\. If you would like to terminate immediately, press \^C again\.$/m);
+        assert.match(result.stdout, /^\[prod\] \^C received; cancelling\. If you would like to terminate immediately, press \^C again\.$/m);
+        assert.doesNotMatch(result.stdout, /received; terminating/);
+        assert.match(summary(result.stdout), /^dev {10}interrupted {2}XmXXs {5}-\nprod {9}interrupted {2}XmXXs {5}-\n$/m);
+      }),
+    );
+  });
+});

@@ -1,0 +1,262 @@
+// Stack files and flux-values.yaml as users break them: every tool (render, up/preview/destroy,
+// sync, doctor) says what is wrong in one clear error naming the file and line, exits 1, and
+// shows no stack trace; names that would lead out of the project are refused; two
+// environments that would fight over a cluster or a port are found before anything runs.
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { describe, it } from "node:test";
+import { main as doctor } from "../tools/doctor";
+import { main as lifecycle } from "../tools/lifecycle";
+import type { Machine } from "../tools/machine";
+import { loadStackConfig, StackNotFoundError } from "../tools/offline/stackConfig";
+import { main as render } from "../tools/render";
+import { main as sync } from "../tools/sync";
+import { captureIo, projectCopy } from "./helpers";
+
+/** A machine where every check passes, so only the environments' own problems show. */
+const readyMachine: Machine = {
+  platform: "linux",
+  arch: "x64",
+  nodeVersion: "v22.23.3",
+  run: (command, args) => {
+    const out: Record<string, string> = {
+      "pulumi version": "v3.270.0",
+      "docker info --format {{.ServerVersion}}": "28.2.2",
+      "kind version": "kind v0.32.0",
+      "kind get clusters": "",
+      "kubectl version --client": "Client Version: v1.36.1",
+    };
+    const stdout = out[[command, ...args].join(" ")];
+    return Promise.resolve(stdout === undefined ? { found: false, exitCode: null, stdout: "" } : { found: true, exitCode: 0, stdout });
+  },
+  readFile: (file) => Promise.resolve(file.includes("inotify") ? "524288" : undefined),
+  listDirectory: () => Promise.resolve([]),
+  portFree: () => Promise.resolve(true),
+};
+
+/** Runs each tool on a project copy with `files` replaced; returns each tool's exit code and stderr. */
+async function everyTool(files: Record<string, string>, env = "dev") {
+  const copy = projectCopy(files);
+  try {
+    const run = async (name: string, call: (io: ReturnType<typeof captureIo>) => Promise<number>) => {
+      const io = captureIo({ root: copy.root, env: { ...process.env, PATH: "/usr/bin:/bin" } });
+      return { name, code: await call(io), stderr: io.err() };
+    };
+    return [
+      await run("render", (io) => render([env], io)),
+      await run("up", (io) => lifecycle(["up", env, "--no-preflight"], io, { machine: readyMachine })),
+      await run("preview", (io) => lifecycle(["preview", env, "--no-preflight"], io, { machine: readyMachine })),
+      await run("destroy", (io) => lifecycle(["destroy", env, "--no-preflight"], io, { machine: readyMachine })),
+      await run("sync", (io) => sync([env], io, { machine: readyMachine })),
+      await run("doctor", (io) => doctor([env], io, readyMachine)),
+    ];
+  } finally {
+    copy.remove();
+  }
+}
+
+const shipped = (file: string) => fs.readFileSync(path.join(__dirname, "..", file), "utf8");
+
+describe("an unreadable stack file or flux-values.yaml", () => {
+  const broken: [string, Record<string, string>, RegExp][] = [
+    [
+      "bad indentation",
+      { "Pulumi.dev.yaml": "config:\n  gitops:server:\n      replicas: 3\n    logLevel: info\n" },
+      /^gitops: Pulumi\.dev\.yaml:4:\d+: .* — must be valid YAML$/m,
+    ],
+    [
+      "a duplicate key",
+      { "Pulumi.dev.yaml": "config:\n  gitops:server:\n    replicas: 3\n    replicas: 4\n" },
+      /^gitops: Pulumi\.dev\.yaml:4:5: Map keys must be unique — must be valid YAML$/m,
+    ],
+    [
+      "an alias bomb",
+      {
+        "Pulumi.dev.yaml": `a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c]\nconfig: {}\n`,
+      },
+      /^gitops: Pulumi\.dev\.yaml: could not be read: .*alias.* — must be valid YAML$/im,
+    ],
+    [
+      "very deep nesting",
+      { "Pulumi.dev.yaml": `config: ${"[".repeat(20000)}${"]".repeat(20000)}\n` },
+      /^gitops: Pulumi\.dev\.yaml.* — must be valid YAML|config: must be a mapping/m,
+    ],
+    [
+      "a list",
+      { "Pulumi.dev.yaml": "- config:\n    gitops:server: {}\n" },
+      /^gitops: Pulumi\.dev\.yaml: must be a mapping with a config: section \(it is a list\)$/m,
+    ],
+    [
+      "a scalar file",
+      { "Pulumi.dev.yaml": "just text\n" },
+      /^gitops: Pulumi\.dev\.yaml: must be a mapping with a config: section \(it is a single value\)$/m,
+    ],
+    [
+      "config: that is not a mapping",
+      { "Pulumi.dev.yaml": "config: [a, b]\n" },
+      /^gitops: Pulumi\.dev\.yaml: config: must be a mapping of settings such as gitops:server \(it is a list\)$/m,
+    ],
+    [
+      "a misspelt config: key",
+      { "Pulumi.dev.yaml": shipped("Pulumi.dev.yaml").replace("config:", "confg:") },
+      /^gitops: Pulumi\.dev\.yaml: confg: — not a key of a stack file: did you mean config:\?/m,
+    ],
+    [
+      "a broken flux-values.yaml",
+      { "stacks/dev/flux-values.yaml": "logLevel: debug\n  oops: [\n" },
+      /stacks\/dev\/flux-values\.yaml:\d+:\d+: .* — must be valid YAML$/m,
+    ],
+  ];
+
+  for (const [what, files, message] of broken) {
+    it(`${what}: every tool says so in one clear error and exits 1, with no stack trace`, async () => {
+      for (const result of await everyTool(files)) {
+        assert.equal(result.code, 1, `${result.name}: ${result.stderr}`);
+        assert.match(result.stderr, message, result.name);
+        assert.doesNotMatch(result.stderr, /^\s+at /m, `${result.name} printed a stack trace`);
+      }
+    });
+  }
+});
+
+describe("stack names", () => {
+  it("refuses names that would lead out of the project, in every tool (exit 2), reading no file", async () => {
+    for (const name of ["../etc/passwd", "a/b", "..", ""]) {
+      assert.throws(() => loadStackConfig(name), StackNotFoundError);
+      const io = captureIo();
+      assert.equal(await render([name], io), 2, name);
+      assert.match(io.err(), /is not a stack name: letters, digits, '-', '_' and '\.', at most 100 \(Pulumi's rule\)/);
+    }
+  });
+
+  it("reads a stack file that Pulumi itself reads: YAML merge keys, and secure: values at any depth", () => {
+    const copy = projectCopy({
+      "Pulumi.qa.yaml": [
+        "x-defaults: &defaults",
+        "  replicas: 2",
+        "config:",
+        "  gitops:server:",
+        "    <<: *defaults",
+        "    logLevel: warn",
+        "  gitops:git:",
+        "    url: https://github.com/acme/demo",
+        "    knownHosts:",
+        "      secure: v1:abc:def",
+        "",
+      ].join("\n"),
+    });
+    try {
+      const config = loadStackConfig("qa", copy.root);
+      assert.deepEqual(JSON.parse(config.config["gitops:server"]!), { replicas: 2, logLevel: "warn" });
+      assert.deepEqual(config.secretKeys, ["gitops:git"]);
+      assert.deepEqual(config.warnings, [
+        "Pulumi.qa.yaml: x-defaults: is not a key of a stack file; Pulumi ignores it (keys: config, secretsprovider, encryptedkey, encryptionsalt, environment)",
+      ]);
+    } finally {
+      copy.remove();
+    }
+  });
+
+  it("takes a section stored encrypted as a whole, offline showing its defaults with a warning", async () => {
+    const copy = projectCopy({ "Pulumi.qa.yaml": "config:\n  gitops:git:\n    secure: v1:abc:def\n" });
+    try {
+      const io = captureIo({ root: copy.root });
+      assert.equal(await render(["qa"], io), 0, io.err());
+      assert.match(
+        io.err(),
+        /^gitops: warning: gitops:git is stored encrypted as a whole: it cannot be read here, so its defaults are shown/m,
+      );
+    } finally {
+      copy.remove();
+    }
+  });
+});
+
+describe("two environments that would fight", () => {
+  const twin = (extra = "") => shipped("Pulumi.prod.yaml").replace("name: gitops-prod", "name: gitops-dev") + extra;
+
+  it("doctor finds two environments on one kind cluster name, and on one host port", async () => {
+    const ports = "    extraPortMappings:\n      - containerPort: 30080\n        hostPort: 18080\n";
+    const copy = projectCopy({
+      "Pulumi.prod.yaml": twin().replace("    workers: 2\n", `    workers: 2\n${ports}`),
+      "Pulumi.dev.yaml": shipped("Pulumi.dev.yaml").replace("    name: gitops-dev\n", `    name: gitops-dev\n${ports}`),
+    });
+    try {
+      const io = captureIo({ root: copy.root });
+      assert.equal(await doctor([], io, readyMachine), 1);
+      assert.match(
+        io.err(),
+        /^FAIL {2}clash {4}dev and prod both use the kind cluster gitops-dev \(and its kubeconfig \.kube\/gitops-dev\.yaml\): give one another cluster\.name$/m,
+      );
+      assert.match(
+        io.err(),
+        /^FAIL {2}clash {4}dev and prod both map TCP port 18080 on 127\.0\.0\.1: change one's cluster\.extraPortMappings$/m,
+      );
+    } finally {
+      copy.remove();
+    }
+  });
+
+  it("up --all stops before anything runs", async () => {
+    const copy = projectCopy({ "Pulumi.prod.yaml": twin() });
+    try {
+      const io = captureIo({ root: copy.root, env: { PATH: "/usr/bin:/bin" } });
+      assert.equal(await lifecycle(["up", "--all", "--yes", "--no-preflight"], io, { machine: readyMachine }), 1);
+      assert.equal(
+        io.err(),
+        "gitops: dev and prod both use the kind cluster gitops-dev (and its kubeconfig .kube/gitops-dev.yaml): give one another cluster.name\n",
+      );
+    } finally {
+      copy.remove();
+    }
+  });
+
+  it("up of one of them stops before Pulumi runs, naming the other", async () => {
+    const copy = projectCopy({ "Pulumi.prod.yaml": twin() });
+    try {
+      const io = captureIo({ root: copy.root, env: { PATH: "/usr/bin:/bin" } });
+      assert.equal(await lifecycle(["up", "prod", "--no-preflight"], io, { machine: readyMachine }), 1);
+      assert.match(io.err(), /^gitops: prod and dev both use the kind cluster gitops-dev/m);
+    } finally {
+      copy.remove();
+    }
+  });
+});
+
+describe("render --out", () => {
+  it("to a file, or a place it cannot write, is one clear error", async () => {
+    const copy = projectCopy();
+    try {
+      const file = path.join(copy.root, "out.txt");
+      fs.writeFileSync(file, "");
+      const io = captureIo({ root: copy.root });
+      assert.equal(await render(["dev", "--out", file], io), 1);
+      assert.equal(io.err(), `gitops: --out ${file}: cannot write there: it is a file, not a folder\n`);
+      const inside = captureIo({ root: copy.root });
+      assert.equal(await render(["dev", "--out", path.join(file, "sub")], inside), 1);
+      assert.match(inside.err(), /^gitops: --out .*out\.txt\/sub: cannot write there: /);
+    } finally {
+      copy.remove();
+    }
+  });
+
+  it("into an existing folder leaves no stale file of an earlier render", async () => {
+    const copy = projectCopy({
+      "test/fixtures/kubeconfig-existing.yaml": fs.readFileSync(path.join(__dirname, "fixtures/kubeconfig-existing.yaml"), "utf8"),
+    });
+    try {
+      const out = path.join(copy.root, "rendered");
+      assert.equal(await render(["dev", "--out", out], captureIo({ root: copy.root })), 0);
+      assert.ok(fs.existsSync(path.join(out, "kind-cluster.yaml")));
+      fs.writeFileSync(
+        path.join(copy.root, "Pulumi.dev.yaml"),
+        fs.readFileSync(path.join(__dirname, "fixtures/stacks/existing-path.yaml"), "utf8"),
+      );
+      assert.equal(await render(["dev", "--out", out], captureIo({ root: copy.root })), 0);
+      assert.deepEqual(fs.readdirSync(out).sort(), ["helm-releases.yaml", "manifests.yaml"]);
+    } finally {
+      copy.remove();
+    }
+  });
+});
