@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { ConfigurationError, parseSettings, projectRoot, type RawSettings, type Settings } from "../infra/settings";
+import { ConfigurationError, parseSettings, projectRoot, settingsSchema, type RawSettings, type Settings } from "../infra/settings";
 import { branchProblem, knownHostsProblems } from "../infra/settings/gitRules";
 import { mastermindsRangeValid } from "../infra/settings/imagePolicy";
 import { githubKnownHosts } from "../infra/settings";
@@ -337,5 +337,61 @@ describe("all problems at once", () => {
     assert.deepEqual(settings.warnings, [
       "aws:region is not read by this program: its settings are gitops:<key> (other namespaces: pulumi, kubernetes, command, tls)",
     ]);
+  });
+});
+
+describe("any value in any setting", () => {
+  it("is taken or refused with problems, never a crash (every field of every section, with odd values)", () => {
+    const odd: unknown[] = [
+      null,
+      0,
+      -1,
+      1.5,
+      1e308,
+      "",
+      " ",
+      "x",
+      "a".repeat(5000),
+      [],
+      [null],
+      {},
+      { a: 1 },
+      true,
+      "-",
+      "..",
+      "://",
+      "ssh://",
+      "https://@",
+    ];
+    const sections = settingsSchema("qa").shape as Record<string, { unwrap?: () => unknown }>;
+    let parses = 0;
+    for (const [section, schema] of Object.entries(sections)) {
+      // The fields of the section's mapping (under its prefault and description wrappers).
+      let inner: unknown = schema;
+      while (inner && typeof inner === "object" && !("shape" in inner) && "unwrap" in inner)
+        inner = (inner as { unwrap(): unknown }).unwrap();
+      const fields = Object.keys((inner as { shape?: object }).shape ?? {});
+      assert.ok(fields.length > 0, section);
+      for (const field of [...fields, "unknownField"]) {
+        for (const value of odd) {
+          for (const config of [
+            { [section]: { [field]: value } },
+            { [section]: { [field]: value, kind: "existing", url: "ssh://git@github.com/a/b" } },
+          ]) {
+            parses++;
+            try {
+              parseSettings(raw(config));
+            } catch (error) {
+              assert.ok(error instanceof ConfigurationError, `${section}.${field} = ${JSON.stringify(value)}: ${String(error)}`);
+              assert.ok(
+                error.problems.every((problem) => problem.length < 1200),
+                `${section}.${field}: a problem too long to read`,
+              );
+            }
+          }
+        }
+      }
+    }
+    assert.ok(parses > 1000, String(parses));
   });
 });

@@ -83,6 +83,11 @@ describe("an unreadable stack file or flux-values.yaml", () => {
       /^gitops: Pulumi\.dev\.yaml.* — must be valid YAML|config: must be a mapping/m,
     ],
     [
+      "an alias inside its own anchor",
+      { "Pulumi.dev.yaml": "config: &a\n  gitops:server: *a\n" },
+      /^gitops: Pulumi\.dev\.yaml: an alias refers to a value that contains it — must be valid YAML$/m,
+    ],
+    [
       "a list",
       { "Pulumi.dev.yaml": "- config:\n    gitops:server: {}\n" },
       /^gitops: Pulumi\.dev\.yaml: must be a mapping with a config: section \(it is a list\)$/m,

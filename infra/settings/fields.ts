@@ -87,6 +87,7 @@ export const pinnedChart = (chart: { version: string; repository: string; versio
     z
       .url({ protocol: /^https$/, error: "must be an https:// Helm repository URL" })
       .superRefine((url, ctx) => {
+        if (!URL.canParse(url)) return; // already refused as no URL
         const { username, password } = new URL(url);
         // A password here would end up in the Helm release and the cluster's objects, unencrypted.
         if (username || password)

@@ -50,11 +50,24 @@ export function readYaml(file: ProjectFile): { value: unknown } | { problems: st
         }),
       };
     }
-    return { value: document.toJS({ maxAliasCount: 100 }) as unknown };
+    const value = document.toJS({ maxAliasCount: 100 }) as unknown;
+    // go-yaml refuses an anchor whose value contains its own alias (`&a {b: *a}`): so do we.
+    if (containsItself(value)) return { problems: [`${file.path}: an alias refers to a value that contains it — must be valid YAML`] };
+    return { value };
   } catch (error) {
     // yaml throws for an alias bomb ("Excessive alias count") and overflows on very deep nesting.
     const reason =
       error instanceof RangeError ? "it is nested too deeply" : error instanceof Error ? error.message.split("\n")[0] : String(error);
     return { problems: [`${file.path}: could not be read: ${reason} — must be valid YAML`] };
   }
+}
+
+/** Whether a value read from YAML refers to itself (a recursive alias). */
+function containsItself(value: unknown, within = new Set<object>()): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  if (within.has(value)) return true;
+  within.add(value);
+  const found = Object.values(value).some((inner) => containsItself(inner, within));
+  within.delete(value);
+  return found;
 }

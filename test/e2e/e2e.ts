@@ -15,8 +15,21 @@ import { checkEnvironment, clusterExists } from "./liveChecks";
 import { milestoneRecorder, missingPrerequisites, Timings, toolVersions, writeReport, type Result } from "./report";
 import { cleanup, copyProject, createStack, pulumiOperation, type Run, type State } from "./throwawayStack";
 
-function parseOptions(argv: string[]): { timingsFile: string } {
-  const { values } = parseArgs({ args: argv, options: { timings: { type: "string" } } });
+const usage = "usage: npm run test:e2e [-- --timings FILE]   (default out/e2e-timings.json)";
+
+/** The command line; undefined after printing usage (for --help, or a bad option: `exitCode`). */
+function parseOptions(argv: string[]): { timingsFile: string } | { exitCode: number } {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: { timings: { type: "string" }, help: { type: "boolean", short: "h" } } }));
+  } catch (error) {
+    console.error(`e2e: ${messageOf(error)}\n${usage}`);
+    return { exitCode: 2 };
+  }
+  if (values.help) {
+    console.log(usage);
+    return { exitCode: 0 };
+  }
   return { timingsFile: path.resolve(values.timings ?? path.join(projectRoot, "out", "e2e-timings.json")) };
 }
 
@@ -37,6 +50,7 @@ function handleInterrupts(run: Run): void {
 
 async function main(argv: string[]): Promise<number> {
   const options = parseOptions(argv);
+  if ("exitCode" in options) return options.exitCode;
   const missing = await missingPrerequisites();
   if (missing.length > 0) {
     console.log(`e2e: skipped: ${missing.join(", ")}`);
