@@ -11,6 +11,26 @@ import { problemsOf, rawSettings, rejectionOf, settingsFor, type Secrets } from 
 const digest = "sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5";
 
 const rejected: [string, Record<string, unknown>, string][] = [
+  [
+    "a token written into the Git URL (the value hidden)",
+    { git: { url: "https://x-access-token:ghp_SECRET@github.com/acme/demo" } },
+    "gitops:git.url: (value hidden) — must not carry credentials: store the token encrypted (pulumi config set --secret gitToken <token>, with git.username if not git)",
+  ],
+  [
+    "a namespace every cluster already has",
+    { namespaces: { monitoring: "kube-system" } },
+    'gitops:namespaces.monitoring: "kube-system" — must be a namespace of its own: default, kube-system, kube-public, kube-node-lease exist in every cluster (the stack would own, and on destroy delete, it)',
+  ],
+  [
+    "a scan interval of zero",
+    { imagePolicy: { scanInterval: "0m" } },
+    'gitops:imagePolicy.scanInterval: "0m" — must be a duration such as 1m or 5m (units ms, s, m, h), longer than zero',
+  ],
+  [
+    "a semver range Masterminds/semver refuses",
+    { imagePolicy: { policy: { semver: { range: ">=1.0.0 ||" } } } },
+    'gitops:imagePolicy.policy.semver.range: ">=1.0.0 ||" — must be a semver range as Flux reads it (Masterminds/semver), such as >=1.0.0, ^1.2 or >=1.0.0 <2.0.0',
+  ],
   ["a negative worker count", { cluster: { workers: -1 } }, "gitops:cluster.workers: -1 — must be a whole number from 0 to 10"],
   ["a fractional worker count", { cluster: { workers: 1.5 } }, "gitops:cluster.workers: 1.5 — must be a whole number from 0 to 10"],
   ["a worker count given as text", { cluster: { workers: "two" } }, 'gitops:cluster.workers: "two" — must be a whole number from 0 to 10'],
