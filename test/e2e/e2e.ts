@@ -2,18 +2,20 @@
 // Brings up a throw-away copy of the `dev` environment under its own stack and cluster name,
 // checks the live cluster, checks that preview and refresh see no drift, destroys it, and
 // records how long each phase took. Needs Docker, kind and the Pulumi CLI; without them it
-// prints one `e2e: skipped: ...` line and exits 0. Not part of `npm test` (the name does not
-// end in .test.ts). Its parts: the throw-away stack (throwawayStack.ts), the live checks
-// (liveChecks.ts), timings and report (report.ts).
+// prints one `e2e: skipped: ...` line and exits 0 (1 with E2E_REQUIRED=1). Not part of `npm
+// test` (the name does not end in .test.ts); test/e2eSuite.test.ts drives it with stub tools.
+// Its parts: the throw-away stack (throwawayStack.ts), the live checks (liveChecks.ts), timings
+// and report (report.ts), what a failed run saves (diagnostics.ts).
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { CheckFailed, interrupt, log, messageOf, projectRoot } from "./common";
-import { checkEnvironment, clusterExists } from "./liveChecks";
-import { milestoneRecorder, missingPrerequisites, Timings, toolVersions, writeReport, type Result } from "./report";
-import { cleanup, copyProject, createStack, pulumiOperation, type Run, type State } from "./throwawayStack";
+import { interrupt, log, messageOf, minute, projectRoot } from "./common";
+import { saveDiagnostics } from "./diagnostics";
+import { checkEnvironment, nothingLeft } from "./liveChecks";
+import { milestoneRecorder, missingPrerequisites, PhaseFailed, Report, toolVersions } from "./report";
+import { cleanup, copyProject, createStack, pulumiIsCancelling, pulumiOperation, stopPulumi, type Run, type State } from "./throwawayStack";
 
 const usage = "usage: npm run test:e2e [-- --timings FILE]   (default out/e2e-timings.json)";
 
@@ -33,26 +35,65 @@ function parseOptions(argv: string[]): { timingsFile: string } | { exitCode: num
   return { timingsFile: path.resolve(values.timings ?? path.join(projectRoot, "out", "e2e-timings.json")) };
 }
 
-/** First Ctrl-C: stop what runs and clean up. Second: leave at once, saying what may be left. */
-function handleInterrupts(run: Run): void {
-  const onSignal = () => {
-    if (!interrupt.signal.aborted) {
-      log("interrupted: cleaning up (interrupt again to exit at once)");
-      interrupt.abort(new Error("interrupted"));
-      return;
+/** The suite's own deadline, safely inside the workflow's timeout-minutes (45): then it fails, cleans up and reports. */
+const deadlineMinutes = Number(process.env.E2E_DEADLINE_MINUTES ?? 35);
+const deadlineProblem =
+  Number.isFinite(deadlineMinutes) && deadlineMinutes > 0
+    ? undefined
+    : `E2E_DEADLINE_MINUTES=${JSON.stringify(process.env.E2E_DEADLINE_MINUTES)} is not a positive number of minutes`;
+
+/** Why the suite was stopped before its end, if it was. */
+let stoppedBy: "interrupted" | "timed out" | undefined;
+
+/**
+ * First Ctrl-C: stop what runs, then clean up. A terminal's Ctrl-C reaches Pulumi itself (one
+ * process group), and a second SIGINT would make Pulumi terminate at once: so it is passed on
+ * only when Pulumi has not said, within two seconds, that it is cancelling. A SIGTERM (a CI
+ * cancel) reaches only this process: it is passed on once. A second signal: leave at once,
+ * saying what may be left.
+ */
+function handleStops(run: Run, report: Report): void {
+  let signals = 0;
+  const stop = (why: "interrupted" | "timed out", message: string) => {
+    stoppedBy ??= why;
+    log(message);
+    interrupt.abort(new Error(why));
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (++signals > 1) {
+      report.finish(
+        "interrupted",
+        `interrupted again: exited without cleanup; may be left: kind cluster ${run.clusterName}, ${run.projectDir}, ${run.stateDir}`,
+      );
+      log(`interrupted again: exiting without cleanup; may be left: kind cluster ${run.clusterName}, ${run.projectDir}, ${run.stateDir}`);
+      process.exit(130);
     }
-    log(`interrupted again: exiting without cleanup; may be left: kind cluster ${run.clusterName}, ${run.projectDir}, ${run.stateDir}`);
-    process.exit(130);
+    stop("interrupted", `${signal}: stopping, then cleaning up (interrupt again to exit at once)`);
+    if (signal === "SIGTERM") stopPulumi();
+    else setTimeout(() => pulumiIsCancelling() || stopPulumi(), 2000).unref();
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  setTimeout(() => {
+    stop("timed out", `deadline: ${deadlineMinutes} minutes passed; stopping, then cleaning up`);
+    stopPulumi();
+  }, deadlineMinutes * minute).unref();
 }
 
 async function main(argv: string[]): Promise<number> {
   const options = parseOptions(argv);
   if ("exitCode" in options) return options.exitCode;
+  if (deadlineProblem !== undefined) {
+    console.error(`e2e: ${deadlineProblem}`);
+    return 2;
+  }
   const missing = await missingPrerequisites();
   if (missing.length > 0) {
+    // In CI the suite must run: a skip there would look like a pass.
+    if (process.env.E2E_REQUIRED === "1") {
+      console.error(`e2e: FAILED: E2E_REQUIRED=1, but this machine lacks ${missing.join(", ")}`);
+      return 1;
+    }
     console.log(`e2e: skipped: ${missing.join(", ")}`);
     return 0;
   }
@@ -66,39 +107,48 @@ async function main(argv: string[]): Promise<number> {
     projectDir: copyProject(stackName),
     stateDir: fs.mkdtempSync(path.join(os.tmpdir(), "gitops-e2e-state-")),
   };
-  handleInterrupts(run);
-  log(`stack ${run.stackName}, cluster ${run.clusterName}, project copy ${run.projectDir}`);
+  const report = new Report(options.timingsFile, run, await toolVersions());
+  handleStops(run, report);
+  log(`stack ${run.stackName}, cluster ${run.clusterName}, project copy ${run.projectDir}, deadline ${deadlineMinutes} minutes`);
 
-  const timings = new Timings();
   const state: State = { destroyed: false };
-  let result: Result = "failed";
   let failure: string | undefined;
+  let failedPhase: string | undefined;
+  let fluxNamespace = "flux-system";
   try {
-    const stack = (state.stack = await timings.time("stack setup", () => createStack(run)));
-    await timings.time("up total", () => {
+    const stack = (state.stack = await report.time("stack setup", () => createStack(run)));
+    await report.time("up total", () => {
       const upStart = Date.now();
-      return pulumiOperation("up", (options) => stack.up({ ...options, onEvent: milestoneRecorder(timings, upStart) }));
+      return pulumiOperation("up", (operation) => stack.up({ ...operation, onEvent: milestoneRecorder(report, upStart) }));
     });
-    await timings.time("checks", () => checkEnvironment(stack, run));
+    const outputs = await stack.outputs();
+    if (typeof outputs.fluxNamespace?.value === "string") fluxNamespace = outputs.fluxNamespace.value;
+    await report.time("checks", () => checkEnvironment(stack, run));
     // A second look must find nothing to change: the program and the cluster agree.
-    await timings.time("preview", () => pulumiOperation("preview", (options) => stack.preview({ ...options, expectNoChanges: true })));
-    await timings.time("refresh", () => pulumiOperation("refresh", (options) => stack.refresh({ ...options, expectNoChanges: true })));
-    await timings.time("destroy", () => pulumiOperation("destroy", (options) => stack.destroy(options)));
+    await report.time("preview", () => pulumiOperation("preview", (operation) => stack.preview({ ...operation, expectNoChanges: true })));
+    await report.time("refresh", () => pulumiOperation("refresh", (operation) => stack.refresh({ ...operation, expectNoChanges: true })));
+    await report.time("destroy", () => pulumiOperation("destroy", (operation) => stack.destroy(operation)));
     state.destroyed = true;
-    if (await clusterExists(run.clusterName)) throw new CheckFailed(`kind cluster ${run.clusterName} still exists after destroy`);
-    log(`ok: kind no longer lists cluster ${run.clusterName}`);
-    result = "passed";
+    await report.time("nothing left", () => nothingLeft(run, stack));
   } catch (error) {
-    result = interrupt.signal.aborted ? "interrupted" : "failed";
-    failure = interrupt.signal.aborted ? "interrupted" : messageOf(error);
-  } finally {
-    await cleanup(run, state);
+    failure = stoppedBy === "interrupted" ? "interrupted" : messageOf(error);
+    failedPhase = error instanceof PhaseFailed ? error.phase : undefined;
   }
 
-  console.log(`\n${timings.table()}\n`);
-  writeReport(options.timingsFile, run, await toolVersions(), timings, result, failure);
+  let diagnostics: string | undefined;
+  if (failure !== undefined && stoppedBy !== "interrupted") {
+    // Before cleanup: the cluster is still there to be asked.
+    diagnostics = path.join(path.dirname(options.timingsFile), "e2e-diagnostics");
+    fs.rmSync(diagnostics, { recursive: true, force: true });
+    await saveDiagnostics(diagnostics, run, { fluxNamespace, stack: state.stack, previewDiff: failedPhase === "preview" });
+  }
+  await cleanup(run, state);
+
+  const result = failure === undefined ? "passed" : (stoppedBy ?? "failed");
+  report.finish(result, failure, diagnostics);
+  console.log(`\n${report.table()}\n`);
   const shown = path.relative(process.cwd(), options.timingsFile);
-  log(`timings written to ${shown.startsWith("..") ? options.timingsFile : shown}`);
+  log(`report written to ${shown.startsWith("..") ? options.timingsFile : shown}`);
   switch (result) {
     case "passed":
       log("passed");
@@ -106,8 +156,10 @@ async function main(argv: string[]): Promise<number> {
     case "interrupted":
       console.error("e2e: interrupted (cleanup done)");
       return 130;
-    case "failed":
-      console.error(`e2e: FAILED: ${failure ?? "unknown error"}`);
+    default:
+      console.error(
+        `e2e: ${result === "timed out" ? `TIMED OUT after ${deadlineMinutes} minutes` : "FAILED"}: ${failure ?? "unknown error"}`,
+      );
       return 1;
   }
 }

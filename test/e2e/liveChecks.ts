@@ -137,7 +137,10 @@ async function withPortForward<T>(
   const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
-    socket.on("error", () => socket.destroy());
+    socket.on("error", (error) => {
+      log(`port-forward to ${namespace}/${pod}:${port}: local connection failed: ${error.message}`);
+      socket.destroy();
+    });
     clients.forward.portForward(namespace, pod, [port], socket, null, socket).then(
       (result) => {
         // Without retries it is the WebSocket itself (typed by `ws`, whose types are not installed):
@@ -145,7 +148,10 @@ async function withPortForward<T>(
         if (typeof result === "function") return;
         const connection = result as unknown as WebSocketLike;
         connection.on("close", () => socket.destroy());
-        connection.on("error", () => socket.destroy());
+        connection.on("error", () => {
+          log(`port-forward to ${namespace}/${pod}:${port}: the API server's stream failed`);
+          socket.destroy();
+        });
         socket.on("close", () => connection.close());
       },
       (error: unknown) => {
@@ -181,6 +187,7 @@ async function serverHealthy(clients: Clients): Promise<string | undefined> {
 
 interface Target {
   labels?: Record<string, string>;
+  scrapePool?: string;
   scrapeUrl?: string;
   health?: string;
   lastError?: string;
@@ -211,6 +218,18 @@ async function prometheusScrapesServer(clients: Clients): Promise<string | undef
   return targets.map(describeTarget).join("; ");
 }
 
+/** Every Flux controller is scraped through the PodMonitor the program creates, and is up. */
+async function fluxTargetsUp(clients: Clients, fluxNamespace: string): Promise<string | undefined> {
+  const all = await activeTargets(clients);
+  if (typeof all === "string") return all;
+  // A PodMonitor's targets are in the scrape pool podMonitor/<namespace>/<name>/<endpoint>.
+  const flux = all.filter((target) => target.scrapePool?.startsWith(`podMonitor/${fluxNamespace}/flux-system/`));
+  if (flux.length < fluxControllerCount) return `${flux.length} Flux controller targets, not ${fluxControllerCount}`;
+  const notUp = flux.filter((target) => target.health !== "up");
+  return notUp.length === 0 ? undefined : notUp.map(describeTarget).join("; ");
+}
+const fluxControllerCount = 6;
+
 /** No target is down: the chart scrapes nothing kind keeps on a node's loopback (etcd, scheduler, ...). */
 async function everyTargetUp(clients: Clients): Promise<string | undefined> {
   const all = await activeTargets(clients);
@@ -239,11 +258,38 @@ export async function checkEnvironment(stack: Stack, run: Run): Promise<void> {
   await waitFor("GET /health on a server pod answers OK", () => serverHealthy(clients), minute);
   // Prometheus scrapes every 10s, but discovers the ServiceMonitor only after its config reloads.
   await waitFor("Prometheus reports the server target up", () => prometheusScrapesServer(clients), 3 * minute, 10_000);
+  await waitFor(
+    "Prometheus scrapes every Flux controller (the Flux PodMonitor), all up",
+    () => fluxTargetsUp(clients, fluxNamespace),
+    3 * minute,
+    10_000,
+  );
   await waitFor("every target Prometheus scrapes is up", () => everyTargetUp(clients), 2 * minute, 10_000);
 }
 
-export async function clusterExists(clusterName: string): Promise<boolean> {
+/** After destroy: no kind cluster, no Docker container of it, and no resource in the stack's state. */
+export async function nothingLeft(run: Run, stack: Stack): Promise<void> {
   const clusters = await kindClusters(machine);
   if (clusters === undefined) throw new CheckFailed("kind get clusters failed");
-  return clusters.includes(clusterName);
+  if (clusters.includes(run.clusterName)) throw new CheckFailed(`kind cluster ${run.clusterName} still exists after destroy`);
+  log(`ok: kind no longer lists cluster ${run.clusterName}`);
+  const containers = await machine.run("docker", [
+    "ps",
+    "-a",
+    "--filter",
+    `label=io.x-k8s.kind.cluster=${run.clusterName}`,
+    "--format",
+    "{{.Names}}",
+  ]);
+  if (containers.exitCode !== 0) throw new CheckFailed("docker ps failed");
+  const left = containers.stdout.split("\n").filter((line) => line.trim() !== "");
+  if (left.length > 0) throw new CheckFailed(`Docker containers of cluster ${run.clusterName} left after destroy: ${left.join(", ")}`);
+  log(`ok: no Docker container of cluster ${run.clusterName} is left`);
+  const state = (await stack.exportStack()) as { deployment?: { resources?: { urn?: string }[] } };
+  const resources = state.deployment?.resources ?? [];
+  if (resources.length > 0)
+    throw new CheckFailed(
+      `the stack's state still holds ${resources.length} resources after destroy: ${resources.map((resource) => resource.urn).join(", ")}`,
+    );
+  log("ok: the stack's state holds no resources");
 }

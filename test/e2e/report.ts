@@ -51,8 +51,22 @@ export interface PhaseTiming {
   readonly sinceUpStart?: boolean;
 }
 
-export class Timings {
+/** The report (out/e2e-timings.json): rewritten whenever a phase starts or ends, so any stop leaves one. */
+export class Report {
   readonly phases: PhaseTiming[] = [];
+  /** The phase that runs now, or the one that was running when the suite stopped. */
+  private phase?: string;
+  private result: Result = "running";
+  private failure?: string;
+  private diagnostics?: string;
+
+  constructor(
+    private readonly file: string,
+    private readonly run: Run,
+    private readonly versions: ToolVersions,
+  ) {
+    this.write();
+  }
 
   has(phase: string): boolean {
     return this.phases.some((timing) => timing.phase === phase);
@@ -60,15 +74,18 @@ export class Timings {
 
   record(phase: string, milliseconds: number, ok = true, sinceUpStart = false): void {
     this.phases.push({ phase, seconds: Math.round(milliseconds / 100) / 10, ok, ...(sinceUpStart && { sinceUpStart }) });
+    this.write();
   }
 
   /** Runs one phase; its time is recorded whether it succeeds or fails. */
   async time<T>(phase: string, run: () => Promise<T>): Promise<T> {
     const start = Date.now();
+    this.phase = phase;
+    this.write();
     log(`${phase}: started`);
     try {
       const result = await run();
-      // An operation that ignored Ctrl-C and finished anyway still does not count.
+      // An operation that ignored Ctrl-C (or the deadline) and finished anyway still does not count.
       interrupt.signal.throwIfAborted();
       this.record(phase, Date.now() - start);
       log(`${phase}: done`);
@@ -77,6 +94,38 @@ export class Timings {
       this.record(phase, Date.now() - start, false);
       throw new PhaseFailed(phase, error);
     }
+  }
+
+  /** The suite's outcome (and where the diagnostics bundle is, when one was saved). */
+  finish(result: Exclude<Result, "running">, failure?: string, diagnostics?: string): void {
+    this.result = result;
+    this.failure = failure;
+    this.diagnostics = diagnostics;
+    if (result === "passed") this.phase = undefined;
+    this.write();
+  }
+
+  /** Written at once (synchronously): it must survive a second Ctrl-C that exits right after. */
+  write(): void {
+    const report = {
+      date: new Date().toISOString(),
+      result: this.result,
+      ...(this.phase !== undefined && { phase: this.phase }),
+      ...(this.failure !== undefined && { failure: this.failure }),
+      ...(this.diagnostics !== undefined && { diagnostics: this.diagnostics }),
+      stack: this.run.stackName,
+      cluster: this.run.clusterName,
+      machine: {
+        platform: os.platform(),
+        arch: os.arch(),
+        cpus: os.cpus().length,
+        totalMemoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+      },
+      versions: this.versions,
+      phases: this.phases,
+    };
+    fs.mkdirSync(path.dirname(this.file), { recursive: true });
+    fs.writeFileSync(this.file, `${JSON.stringify(report, null, 2)}\n`);
   }
 
   table(): string {
@@ -97,41 +146,14 @@ const upMilestones: Readonly<Record<string, string>> = {
 };
 
 /** Records a milestone when the engine reports its resource's outputs (the resource is done). */
-export function milestoneRecorder(timings: Timings, upStart: number): (event: EngineEvent) => void {
+export function milestoneRecorder(report: Report, upStart: number): (event: EngineEvent) => void {
   return (event) => {
     const urn = event.resOutputsEvent?.metadata.urn;
     if (urn === undefined) return;
     for (const [suffix, phase] of Object.entries(upMilestones)) {
-      if (urn.endsWith(suffix) && !timings.has(phase)) timings.record(phase, Date.now() - upStart, true, true);
+      if (urn.endsWith(suffix) && !report.has(phase)) report.record(phase, Date.now() - upStart, true, true);
     }
   };
 }
 
-export type Result = "passed" | "failed" | "interrupted";
-
-export function writeReport(
-  file: string,
-  run: Run,
-  versions: ToolVersions,
-  timings: Timings,
-  result: Result,
-  failure: string | undefined,
-): void {
-  const report = {
-    date: new Date().toISOString(),
-    result,
-    ...(failure !== undefined && { failure }),
-    stack: run.stackName,
-    cluster: run.clusterName,
-    machine: {
-      platform: os.platform(),
-      arch: os.arch(),
-      cpus: os.cpus().length,
-      totalMemoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
-    },
-    versions,
-    phases: timings.phases,
-  };
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-}
+export type Result = "running" | "passed" | "failed" | "interrupted" | "timed out";

@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { pathToFileURL } from "node:url";
 import * as YAML from "yaml";
 import type { Stack } from "@pulumi/pulumi/automation";
-import { baseStack, interrupt, log, messageOf, minute, projectRoot } from "./common";
+import { baseStack, log, messageOf, minute, projectRoot } from "./common";
 
 export interface Run {
   readonly id: string;
@@ -38,6 +38,8 @@ export function copyProject(stackName: string): string {
     fs.cpSync(path.join(projectRoot, entry), path.join(dir, entry), { recursive: true });
   }
   fs.symlinkSync(path.join(projectRoot, "node_modules"), path.join(dir, "node_modules"));
+  // dev's own files too (flux-values.yaml, apps/): the stack under test is dev, under another name.
+  fs.cpSync(path.join(projectRoot, "stacks", baseStack), path.join(dir, "stacks", stackName), { recursive: true });
   // The new stack starts from dev's settings.
   const baseFile = fs.readFileSync(path.join(projectRoot, `Pulumi.${baseStack}.yaml`), "utf8");
   fs.writeFileSync(path.join(dir, `Pulumi.${stackName}.yaml`), stackFileFromBase(baseFile));
@@ -67,9 +69,9 @@ export async function createStack(run: Run): Promise<Stack> {
       },
     },
   );
-  // A unique cluster name, so the suite never collides with `npm run up -- dev`.
-  const cluster = { ...stackSetting(run.projectDir, run.stackName, "gitops:cluster"), name: run.clusterName };
-  await stack.setConfig("gitops:cluster", { value: JSON.stringify(cluster) });
+  // A unique cluster name, so the suite never collides with `npm run up -- dev`; set as the
+  // structured value a user sets (--path), not as a JSON string.
+  await stack.setConfig("gitops:cluster.name", { value: run.clusterName }, true);
   return stack;
 }
 
@@ -92,17 +94,38 @@ function prefixedOutput(prefix: string): { write: (chunk: string) => void; flush
 
 type OperationOptions = { onOutput: (out: string) => void; onError: (err: string) => void; signal?: AbortSignal };
 
-/** Runs one Pulumi operation with its output streamed under `pulumi <name> |`. */
+/** The Pulumi operation that runs now: how to stop it, and whether it has said it is stopping. */
+let running: { readonly stop: AbortController; cancelling: boolean } | undefined;
+
+/**
+ * Asks the running Pulumi operation to stop, once: the Automation API sends it one SIGINT, and
+ * Pulumi stops gracefully (a second SIGINT would make it terminate at once).
+ */
+export function stopPulumi(): void {
+  if (running && !running.stop.signal.aborted && !running.cancelling) running.stop.abort();
+}
+
+/** Whether the running Pulumi has already announced that it is cancelling (it got a SIGINT itself). */
+export const pulumiIsCancelling = (): boolean => running?.cancelling ?? false;
+
+/** Runs one Pulumi operation with its output streamed under `pulumi <name> |`; `cancellable`: stopPulumi reaches it. */
 export async function pulumiOperation<T>(
   name: string,
   operation: (options: OperationOptions) => Promise<T>,
   cancellable = true,
 ): Promise<T> {
   const output = prefixedOutput(`pulumi ${name}`);
-  const write = (text: string) => output.write(text);
+  const current = { stop: new AbortController(), cancelling: false };
+  const write = (text: string) => {
+    // Pulumi's own words when a SIGINT reaches it (pkg/backend/cancellation_scope.go).
+    if (/received; cancelling/.test(text)) current.cancelling = true;
+    output.write(text);
+  };
+  if (cancellable) running = current;
   try {
-    return await operation({ onOutput: write, onError: write, ...(cancellable && { signal: interrupt.signal }) });
+    return await operation({ onOutput: write, onError: write, ...(cancellable && { signal: current.stop.signal }) });
   } finally {
+    if (running === current) running = undefined;
     output.flush();
   }
 }
@@ -137,3 +160,6 @@ export async function cleanup(run: Run, state: State): Promise<void> {
   }
   for (const dir of [run.projectDir, run.stateDir]) fs.rmSync(dir, { recursive: true, force: true });
 }
+
+/** Where kind wrote the cluster's kubeconfig in the project copy: there even when `up` failed half-way. */
+export const kubeconfigOf = (run: Run) => path.join(run.projectDir, ".kube", `${run.clusterName}.yaml`);

@@ -30,7 +30,8 @@
 // For tests: every call is appended to $STUB_CALLS as
 // `<args> | passphrase=<PULUMI_CONFIG_PASSPHRASE> backend=<PULUMI_BACKEND_URL> unreachable=<PULUMI_K8S_DELETE_UNREACHABLE>`;
 // `<start|end|SIGINT|SIGTERM> <stack> <command> <epoch ms>` lines go to $STUB_TIMES; an
-// operation takes $STUB_SECONDS (default 0.1) and fails for the stacks named in $STUB_FAIL.
+// operation takes $STUB_SECONDS_<COMMAND> (STUB_SECONDS_UP, ...), else $STUB_SECONDS (default 0.1),
+// and fails for the stacks named in $STUB_FAIL.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -121,6 +122,27 @@ if (command === "stack" && subcommand === "select") {
   const size = Number(flags.get("--page-size") ?? 10);
   const page = Number(flags.get("--page") ?? 1);
   say(JSON.stringify(stack.history.toReversed().slice((page - 1) * size, page * size), null, 4));
+} else if (command === "stack" && subcommand === "rm") {
+  const name = words[2] ?? stackName;
+  const stack = existing(name);
+  if (stack.resources > 0 && !has("--force", "-f")) fail(\`'\${name}' still has resources; removal rejected. Possible actions:\`, 1);
+  fs.rmSync(stackFile(name));
+  if (!has("--preserve-config")) fs.rmSync(\`Pulumi.\${name}.yaml\`, { force: true });
+  say(\`Stack '\${name}' has been removed!\`);
+} else if (command === "stack" && subcommand === "export") {
+  const stack = existing(stackName);
+  const resources = Array.from({ length: stack.resources }, (_, index) => ({ urn: \`urn:pulumi:\${stackName}::\${project.name}::stub:Resource::r\${index}\`, type: "stub:Resource" }));
+  say(JSON.stringify({ version: 3, deployment: { manifest: { time: new Date().toISOString() }, ...(resources.length > 0 && { resources }) } }, null, 4));
+} else if (command === "config" && subcommand === "set") {
+  // config set [--path] <key> --stack <s> --plaintext --non-interactive -- <value>: written into Pulumi.<s>.yaml.
+  existing(stackName);
+  const [, , key, value = ""] = words;
+  const file = \`Pulumi.\${stackName}.yaml\`;
+  const document = YAML.parseDocument(fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "config: {}\\n");
+  const [namespace, ...rest] = key.split(":");
+  const keys = has("--path") ? rest.join(":").split(".") : [rest.join(":")];
+  document.setIn(["config", \`\${namespace}:\${keys[0]}\`, ...keys.slice(1)], value);
+  fs.writeFileSync(file, document.toString());
 } else if (["up", "preview", "refresh", "destroy"].includes(command)) {
   operate(command, existing(stackName));
 } else {
@@ -202,7 +224,7 @@ function operate(command, stack) {
     });
   }
   const failing = (env.STUB_FAIL ?? "").split(/[\\s,]+/).includes(name);
-  timer = setTimeout(() => end(failing ? "failed" : "succeeded"), Number(env.STUB_SECONDS ?? 0.1) * 1000);
+  timer = setTimeout(() => end(failing ? "failed" : "succeeded"), Number(env[\`STUB_SECONDS_\${command.toUpperCase()}\`] ?? env.STUB_SECONDS ?? 0.1) * 1000);
 }
 
 /** Sends engine events to the Automation API's Events service, as Pulumi does for --event-log tcp://. */

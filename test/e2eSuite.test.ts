@@ -1,0 +1,200 @@
+// The end-to-end suite's own failure paths, run for real here: the suite (test/e2e/e2e.ts) and
+// the real Automation API, with stub docker, kind and pulumi first on PATH. A failing phase
+// leaves a diagnostics bundle and a report; a Ctrl-C reaches Pulumi once and leaves a report
+// marked interrupted; the deadline leaves one marked timed out. Cleanup runs every time.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, it } from "node:test";
+import { projectRoot } from "../infra/settings";
+import { createPulumiStub } from "./support/pulumiStub";
+
+// Docker with a daemon and no containers; kind that has no clusters, deletes and exports logs.
+const stubDocker = `#!/usr/bin/env bash
+echo "docker $*" >> "$STUB_CALLS"
+case "$1" in
+  version) echo "client 28.2.2, server 28.2.2" ;;
+  info) echo "28.2.2" ;;
+  ps) ;;
+  *) echo "docker stub: $*" >&2; exit 1 ;;
+esac
+`;
+const stubKind = `#!/usr/bin/env bash
+echo "kind $*" >> "$STUB_CALLS"
+case "$1 $2" in
+  "version "*) echo "kind v0.32.0 go1.24.4 linux/amd64" ;;
+  "get clusters") ;;
+  "delete cluster") echo "Deleting cluster ..." >&2 ;;
+  "export logs") mkdir -p "$3" && echo "kind's logs" > "$3/kind-version.txt" ;;
+  *) echo "kind stub: $*" >&2; exit 1 ;;
+esac
+`;
+
+interface SuiteRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly report: { result: string; phase?: string; failure?: string; diagnostics?: string; phases: { phase: string; ok: boolean }[] };
+  readonly calls: string[];
+  readonly signals: string[];
+  readonly out: string;
+}
+
+/** Runs the suite with the stubs; `signal` is sent (to the whole group, as a terminal does) once `up` runs. */
+async function suite(options: { env?: NodeJS.ProcessEnv; signal?: NodeJS.Signals; toGroup?: boolean } = {}): Promise<SuiteRun> {
+  const stub = createPulumiStub();
+  fs.writeFileSync(path.join(stub.bin, "docker"), stubDocker, { mode: 0o755 });
+  fs.writeFileSync(path.join(stub.bin, "kind"), stubKind, { mode: 0o755 });
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), "e2e-out-"));
+  try {
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", path.join(projectRoot, "test/e2e/e2e.ts"), "--timings", path.join(out, "e2e-timings.json")],
+      {
+        cwd: projectRoot,
+        env: { ...process.env, ...stub.env(options.env), PATH: `${stub.bin}:/usr/bin:/bin` },
+        detached: true,
+      },
+    );
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const closed = new Promise<number | null>((resolve) => child.on("close", resolve));
+    if (options.signal) {
+      const started = Date.now();
+      while (!stub.times().some((line) => line.startsWith("start ") && line.includes(" up "))) {
+        assert.ok(Date.now() - started < 30_000, `up never started:\n${stdout}\n${stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      process.kill(options.toGroup ? -child.pid! : child.pid!, options.signal);
+    }
+    const code = await closed;
+    const report = JSON.parse(fs.readFileSync(path.join(out, "e2e-timings.json"), "utf8")) as SuiteRun["report"];
+    const signals = stub.times().filter((line) => /^SIG/.test(line));
+    return { code, stdout, stderr, report, calls: stub.calls(), signals, out };
+  } finally {
+    stub.remove();
+  }
+}
+
+const cleanupRan = (calls: string[]) => {
+  assert.ok(
+    calls.some((call) => call.startsWith("kind delete cluster --name gitops-e2e-")),
+    "kind delete (the safety net) ran",
+  );
+  assert.ok(
+    calls.some((call) => call.startsWith("stack rm --yes --force e2e-")),
+    "the stack was removed",
+  );
+};
+
+describe("the end-to-end suite's own failure paths (stub docker, kind and pulumi)", { concurrency: true }, () => {
+  it("a failing phase saves the diagnostics bundle, then cleans up, and reports the phase and why", async () => {
+    const run = await suite();
+    try {
+      assert.equal(run.code, 1, run.stderr);
+      assert.equal(run.report.result, "failed");
+      assert.equal(run.report.phase, "checks");
+      assert.match(run.report.failure!, /stack output kubeconfig is missing/);
+      assert.deepEqual(
+        run.report.phases.map((phase) => `${phase.phase}:${phase.ok}`),
+        ["stack setup:true", "up total:true", "checks:false"],
+      );
+      const bundle = run.report.diagnostics!;
+      assert.equal(bundle, path.join(run.out, "e2e-diagnostics"));
+      assert.equal(fs.readFileSync(path.join(bundle, "kind-logs/kind-version.txt"), "utf8"), "kind's logs\n");
+      assert.match(
+        fs.readFileSync(path.join(bundle, "not-saved.txt"), "utf8"),
+        /^cluster objects and logs: no kubeconfig at .*\.kube\/gitops-e2e-[0-9a-f]+\.yaml \(kind never created the cluster\)$/m,
+      );
+      assert.ok(
+        run.calls.some((call) => call.startsWith("destroy ")),
+        "the stack was destroyed",
+      );
+      cleanupRan(run.calls);
+      assert.match(run.stderr, /^e2e: FAILED: stack output kubeconfig is missing$/m);
+    } finally {
+      fs.rmSync(run.out, { recursive: true, force: true });
+    }
+  });
+
+  it("a Ctrl-C reaches Pulumi once, waits for its graceful stop, cleans up, and reports interrupted", async () => {
+    const run = await suite({ env: { STUB_SECONDS_UP: "30" }, signal: "SIGINT", toGroup: true });
+    try {
+      assert.equal(run.code, 130, run.stderr);
+      // One SIGINT, the terminal's: the suite saw Pulumi say it was cancelling and sent none.
+      assert.equal(run.signals.length, 1, run.signals.join("\n"));
+      assert.match(run.signals[0]!, /^SIGINT e2e-[0-9a-f]+ up /);
+      assert.match(run.stdout, /^pulumi up \| \^C received; cancelling\./m);
+      assert.equal(run.report.result, "interrupted");
+      assert.equal(run.report.phase, "up total");
+      assert.equal(run.report.diagnostics, undefined);
+      cleanupRan(run.calls);
+    } finally {
+      fs.rmSync(run.out, { recursive: true, force: true });
+    }
+  });
+
+  it("a SIGTERM (a CI cancel, to the suite alone) is passed on to Pulumi once", async () => {
+    const run = await suite({ env: { STUB_SECONDS_UP: "30" }, signal: "SIGTERM", toGroup: false });
+    try {
+      assert.equal(run.code, 130, run.stderr);
+      assert.equal(run.signals.length, 1, run.signals.join("\n"));
+      assert.match(run.signals[0]!, /^SIGINT e2e-[0-9a-f]+ up /);
+      assert.equal(run.report.result, "interrupted");
+      cleanupRan(run.calls);
+    } finally {
+      fs.rmSync(run.out, { recursive: true, force: true });
+    }
+  });
+
+  it("its own deadline stops Pulumi once, saves diagnostics, cleans up, and reports timed out", async () => {
+    const run = await suite({ env: { STUB_SECONDS_UP: "30", E2E_DEADLINE_MINUTES: "0.08" } });
+    try {
+      assert.equal(run.code, 1, run.stderr);
+      assert.equal(run.report.result, "timed out");
+      // Stopped in `up` (as a slow machine may still be setting the stack up: then nothing runs to stop).
+      assert.ok(["up total", "stack setup"].includes(run.report.phase!), run.report.phase);
+      if (run.report.phase === "up total") assert.equal(run.signals.length, 1, run.signals.join("\n"));
+      assert.ok(run.report.diagnostics && fs.existsSync(run.report.diagnostics));
+      assert.match(run.stderr, /^e2e: TIMED OUT after 0\.08 minutes: /m);
+      cleanupRan(run.calls);
+    } finally {
+      fs.rmSync(run.out, { recursive: true, force: true });
+    }
+  });
+
+  /** Runs the suite with only the stub pulumi on PATH (no docker, no kind); its exit code and stderr. */
+  async function withoutTools(env: NodeJS.ProcessEnv): Promise<{ code: number | null; stderr: string }> {
+    const stub = createPulumiStub();
+    try {
+      const child = spawn(process.execPath, ["--import", "tsx", path.join(projectRoot, "test/e2e/e2e.ts")], {
+        cwd: projectRoot,
+        env: { ...process.env, PATH: `${stub.bin}:/usr/bin:/bin`, ...env },
+      });
+      let stderr = "";
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+      return { code, stderr };
+    } finally {
+      stub.remove();
+    }
+  }
+
+  it("with E2E_REQUIRED=1, a missing tool fails the run instead of skipping it", async () => {
+    const { code, stderr } = await withoutTools({ E2E_REQUIRED: "1" });
+    assert.equal(code, 1);
+    assert.match(stderr, /^e2e: FAILED: E2E_REQUIRED=1, but this machine lacks .*kind \(not on PATH\)/m);
+  });
+
+  it("refuses a deadline that is not a positive number of minutes, before anything runs", async () => {
+    for (const deadline of ["soon", "0", "-5"]) {
+      const { code, stderr } = await withoutTools({ E2E_DEADLINE_MINUTES: deadline, E2E_REQUIRED: "1" });
+      assert.equal(code, 2, deadline);
+      assert.match(stderr, new RegExp(`^e2e: E2E_DEADLINE_MINUTES="${deadline}" is not a positive number of minutes$`, "m"));
+    }
+  });
+});
