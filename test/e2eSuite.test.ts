@@ -8,7 +8,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
+import { parse } from "yaml";
 import { projectRoot } from "../infra/settings";
+import { nothingLeft } from "./e2e/liveChecks";
+import { copyProject, type Run } from "./e2e/throwawayStack";
+import type { Machine } from "../tools/machine";
 import { createPulumiStub } from "./support/pulumiStub";
 
 // Docker with a daemon and no containers; kind that has no clusters, deletes and exports logs.
@@ -116,6 +120,11 @@ describe("the end-to-end suite's own failure paths (stub docker, kind and pulumi
       );
       cleanupRan(run.calls);
       assert.match(run.stderr, /^e2e: FAILED: stack output kubeconfig is missing$/m);
+      // Its own cluster name, set as a structured value (as a user sets it), not a JSON string.
+      assert.ok(
+        run.calls.some((call) => /^config set --path gitops:cluster\.name --stack (e2e-[0-9a-f]+) .*-- gitops-\1 \|/.test(call)),
+        run.calls.filter((call) => call.startsWith("config")).join("\n"),
+      );
     } finally {
       fs.rmSync(run.out, { recursive: true, force: true });
     }
@@ -191,10 +200,85 @@ describe("the end-to-end suite's own failure paths (stub docker, kind and pulumi
   });
 
   it("refuses a deadline that is not a positive number of minutes, before anything runs", async () => {
-    for (const deadline of ["soon", "0", "-5"]) {
-      const { code, stderr } = await withoutTools({ E2E_DEADLINE_MINUTES: deadline, E2E_REQUIRED: "1" });
-      assert.equal(code, 2, deadline);
-      assert.match(stderr, new RegExp(`^e2e: E2E_DEADLINE_MINUTES="${deadline}" is not a positive number of minutes$`, "m"));
+    const deadlines = ["soon", "0", "-5"];
+    const runs = await Promise.all(deadlines.map((deadline) => withoutTools({ E2E_DEADLINE_MINUTES: deadline, E2E_REQUIRED: "1" })));
+    runs.forEach(({ code, stderr }, index) => {
+      assert.equal(code, 2, deadlines[index]);
+      assert.match(stderr, new RegExp(`^e2e: E2E_DEADLINE_MINUTES="${deadlines[index]}" is not a positive number of minutes$`, "m"));
+    });
+  });
+});
+
+describe("the end-to-end suite's throw-away stack", () => {
+  it("is dev under another name: dev's settings without its secrets, and dev's stacks/ files", () => {
+    const dir = copyProject("e2e-test");
+    try {
+      const filesOf = (root: string) =>
+        fs
+          .readdirSync(root, { recursive: true, withFileTypes: true })
+          .filter((entry) => entry.isFile())
+          .map((entry) => path.relative(root, path.join(entry.parentPath, entry.name)))
+          .sort();
+      const devFiles = filesOf(path.join(projectRoot, "stacks/dev"));
+      assert.ok(devFiles.includes("flux-values.yaml"), devFiles.join(", "));
+      assert.deepEqual(filesOf(path.join(dir, "stacks/e2e-test")), devFiles);
+      for (const file of devFiles) {
+        assert.equal(
+          fs.readFileSync(path.join(dir, "stacks/e2e-test", file), "utf8"),
+          fs.readFileSync(path.join(projectRoot, "stacks/dev", file), "utf8"),
+          file,
+        );
+      }
+      const settings = (file: string) => (parse(fs.readFileSync(file, "utf8")) as { config: Record<string, unknown> }).config;
+      const dev = settings(path.join(projectRoot, "Pulumi.dev.yaml"));
+      const secret = (value: unknown) => typeof value === "object" && value !== null && "secure" in value;
+      const expected = Object.fromEntries(Object.entries(dev).filter(([, value]) => !secret(value)));
+      assert.deepEqual(settings(path.join(dir, "Pulumi.e2e-test.yaml")), expected);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("the end-to-end suite's check that destroy left nothing", () => {
+  const run: Run = { id: "1a2b", stackName: "e2e-1a2b", clusterName: "gitops-e2e-1a2b", projectDir: "/p", stateDir: "/s" };
+  /** A machine where `kind get clusters` and `docker ps` print these lines. */
+  const machineWith = (clusters: string[], containers: string[], dockerFails = false): Machine => ({
+    platform: "linux",
+    arch: "x64",
+    nodeVersion: process.version,
+    run: (command, args) => {
+      const words = [command, ...args].join(" ");
+      if (words === "kind get clusters") return Promise.resolve({ found: true, exitCode: 0, stdout: clusters.join("\n") });
+      if (words === `docker ps -a --filter label=io.x-k8s.kind.cluster=${run.clusterName} --format {{.Names}}`)
+        return Promise.resolve({ found: true, exitCode: dockerFails ? 1 : 0, stdout: containers.join("\n") });
+      return Promise.resolve({ found: false, exitCode: null, stdout: "" });
+    },
+    readFile: () => Promise.resolve(undefined),
+    listDirectory: () => Promise.resolve([]),
+    portFree: () => Promise.resolve(true),
+  });
+  const stateWith = (urns: string[]) => ({
+    exportStack: () => Promise.resolve({ version: 3, deployment: { resources: urns.map((urn) => ({ urn })) } }),
+  });
+
+  it("passes when kind lists another cluster only, no container is left and the state is empty", async (t) => {
+    t.mock.method(console, "log", () => undefined);
+    await nothingLeft(run, stateWith([]), machineWith(["gitops-dev"], []));
+  });
+
+  it("fails, naming what is left: the cluster, its containers, or resources in the state", async (t) => {
+    t.mock.method(console, "log", () => undefined);
+    await assert.rejects(nothingLeft(run, stateWith([]), machineWith(["gitops-e2e-1a2b"], [])), {
+      message: "kind cluster gitops-e2e-1a2b still exists after destroy",
+    });
+    await assert.rejects(nothingLeft(run, stateWith([]), machineWith([], ["gitops-e2e-1a2b-control-plane"])), {
+      message: "Docker containers of cluster gitops-e2e-1a2b left after destroy: gitops-e2e-1a2b-control-plane",
+    });
+    await assert.rejects(nothingLeft(run, stateWith([]), machineWith([], [], true)), { message: "docker ps failed" });
+    const urn = "urn:pulumi:e2e-1a2b::gitops-using-flux::pulumi:pulumi:Stack::gitops-using-flux-e2e-1a2b";
+    await assert.rejects(nothingLeft(run, stateWith([urn]), machineWith([], [])), {
+      message: `the stack's state still holds 1 resources after destroy: ${urn}`,
+    });
   });
 });

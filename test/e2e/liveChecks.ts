@@ -6,7 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type * as K8s from "@kubernetes/client-node";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { CheckFailed, interrupt, log, messageOf, minute, monitoringNamespace, serverNamespace } from "./common";
-import { kindClusters } from "../../tools/machine";
+import { kindClusters, type Machine } from "../../tools/machine";
 import { machine } from "./report";
 import { stackSetting, type Run } from "./throwawayStack";
 
@@ -268,12 +268,12 @@ export async function checkEnvironment(stack: Stack, run: Run): Promise<void> {
 }
 
 /** After destroy: no kind cluster, no Docker container of it, and no resource in the stack's state. */
-export async function nothingLeft(run: Run, stack: Stack): Promise<void> {
-  const clusters = await kindClusters(machine);
+export async function nothingLeft(run: Run, stack: Pick<Stack, "exportStack">, on: Machine = machine): Promise<void> {
+  const clusters = await kindClusters(on);
   if (clusters === undefined) throw new CheckFailed("kind get clusters failed");
   if (clusters.includes(run.clusterName)) throw new CheckFailed(`kind cluster ${run.clusterName} still exists after destroy`);
   log(`ok: kind no longer lists cluster ${run.clusterName}`);
-  const containers = await machine.run("docker", [
+  const containers = await on.run("docker", [
     "ps",
     "-a",
     "--filter",
