@@ -73,6 +73,7 @@ export function buildEnvironment(settings: Settings, root = projectRoot) {
     ...(gitSync?.deployKeyAccess !== undefined && { deployKeyAccess: gitSync.deployKeyAccess }),
     ...(gitSync?.deployKey && { deployKey: gitSync.deployKey }),
     ...(gitSync?.deployKeyPage !== undefined && { deployKeyPage: gitSync.deployKeyPage }),
+    ...(gitSync?.deployKeyAdded !== undefined && { deployKeyAdded: gitSync.deployKeyAdded }),
   };
 }
 
@@ -88,11 +89,17 @@ function connectCluster({ cluster, stack }: Settings, root: string): Cluster {
 function gitCredentials(git: Exclude<GitSettings, { mode: "off" }>): GitCredentials {
   if (git.mode === "https") return git.token ? { kind: "token", username: git.username, token: git.token } : { kind: "none" };
   return git.key.kind === "generated"
-    ? { kind: "generatedKey", knownHosts: git.knownHosts, readOnly: git.readOnly }
+    ? { kind: "generatedKey", knownHosts: git.knownHosts, readOnly: git.readOnly, addTo: git.key.addedBy }
     : { kind: "suppliedKey", privateKey: git.key.privateKey, knownHosts: git.knownHosts, readOnly: git.readOnly };
 }
 
-/** The program: read and validate every setting first, then build. `root`: the project folder (the one this program is in). */
-export function deployEnvironment(root = projectRoot): EnvironmentOutputs {
-  return buildEnvironment(readSettings(root), root);
+/**
+ * The program: read and validate every setting first, then build. `root`: the project folder
+ * (the one this program is in); `environment`: the variables the settings read (GITHUB_TOKEN).
+ */
+export function deployEnvironment(
+  root = projectRoot,
+  environment: Readonly<Record<string, string | undefined>> = process.env,
+): EnvironmentOutputs {
+  return buildEnvironment(readSettings(root, environment), root);
 }

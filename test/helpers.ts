@@ -15,10 +15,10 @@ export const fixtures = path.join(__dirname, "fixtures");
 export const shippedStacks = ["dev", "prod"] as const;
 
 /** Evaluates a stack of this project, optionally with some `gitops:` keys replaced. */
-export async function evaluate(
-  stack: string,
-  options: { overrides?: Record<string, unknown>; stackFile?: string } & Partial<EvaluationOptions> = {},
-): Promise<Evaluation> {
+/** How a test evaluates a stack: a fixture stack file, settings over it, and the engine's options. */
+export type TestEvaluation = { overrides?: Record<string, unknown>; stackFile?: string } & Partial<EvaluationOptions>;
+
+export async function evaluate(stack: string, options: TestEvaluation = {}): Promise<Evaluation> {
   const stackConfig = loadStackConfig(stack, projectRoot, options.stackFile);
   const config = { ...stackConfig.config };
   for (const [key, value] of Object.entries(options.overrides ?? {})) {
@@ -31,11 +31,13 @@ export async function evaluate(
  * Evaluates each named case once, before the tests of the calling file run, and fails them
  * when one does not evaluate cleanly. `stackFile` picks a fixture; the stack is `stack` or the name.
  */
-export function evaluatedBefore(cases: Record<string, { stack?: string; stackFile?: string }>): Map<string, Evaluation> {
+export function evaluatedBefore(
+  cases: Record<string, { stack?: string } & Pick<TestEvaluation, "stackFile" | "overrides" | "secretKeys" | "environment">>,
+): Map<string, Evaluation> {
   const evaluations = new Map<string, Evaluation>();
   before(async () => {
-    for (const [name, { stack, stackFile }] of Object.entries(cases)) {
-      const evaluation = await evaluate(stack ?? name, { stackFile });
+    for (const [name, { stack, ...options }] of Object.entries(cases)) {
+      const evaluation = await evaluate(stack ?? name, options);
       assert.equal(evaluation.error, undefined, `${name}: ${String(evaluation.error)}`);
       evaluations.set(name, evaluation);
     }

@@ -89,7 +89,7 @@ const rejected: [string, Record<string, unknown>, string][] = [
   [
     "an unknown top-level key",
     { clusters: { workers: 2 } },
-    "gitops:clusters: (value not shown) — unknown setting (allowed: cluster, namespaces, flux, server, prometheus, imagePolicy, git, kubeconfig, gitSshPrivateKey, gitToken)",
+    "gitops:clusters: (value not shown) — unknown setting (allowed: cluster, namespaces, flux, server, prometheus, imagePolicy, git, kubeconfig, gitSshPrivateKey, gitToken, githubToken)",
   ],
   [
     "a section that is not a mapping",
@@ -348,6 +348,51 @@ const rejectedSecrets: [string, Record<string, unknown>, Secrets, string[]][] = 
     { git: { url: "ssh://git@github.com/acme/demo" } },
     { secrets: { gitToken: "SECRET-TOKEN" } },
     ["gitops:gitToken: (value hidden) — is only used with https:// URLs; git.url is ssh://"],
+  ],
+  [
+    "a GitHub token with no repository to add a deploy key to",
+    {},
+    { secrets: { githubToken: "SECRET-GITHUB-TOKEN" } },
+    [
+      "gitops:githubToken: (value hidden) — is only used to add the generated deploy key to an ssh://git@github.com repository; git.url is not set",
+    ],
+  ],
+  [
+    "a GitHub token for an https:// repository",
+    { git: { url: "https://github.com/acme/demo" } },
+    { secrets: { githubToken: "SECRET-GITHUB-TOKEN" } },
+    [
+      "gitops:githubToken: (value hidden) — is only used to add the generated deploy key to an ssh://git@github.com repository; git.url is https:// (its token is gitToken)",
+    ],
+  ],
+  [
+    "a GitHub token for a repository on another host",
+    {
+      git: {
+        url: "ssh://git@gitlab.example.com/acme/demo.git",
+        knownHosts: "gitlab.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
+      },
+    },
+    { secrets: { githubToken: "SECRET-GITHUB-TOKEN" } },
+    [
+      "gitops:githubToken: (value hidden) — is only used to add the generated deploy key to an ssh://git@github.com repository; git.url's host is gitlab.example.com",
+    ],
+  ],
+  [
+    "a GitHub token together with the user's own SSH key",
+    { git: { url: "ssh://git@github.com/acme/demo.git" } },
+    { secrets: { githubToken: "SECRET-GITHUB-TOKEN", gitSshPrivateKey: "SECRET-SSH-KEY" } },
+    [
+      "gitops:githubToken: (value hidden) — is only used to add the generated deploy key to an ssh://git@github.com repository; gitSshPrivateKey is set, so the stack generates no deploy key",
+    ],
+  ],
+  [
+    "a GitHub token for a path that is not owner/repository",
+    { git: { url: "ssh://git@github.com/acme/group/demo.git" } },
+    { secrets: { githubToken: "SECRET-GITHUB-TOKEN" } },
+    [
+      'gitops:git.url: "ssh://git@github.com/acme/group/demo.git" — must be ssh://git@github.com/<owner>/<repository>(.git) to add the deploy key with a GitHub token',
+    ],
   ],
   [
     "an existing cluster given both a kubeconfig file and the secret kubeconfig",

@@ -1,6 +1,7 @@
 // The GitOps loop: Flux applies a path of a Git repository to the cluster, garbage-collects
 // what is removed from it, and (optionally) commits new image tags back. The demo's
 // `fluxctl identity` becomes a deploy key the stack generates; its public half is an output.
+import * as github from "@pulumi/github";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
@@ -14,10 +15,18 @@ export type GitCredentials =
   | { readonly kind: "none" }
   /** https:// with a token as the password of `username`. */
   | { readonly kind: "token"; readonly username: string; readonly token: pulumi.Output<string> }
-  /** ssh:// with a deploy key the stack generates; its public half is an output. */
-  | { readonly kind: "generatedKey"; readonly knownHosts: string; readonly readOnly: boolean }
+  /** ssh:// with a deploy key the stack generates; its public half is an output; `addTo`: the stack adds it to GitHub itself. */
+  | { readonly kind: "generatedKey"; readonly knownHosts: string; readonly readOnly: boolean; readonly addTo?: GithubRepository }
   /** ssh:// with the user's own private key. */
   | { readonly kind: "suppliedKey"; readonly privateKey: pulumi.Output<string>; readonly knownHosts: string; readonly readOnly: boolean };
+
+/** A github.com repository, and a token that may add deploy keys to it. */
+export interface GithubRepository {
+  readonly owner: string;
+  readonly name: string;
+  /** A Pulumi secret: never shown, encrypted in state. */
+  readonly token: pulumi.Output<string>;
+}
 
 export interface GitSyncArgs {
   /** The repository Flux clones: ssh:// or https://, matching the credentials. */
@@ -65,6 +74,8 @@ export class GitSync extends pulumi.ComponentResource {
   readonly deployKeyPage?: string;
   /** Which access the deploy key needs (only over ssh://). */
   readonly deployKeyAccess?: string;
+  /** Where the stack added the deploy key itself, and as what (only when given a GitHub token). */
+  readonly deployKeyAdded?: string;
 
   constructor(name: string, args: GitSyncArgs, opts?: pulumi.ComponentResourceOptions) {
     super(componentType("GitSync"), name, {}, opts);
@@ -75,11 +86,17 @@ export class GitSync extends pulumi.ComponentResource {
       credentials.kind === "generatedKey"
         ? new tls.PrivateKey(`${name}-deploy-key`, { algorithm: "ED25519" }, { parent: this })
         : undefined;
+    let addedKey: github.RepositoryDeployKey | undefined;
     if (generatedKey) {
       this.deployKey = generatedKey.publicKeyOpenssh;
-      this.deployKeyPage = args.deployKeyPage;
+      if (credentials.kind === "generatedKey" && credentials.addTo) {
+        addedKey = addDeployKey(this, name, credentials.addTo, generatedKey, credentials.readOnly, args.environment);
+        this.deployKeyAdded = `added to github.com/${credentials.addTo.owner}/${credentials.addTo.name} as "${deployKeyTitle(args.environment)}", ${credentials.readOnly ? "read-only" : "read-write"}; removed on destroy`;
+      } else {
+        this.deployKeyPage = args.deployKeyPage;
+      }
     }
-    if (credentials.kind === "generatedKey" || credentials.kind === "suppliedKey")
+    if ((credentials.kind === "generatedKey" && !credentials.addTo) || credentials.kind === "suppliedKey")
       this.deployKeyAccess = deployKeyAccess(credentials.readOnly);
     this.description =
       `on: ${args.url} branch ${args.branch}, path ${args.path}, every ${args.interval}` +
@@ -111,7 +128,8 @@ export class GitSync extends pulumi.ComponentResource {
           ...(secret ? { secretRef: { name: secret.metadata.name } } : {}),
         },
       },
-      afterFlux(this, args.cluster, args.flux),
+      // With the key added first, Flux's first fetch succeeds instead of waiting an interval to retry.
+      afterFlux(this, args.cluster, args.flux, addedKey ? { dependsOn: [args.flux, addedKey] } : {}),
     );
 
     new Kustomization(
@@ -157,8 +175,34 @@ export class GitSync extends pulumi.ComponentResource {
       deployKey: this.deployKey,
       deployKeyPage: this.deployKeyPage,
       deployKeyAccess: this.deployKeyAccess,
+      deployKeyAdded: this.deployKeyAdded,
     });
   }
+}
+
+/** The deploy key's title on GitHub: names the environment it belongs to. */
+export const deployKeyTitle = (environment: string) => `Flux: ${environment}`;
+
+/**
+ * Adds the generated key to the repository as a deploy key, through a GitHub provider of its own
+ * (never the ambient default); destroy removes it. Not deleted with the cluster: it lives on GitHub.
+ */
+function addDeployKey(
+  parent: pulumi.Resource,
+  name: string,
+  repository: GithubRepository,
+  key: tls.PrivateKey,
+  readOnly: boolean,
+  environment: string,
+): github.RepositoryDeployKey {
+  const provider = new github.Provider(`${name}-github`, { owner: repository.owner, token: repository.token }, { parent });
+  return new github.RepositoryDeployKey(
+    `${name}-deploy-key`,
+    { repository: repository.name, title: deployKeyTitle(environment), key: key.publicKeyOpenssh, readOnly },
+    // GitHub refuses a key that is already on the repository: a replacement (say, readOnly
+    // changed) must delete the old one first.
+    { parent, provider, deleteBeforeReplace: true },
+  );
 }
 
 /** The Secret's data for the credentials; undefined for a public https:// repository. */

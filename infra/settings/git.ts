@@ -184,7 +184,20 @@ export interface SshGitSettings extends GitSyncCommon {
   readonly knownHosts: string;
   /** Whether the deploy key is added read-only (image updates need write access). */
   readonly readOnly: boolean;
-  readonly key: { readonly kind: "generated" } | { readonly kind: "supplied"; readonly privateKey: pulumi.Output<string> };
+  readonly key:
+    | { readonly kind: "generated"; readonly addedBy?: GithubDeployKeyAccess }
+    | { readonly kind: "supplied"; readonly privateKey: pulumi.Output<string> };
+}
+
+/** How the stack adds its generated deploy key to a github.com repository itself. */
+export interface GithubDeployKeyAccess {
+  /** The repository's owner (user or organization) and name. */
+  readonly owner: string;
+  readonly name: string;
+  /** A token that may add deploy keys to it (a Pulumi secret). */
+  readonly token: pulumi.Output<string>;
+  /** Where the token came from: the secret setting, or the environment. */
+  readonly tokenFrom: "githubToken" | "GITHUB_TOKEN";
 }
 
 /** Over HTTPS: public, or with a token (a Pulumi secret) as the password of `username`. */
@@ -196,11 +209,25 @@ export interface HttpsGitSettings extends GitSyncCommon {
 
 export type GitSettings = { readonly mode: "off" } | SshGitSettings | HttpsGitSettings;
 
-/** The parsed section as off, ssh or https, with the secret that goes with the scheme. */
-export function resolveGit(git: ParsedGit, project: string, secrets: SecretValues, problems: string[]): GitSettings {
+/**
+ * The parsed section as off, ssh or https, with the secret that goes with the scheme.
+ * `environmentToken`: GITHUB_TOKEN, which the stack uses like the githubToken setting.
+ */
+export function resolveGit(
+  git: ParsedGit,
+  project: string,
+  secrets: SecretValues,
+  problems: string[],
+  environmentToken?: string,
+): GitSettings {
   const { url: location } = git;
   const hidden = (name: string, message: string) => problems.push(`${project}:${name}: (value hidden) — ${message}`);
-  if (location === undefined) return { mode: "off" };
+  const githubTokenUnused = (why: string) =>
+    hidden("githubToken", `is only used to add the generated deploy key to an ssh://git@github.com repository; ${why}`);
+  if (location === undefined) {
+    if (secrets.githubToken !== undefined) githubTokenUnused("git.url is not set");
+    return { mode: "off" };
+  }
   const common: GitSyncCommon = {
     location,
     branch: git.branch,
@@ -213,16 +240,42 @@ export function resolveGit(git: ParsedGit, project: string, secrets: SecretValue
   };
   if (location.scheme === "ssh") {
     if (secrets.gitToken !== undefined) hidden("gitToken", "is only used with https:// URLs; git.url is ssh://");
-    const { gitSshPrivateKey } = secrets;
+    const { gitSshPrivateKey, githubToken } = secrets;
+    if (gitSshPrivateKey !== undefined) {
+      if (githubToken !== undefined) githubTokenUnused("gitSshPrivateKey is set, so the stack generates no deploy key");
+      return {
+        ...common,
+        mode: "ssh",
+        knownHosts: git.knownHosts ?? githubKnownHosts,
+        readOnly: git.readOnly,
+        key: { kind: "supplied", privateKey: pulumi.secret(gitSshPrivateKey) },
+      };
+    }
+    // An empty GITHUB_TOKEN counts as unset, as the GitHub provider reads it.
+    const token = githubToken ?? (environmentToken?.trim() === "" ? undefined : environmentToken);
+    let addedBy: GithubDeployKeyAccess | undefined;
+    if (location.host !== "github.com") {
+      if (githubToken !== undefined) githubTokenUnused(`git.url's host is ${location.host}`);
+    } else if (token !== undefined) {
+      const [owner, name, ...rest] = location.repository.split("/");
+      if (owner && name && rest.length === 0) {
+        addedBy = { owner, name, token: pulumi.secret(token), tokenFrom: githubToken !== undefined ? "githubToken" : "GITHUB_TOKEN" };
+      } else {
+        problems.push(
+          `${project}:git.url: ${JSON.stringify(location.url)} — must be ssh://git@github.com/<owner>/<repository>(.git) to add the deploy key with a GitHub token`,
+        );
+      }
+    }
     return {
       ...common,
       mode: "ssh",
       knownHosts: git.knownHosts ?? githubKnownHosts,
       readOnly: git.readOnly,
-      key: gitSshPrivateKey === undefined ? { kind: "generated" } : { kind: "supplied", privateKey: pulumi.secret(gitSshPrivateKey) },
+      key: { kind: "generated", ...(addedBy && { addedBy }) },
     };
   }
   if (secrets.gitSshPrivateKey !== undefined) hidden("gitSshPrivateKey", "is only used with ssh:// URLs; git.url is https://");
+  if (secrets.githubToken !== undefined) githubTokenUnused("git.url is https:// (its token is gitToken)");
   if (git.imageUpdates.enabled && secrets.gitToken === undefined) {
     problems.push(
       `${project}:gitToken: (missing) — must be set when git.imageUpdates.enabled over https://: Flux pushes commits (pulumi config set --secret gitToken <token>)`,

@@ -60,6 +60,11 @@ export interface RawSettings {
   /** Reads a file the settings name (cluster.kubeconfigPath); undefined when it cannot. */
   readonly readFile?: (absolutePath: string) => string | undefined;
   /**
+   * The environment variables the settings read: GITHUB_TOKEN (instead of the githubToken setting).
+   * @default none
+   */
+  readonly environment?: Readonly<Record<string, string | undefined>>;
+  /**
    * The project folder, against which relative paths in settings resolve.
    * @default the folder this program is in
    */
@@ -115,7 +120,7 @@ export function parseSettings(raw: RawSettings): Settings {
       },
       problems,
     );
-  const git = parsed.git && resolveGit(parsed.git, raw.project, secrets, problems);
+  const git = parsed.git && resolveGit(parsed.git, raw.project, secrets, problems, raw.environment?.GITHUB_TOKEN);
   problems.push(...stackNameProblems(raw.stack));
   if (
     problems.length > 0 ||
@@ -137,6 +142,12 @@ export function parseSettings(raw: RawSettings): Settings {
   if (git.mode !== "off" && !fs.existsSync(path.resolve(root, git.path))) {
     warnings.push(
       `git.path ${git.path} does not exist in this checkout: Flux will apply nothing until it is in ${git.location.url} (commit a kustomization.yaml there)`,
+    );
+  }
+  if (git.mode === "ssh" && git.key.kind === "generated" && git.key.addedBy?.tokenFrom === "GITHUB_TOKEN") {
+    warnings.push(
+      `the deploy key is added to ${git.location.repository} on GitHub with GITHUB_TOKEN from the environment: an update run without it removes the key; ` +
+        "to keep it, store the token in the stack (pulumi config set --secret githubToken <token>)",
     );
   }
   warnings.push(...resourceWarnings(parsed.server.resources, parsed.server.replicas));
@@ -173,7 +184,7 @@ function stackNameProblems(stack: string): string[] {
  * Pulumi.<stack>.yaml), read from the project: the program and every offline tool check the same.
  */
 export function settingsWithStackFiles(
-  raw: Pick<RawSettings, "stack" | "project" | "config" | "secretKeys">,
+  raw: Pick<RawSettings, "stack" | "project" | "config" | "secretKeys" | "environment">,
   root = projectRoot,
 ): Settings {
   return parseSettings({
@@ -184,8 +195,11 @@ export function settingsWithStackFiles(
   });
 }
 
-/** Reads the running stack's configuration and files once (Pulumi engine or mock engine alike). */
-export function readSettings(root = projectRoot): Settings {
+/**
+ * Reads the running stack's configuration and files once (Pulumi engine or mock engine alike).
+ * `environment`: the variables the settings read (GITHUB_TOKEN); the program passes its own.
+ */
+export function readSettings(root = projectRoot, environment: RawSettings["environment"] = {}): Settings {
   const config = pulumi.runtime.allConfig();
   return settingsWithStackFiles(
     {
@@ -193,6 +207,7 @@ export function readSettings(root = projectRoot): Settings {
       project: pulumi.getProject(),
       config,
       secretKeys: Object.keys(config).filter(isConfigSecret),
+      environment,
     },
     root,
   );

@@ -5,6 +5,8 @@ export const secretSettings = {
   kubeconfig: "**secret** (`--secret`): an existing cluster's kubeconfig, instead of `cluster.kubeconfigPath`",
   gitSshPrivateKey: "**secret** (`--secret`): your own SSH private key instead of the generated deploy key",
   gitToken: "**secret** (`--secret`): token for an `https://` repository; required there for image updates",
+  githubToken:
+    "**secret** (`--secret`): a GitHub token (or `GITHUB_TOKEN` in the environment) with which the stack adds its generated deploy key to an `ssh://` github.com repository, and removes it on destroy",
 } as const;
 export type SecretSetting = keyof typeof secretSettings;
 
@@ -13,6 +15,7 @@ const whatItIs: Record<SecretSetting, string> = {
   kubeconfig: "the kubeconfig of an existing cluster (cluster.kind: existing)",
   gitSshPrivateKey: "an SSH private key for ssh:// repositories, instead of the generated one",
   gitToken: "a token (the password of git.username) for https:// repositories",
+  githubToken: "a GitHub token that may add deploy keys to the repository (Administration: read and write)",
 };
 
 /** The secret settings a stack sets, in plain text (to be wrapped in pulumi.secret where used). */

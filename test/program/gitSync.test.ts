@@ -23,6 +23,22 @@ describe("the GitOps loop in whole stacks", () => {
   const evaluations = evaluatedBefore({
     ...Object.fromEntries(["git-ssh", "git-https", "git-ssh-own-key"].map((name) => [name, { stack: "dev", stackFile: fixture(name) }])),
     "no-repository": { stack: "dev" },
+    "key-added-with-setting": {
+      stack: "dev",
+      stackFile: fixture("git-ssh"),
+      overrides: { githubToken: "ghp_FROM_THE_SETTING" },
+      secretKeys: ["gitops:githubToken"],
+    },
+    "key-added-with-environment": {
+      stack: "dev",
+      stackFile: fixture("git-ssh"),
+      environment: { GITHUB_TOKEN: "ghp_FROM_THE_ENVIRONMENT" },
+    },
+    "own-key-with-environment-token": {
+      stack: "dev",
+      stackFile: fixture("git-ssh-own-key"),
+      environment: { GITHUB_TOKEN: "ghp_FROM_THE_ENVIRONMENT" },
+    },
   });
   const registrations = (name: string) => evaluations.get(name)!.registrations;
   const outputs = (name: string) => evaluations.get(name)!.outputs as unknown as Record<string, unknown>;
@@ -115,6 +131,63 @@ describe("the GitOps loop in whole stacks", () => {
       assert.equal(out.deployKey, undefined);
       assert.equal(out.deployKeyPage, undefined);
       assert.equal(out.deployKeyAccess, 'read-only: leave "Allow write access" unticked');
+    });
+  });
+
+  describe("a stack given a GitHub token, as the githubToken setting or GITHUB_TOKEN", () => {
+    const deployKeyType = "github:index/repositoryDeployKey:RepositoryDeployKey";
+    const providerType = "pulumi:providers:github";
+    for (const [name, token] of [
+      ["key-added-with-setting", "ghp_FROM_THE_SETTING"],
+      ["key-added-with-environment", "ghp_FROM_THE_ENVIRONMENT"],
+    ] as const) {
+      it(`${name}: adds the generated key to the repository, titled after the environment, with the access git.readOnly says`, () => {
+        const key = only(registrations(name), deployKeyType);
+        assert.deepEqual(key.inputs, {
+          repository: "gitops-demo",
+          title: "Flux: dev",
+          key: "(known after deployment: generated SSH public key)",
+          readOnly: false,
+        });
+        assert.ok(key.dependencies.includes(only(registrations(name), types.privateKey).urn));
+      });
+
+      it(`${name}: through a GitHub provider of its own for the repository's owner, the token a secret`, () => {
+        const provider = only(registrations(name), providerType);
+        assert.equal(provider.inputs.owner, "acme");
+        assert.ok(provider.secretInputs.includes("token"), provider.secretInputs.join(", "));
+        assert.ok(only(registrations(name), deployKeyType).provider.startsWith(`${provider.urn}::`));
+        assert.doesNotMatch(JSON.stringify(registrations(name)), new RegExp(token));
+      });
+
+      it(`${name}: replaces the key by deleting it first (GitHub refuses the same key twice), and destroy removes it even with the cluster`, () => {
+        const key = only(registrations(name), deployKeyType);
+        assert.equal(key.deleteBeforeReplace, true);
+        assert.equal(key.deletedWith, "");
+      });
+
+      it(`${name}: Flux's GitRepository waits for the key, and the outputs say it was added instead of where to add it`, async () => {
+        const key = only(registrations(name), deployKeyType);
+        assert.ok(only(registrations(name), types.gitRepository).dependencies.includes(key.urn));
+        const out = outputs(name);
+        assert.equal(out.deployKeyAdded, 'added to github.com/acme/gitops-demo as "Flux: dev", read-write; removed on destroy');
+        assert.equal(out.deployKeyPage, undefined);
+        assert.equal(out.deployKeyAccess, undefined);
+        assert.equal(await settle(out.deployKey as pulumi.Output<string>), "(known after deployment: generated SSH public key)");
+      });
+    }
+
+    it("without a token, or with the user's own key, nothing is added on GitHub", () => {
+      for (const name of ["git-ssh", "own-key-with-environment-token", "git-https", "no-repository"]) {
+        assert.deepEqual(
+          registrations(name)
+            .filter((registration) => registration.type === deployKeyType || registration.type === providerType)
+            .map((registration) => registration.type),
+          [],
+          name,
+        );
+        assert.equal(outputs(name).deployKeyAdded, undefined, name);
+      }
     });
   });
 

@@ -51,6 +51,11 @@ export interface EvaluationOptions {
   readonly root?: string;
   /** What `kind` prints on stdout in an `up`; a placeholder for the kubeconfig unless given. */
   readonly kindStdout?: string;
+  /**
+   * The environment variables the program reads (GITHUB_TOKEN).
+   * @default none: an evaluation does not depend on the shell it runs in
+   */
+  readonly environment?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface Evaluation<T = EnvironmentOutputs> {
@@ -63,7 +68,7 @@ export interface Evaluation<T = EnvironmentOutputs> {
 
 /** Evaluates the program once. Evaluations in one process must not overlap. */
 export function evaluateStack(options: EvaluationOptions): Promise<Evaluation> {
-  return evaluateUnderMocks(() => deployEnvironment(options.root), options);
+  return evaluateUnderMocks(() => deployEnvironment(options.root, options.environment ?? {}), options);
 }
 
 // The mock engine is one per process: evaluations take turns.
