@@ -8,15 +8,40 @@ import { Flux } from "./components/flux";
 import { GitSync, type GitCredentials } from "./components/gitSync";
 import { ImagePolicies } from "./components/imagePolicies";
 import { KindCluster } from "./components/kindCluster";
+import { LocalRegistry } from "./components/localRegistry";
 import { Monitoring } from "./components/monitoring";
 import { Namespaces } from "./components/namespaces";
 import { Server } from "./components/server";
-import { deployKeyPage, imageRepository, projectRoot, readSettings, serverImagePolicy, type GitSettings, type Settings } from "./settings";
+import {
+  demoImage,
+  deployKeyPage,
+  imageParts,
+  imageRepository,
+  projectRoot,
+  readSettings,
+  serverImagePolicy,
+  type GitSettings,
+  type Settings,
+} from "./settings";
 
 /** Builds the environment; the returned values are the stack outputs. */
 export function buildEnvironment(settings: Settings, root = projectRoot) {
   for (const warning of settings.warnings) void pulumi.log.warn(warning);
   const cluster = connectCluster(settings, root);
+  // The local registry beside a kind cluster, and whether the server's image lives there.
+  const registrySettings = settings.cluster.kind === "kind" ? settings.cluster.registry : undefined;
+  const imageOnRegistry = registrySettings !== undefined && imageParts(settings.server.image).registry === registrySettings.host;
+  const registry =
+    registrySettings && cluster instanceof KindCluster
+      ? new LocalRegistry("registry", {
+          ...registrySettings,
+          clusterName: cluster.clusterName,
+          kindCluster: cluster.deletedWith,
+          ...(imageOnRegistry && { seed: registrySeed(settings.server.image) }),
+          stack: settings.stack,
+          cluster,
+        })
+      : undefined;
 
   const namespaces = new Namespaces("namespaces", { names: settings.namespaces, cluster });
 
@@ -35,12 +60,15 @@ export function buildEnvironment(settings: Settings, root = projectRoot) {
     ...settings.server,
     namespace: namespaces.names.server,
     monitoringReady: monitoring.prometheus,
+    ...(imageOnRegistry && { imageSource: registry?.container }),
     cluster,
   });
 
   new ImagePolicies("images", {
     ...settings.imagePolicy,
     repository: imageRepository(settings.server.image),
+    // The local registry speaks plain HTTP.
+    ...(imageOnRegistry && { insecure: true, registry: registry?.container }),
     policyName: serverImagePolicy(settings.stack),
     namespace: namespaces.names.flux,
     flux: flux.release,
@@ -74,6 +102,7 @@ export function buildEnvironment(settings: Settings, root = projectRoot) {
     ...(gitSync?.deployKey && { deployKey: gitSync.deployKey }),
     ...(gitSync?.deployKeyPage !== undefined && { deployKeyPage: gitSync.deployKeyPage }),
     ...(gitSync?.deployKeyAdded !== undefined && { deployKeyAdded: gitSync.deployKeyAdded }),
+    ...(registry && { localRegistry: registry.description }),
   };
 }
 
@@ -83,6 +112,12 @@ export type EnvironmentOutputs = ReturnType<typeof buildEnvironment>;
 function connectCluster({ cluster, stack }: Settings, root: string): Cluster {
   if (cluster.kind === "existing") return new ExistingCluster("cluster", cluster);
   return new KindCluster("cluster", { ...cluster, clusterName: cluster.name, workDir: root, stack });
+}
+
+/** The talk's image, under the path and tag the stack's image reference names in the local registry. */
+function registrySeed(image: string): { from: string; to: string } {
+  const { path, tag } = imageParts(image);
+  return { from: demoImage, to: `${path}:${tag}` };
 }
 
 /** The Git settings as the credentials Flux gets. */

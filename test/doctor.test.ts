@@ -92,7 +92,7 @@ describe("npm run doctor", () => {
       assert.equal(await main(["web"], io, machine(healthy, [18080])), 1);
       assert.match(
         report(io.err()),
-        /\nFAIL {2}ports {4}127\.0\.0\.1:18080 \(web: cluster\.extraPortMappings\) is in use — stop what listens there, or map another hostPort\npreflight for web: 1 problem \(<t>s\)\n$/,
+        /\nFAIL {2}ports {4}127\.0\.0\.1:18080 \(web: cluster\.extraPortMappings\) is in use — stop what listens there, or choose another port in cluster.extraPortMappings\npreflight for web: 1 problem \(<t>s\)\n$/,
       );
       // dev maps no port: the port is not its concern.
       const devOnly = captureIo({ root: project.root });

@@ -244,13 +244,14 @@ describe("preflight checks", () => {
   it("host ports: a port in use fails, unless the environment's own cluster holds it", async () => {
     const needs: Needs = {
       kindClusters: [{ env: "dev", name: "gitops-dev" }],
-      hostPorts: [{ env: "dev", address: "127.0.0.1", port: 18080 }],
+      hostPorts: [{ env: "dev", address: "127.0.0.1", port: 18080, setting: "cluster.extraPortMappings" }],
     };
     assert.deepEqual(await checkHostPorts(machine({}, { busyPorts: [18080] }), needs, []), [
       {
         name: "ports",
         status: "fail",
-        detail: "127.0.0.1:18080 (dev: cluster.extraPortMappings) is in use — stop what listens there, or map another hostPort",
+        detail:
+          "127.0.0.1:18080 (dev: cluster.extraPortMappings) is in use — stop what listens there, or choose another port in cluster.extraPortMappings",
       },
     ]);
     assert.deepEqual(await checkHostPorts(machine({}, { busyPorts: [18080] }), needs, ["gitops-dev"]), []);
@@ -306,13 +307,19 @@ describe("preflight as a whole", () => {
   });
 
   it("destroy needs Docker and kind, but not the limits, ports or emulation that creating needs", async () => {
-    const needs: Needs = { ...kindStacks, hostPorts: [{ env: "dev", address: "127.0.0.1", port: 18080 }] };
+    const needs: Needs = {
+      ...kindStacks,
+      hostPorts: [{ env: "dev", address: "127.0.0.1", port: 18080, setting: "cluster.extraPortMappings" }],
+    };
     const results = await preflight(machine(healthy, { files: stockInotify, arch: "arm64", busyPorts: [18080] }), needs, "destroy");
     assert.deepEqual(statuses(results), ["node:ok", "pulumi:ok", "docker:ok", "kind:ok", "kubectl:ok"]);
   });
 
   it("up fails on a host port in use, unless kind already runs the cluster that holds it", async () => {
-    const needs: Needs = { ...kindStacks, hostPorts: [{ env: "dev", address: "127.0.0.1", port: 18080 }] };
+    const needs: Needs = {
+      ...kindStacks,
+      hostPorts: [{ env: "dev", address: "127.0.0.1", port: 18080, setting: "cluster.extraPortMappings" }],
+    };
     const busy = { files: roomyInotify, busyPorts: [18080] };
     assert.deepEqual(statuses(await preflight(machine(healthy, busy), needs, "up")), [
       "node:ok",
@@ -365,10 +372,10 @@ describe("preflight as a whole", () => {
 });
 
 describe("what the environments need from the machine", () => {
-  it("a kind cluster with its host ports for each kind environment; nothing for an existing cluster", () => {
+  it("a kind cluster with its host ports (mappings and the local registry) for each kind environment; nothing for an existing cluster", () => {
     const project = projectCopy({
       "Pulumi.web.yaml":
-        "config:\n  gitops:cluster:\n    extraPortMappings:\n      - {containerPort: 30080, hostPort: 18080}\n      - {containerPort: 30443, hostPort: 18443, listenAddress: 0.0.0.0}\n",
+        "config:\n  gitops:cluster:\n    extraPortMappings:\n      - {containerPort: 30080, hostPort: 18080}\n      - {containerPort: 30443, hostPort: 18443, listenAddress: 0.0.0.0}\n    registry: {enabled: true, hostPort: 5005}\n",
       "Pulumi.byo.yaml":
         "config:\n  gitops:cluster:\n    kind: existing\n    kubeconfigPath: ./test/fixtures/kubeconfig-existing.yaml\n    context: team-cluster\n",
     });
@@ -380,8 +387,9 @@ describe("what the environments need from the machine", () => {
           { env: "web", name: "gitops-web" },
         ],
         hostPorts: [
-          { env: "web", address: "127.0.0.1", port: 18080 },
-          { env: "web", address: "0.0.0.0", port: 18443 },
+          { env: "web", address: "127.0.0.1", port: 18080, setting: "cluster.extraPortMappings" },
+          { env: "web", address: "0.0.0.0", port: 18443, setting: "cluster.extraPortMappings" },
+          { env: "web", address: "127.0.0.1", port: 5005, setting: "cluster.registry.hostPort" },
         ],
       });
     } finally {

@@ -99,6 +99,7 @@ describe("README settings table", () => {
     assert.deepEqual(inWords, [
       "cluster.kubeconfigPath",
       "cluster.context",
+      "cluster.registry",
       "server.resources",
       "imagePolicy.filterTags",
       "imagePolicy.policy",

@@ -325,6 +325,54 @@ describe("all problems at once", () => {
     );
   });
 
+  describe("the local registry", () => {
+    it("is off unless enabled; on, it is <name>-registry:5000 for images, on 127.0.0.1:5001 for pushes", () => {
+      const off = settingsOf({});
+      assert.equal(off.cluster.kind === "kind" && off.cluster.registry, undefined);
+      const on = settingsOf({ cluster: { name: "gitops-qa", registry: { enabled: true } } });
+      assert.deepEqual(on.cluster.kind === "kind" && on.cluster.registry, {
+        containerName: "gitops-qa-registry",
+        host: "gitops-qa-registry:5000",
+        hostPort: 5001,
+      });
+    });
+
+    it("refuses a port below 1024, one a port mapping takes, and the registry on an existing cluster", () => {
+      assert.deepEqual(problemsOf({ cluster: { registry: { enabled: true, hostPort: 80 } } }), [
+        "gitops:cluster.registry.hostPort: 80 — must be a whole number from 1024 to 65535",
+      ]);
+      assert.deepEqual(
+        problemsOf({
+          cluster: { registry: { enabled: true }, extraPortMappings: [{ containerPort: 30080, hostPort: 5001 }] },
+        }),
+        [
+          "gitops:cluster.registry.hostPort: 5001 — must differ from the ports of cluster.extraPortMappings: mapping [0] already takes TCP port 5001",
+        ],
+      );
+      assert.deepEqual(
+        problemsOf(
+          { cluster: { kind: "existing", kubeconfigPath: "team.yaml", context: "team-cluster", registry: { enabled: true } } },
+          { readFile: () => kubeconfigFixture },
+        ),
+        [
+          'gitops:cluster.registry: {"enabled":true,"hostPort":5001} — is only used with cluster.kind: kind (this stack deploys into an existing cluster)',
+        ],
+      );
+    });
+
+    it("refuses a server image on the registry while it is off, and warns of a registry the image is not on", () => {
+      const image = "gitops-qa-registry:5000/ricoberger/gitops-using-flux:master-84e319d-1580380800";
+      assert.deepEqual(problemsOf({ server: { image } }), [
+        `gitops:server.image: "${image}" — is on the local registry gitops-qa-registry:5000, which is off: set cluster.registry.enabled: true`,
+      ]);
+      const warned = settingsOf({ cluster: { registry: { enabled: true } }, server: { image: "ricoberger/gitops-using-flux:1.0.0" } });
+      assert.deepEqual(warned.warnings, [
+        "cluster.registry is on, but server.image ricoberger/gitops-using-flux:1.0.0 is not on it: to have the nodes, Flux and npm run release share it, use gitops-qa-registry:5000/ricoberger/gitops-using-flux:1.0.0",
+      ]);
+      assert.deepEqual(settingsOf({ cluster: { registry: { enabled: true } }, server: { image } }).warnings, []);
+    });
+  });
+
   it("refuses keys in a misspelt project namespace, and warns about other unknown namespaces", () => {
     assert.deepEqual(problemsOf({}, {}, { "gitop:server": '{"replicas":3}' }), [
       "gitop:server: (value not shown) — not a setting of this project, whose settings are gitops:<key> (did you mean gitops:server?)",

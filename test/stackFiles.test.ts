@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { main as doctor } from "../tools/doctor";
+import { clashes, loadEnvironment } from "../tools/environments";
 import { main as lifecycle } from "../tools/lifecycle";
 import type { Machine } from "../tools/machine";
 import { loadStackConfig, StackNotFoundError } from "../tools/offline/stackConfig";
@@ -201,6 +202,37 @@ describe("two environments that would fight", () => {
     } finally {
       copy.remove();
     }
+  });
+
+  it("local registries: two on one host port clash, as does one on a port another's mapping takes; the shipped ports do not", () => {
+    // prod's stack file already has a registry block (its own port), dev's has none.
+    const registryOn = (file: string) => {
+      const text = shipped(file);
+      return text.includes("    registry:\n")
+        ? text.replace("    registry:\n", "    registry:\n      enabled: true\n")
+        : text.replace(/( {4}name: gitops-\w+\n)/, "$1    registry:\n      enabled: true\n");
+    };
+    const check = (dev: string, prod: string) => {
+      const copy = projectCopy({ "Pulumi.dev.yaml": dev, "Pulumi.prod.yaml": prod });
+      try {
+        return clashes(["dev", "prod"].map((name) => loadEnvironment(name, copy.root))).map((clash) => clash.message);
+      } finally {
+        copy.remove();
+      }
+    };
+    // prod's stack file gives its registry 5002, dev's takes the default 5001.
+    assert.deepEqual(check(registryOn("Pulumi.dev.yaml"), registryOn("Pulumi.prod.yaml")), []);
+    const sharedPort = registryOn("Pulumi.prod.yaml").replace("      hostPort: 5002\n", "      hostPort: 5001\n");
+    assert.deepEqual(check(registryOn("Pulumi.dev.yaml"), sharedPort), [
+      "dev and prod both take TCP port 5001 on 127.0.0.1 (dev: cluster.registry.hostPort, prod: cluster.registry.hostPort): change one",
+    ]);
+    const mapping = shipped("Pulumi.prod.yaml").replace(
+      "    workers: 2\n",
+      "    workers: 2\n    extraPortMappings:\n      - containerPort: 30080\n        hostPort: 5001\n",
+    );
+    assert.deepEqual(check(registryOn("Pulumi.dev.yaml"), mapping), [
+      "dev and prod both take TCP port 5001 on 127.0.0.1 (dev: cluster.registry.hostPort, prod: cluster.extraPortMappings): change one",
+    ]);
   });
 
   it("up --all stops before anything runs", async () => {

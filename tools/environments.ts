@@ -79,6 +79,30 @@ export function clashes(environments: readonly Environment[]): Clash[] {
             });
           }
         }
+        // A local registry publishes TCP on 127.0.0.1, like a port mapping.
+        const hostPorts = (cluster: typeof a) => [
+          ...cluster.extraPortMappings.map((mapping) => ({ ...mapping, setting: "cluster.extraPortMappings" })),
+          ...(cluster.registry
+            ? [
+                {
+                  hostPort: cluster.registry.hostPort,
+                  protocol: "TCP" as const,
+                  listenAddress: "127.0.0.1",
+                  setting: "cluster.registry.hostPort",
+                },
+              ]
+            : []),
+        ];
+        for (const port of hostPorts(b)) {
+          const taken = hostPorts(a).find((candidate) => portsClash(candidate, port));
+          if (taken && (taken.setting !== "cluster.extraPortMappings" || port.setting !== "cluster.extraPortMappings")) {
+            found.push({
+              between,
+              over: "port",
+              message: `${both} both take TCP port ${port.hostPort} on 127.0.0.1 (${other.name}: ${taken.setting}, ${environment.name}: ${port.setting}): change one`,
+            });
+          }
+        }
       }
       if (
         a.kind === "existing" &&

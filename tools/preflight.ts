@@ -16,7 +16,7 @@ export interface CheckResult {
 export interface Needs {
   /** Environments that create a kind cluster (they need Docker and kind). */
   readonly kindClusters: readonly { readonly env: string; readonly name: string }[];
-  readonly hostPorts: readonly { readonly env: string; readonly address: string; readonly port: number }[];
+  readonly hostPorts: readonly { readonly env: string; readonly address: string; readonly port: number; readonly setting: string }[];
 }
 
 /**
@@ -161,15 +161,12 @@ export async function checkAmd64Emulation(machine: Machine): Promise<CheckResult
 /** Host ports of clusters that do not run yet must be free; a running cluster holds its own. */
 export async function checkHostPorts(machine: Machine, needs: Needs, runningClusters: readonly string[]): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
-  for (const { env, address, port } of needs.hostPorts) {
+  for (const { env, address, port, setting } of needs.hostPorts) {
     const cluster = needs.kindClusters.find((candidate) => candidate.env === env);
     if (cluster && runningClusters.includes(cluster.name)) continue;
     if (!(await machine.portFree(address, port))) {
       results.push(
-        fail(
-          "ports",
-          `${address}:${port} (${env}: cluster.extraPortMappings) is in use — stop what listens there, or map another hostPort`,
-        ),
+        fail("ports", `${address}:${port} (${env}: ${setting}) is in use — stop what listens there, or choose another port in ${setting}`),
       );
     }
   }
@@ -199,12 +196,14 @@ export async function preflight(machine: Machine, needs: Needs, purpose: Purpose
 /** What the environments' settings ask of the machine. */
 export function needsOf(environments: readonly { readonly name: string; readonly settings: Settings }[]): Needs {
   const clusters: { env: string; name: string }[] = [];
-  const hostPorts: { env: string; address: string; port: number }[] = [];
+  const hostPorts: { env: string; address: string; port: number; setting: string }[] = [];
   for (const { name: env, settings } of environments) {
     if (settings.cluster.kind !== "kind") continue;
     clusters.push({ env, name: settings.cluster.name });
     for (const mapping of settings.cluster.extraPortMappings)
-      hostPorts.push({ env, address: mapping.listenAddress, port: mapping.hostPort });
+      hostPorts.push({ env, address: mapping.listenAddress, port: mapping.hostPort, setting: "cluster.extraPortMappings" });
+    const { registry } = settings.cluster;
+    if (registry) hostPorts.push({ env, address: "127.0.0.1", port: registry.hostPort, setting: "cluster.registry.hostPort" });
   }
   return { kindClusters: clusters, hostPorts };
 }

@@ -10,6 +10,16 @@ export interface ImagePoliciesArgs {
   readonly namespace: pulumi.Input<string>;
   /** The image repository the server's image comes from, scanned for new tags. */
   readonly repository: string;
+  /**
+   * The repository is on a plain-HTTP registry (the local registry beside a kind cluster).
+   * @default false
+   */
+  readonly insecure?: boolean;
+  /**
+   * Something that must exist before Flux scans (the local registry, so the first scan finds it).
+   * @default none
+   */
+  readonly registry?: pulumi.Resource;
   /** How often Flux scans the repository's tags (a Flux duration). */
   readonly scanInterval: string;
   /** The ImagePolicy's name, which the stack file's setter marker names. */
@@ -34,9 +44,9 @@ export class ImagePolicies extends pulumi.ComponentResource {
       `${name}-repository`,
       {
         metadata: { name: "server", namespace: args.namespace },
-        spec: { image: args.repository, interval: args.scanInterval },
+        spec: { image: args.repository, interval: args.scanInterval, ...(args.insecure && { insecure: true }) },
       },
-      afterFlux(this, args.cluster, args.flux),
+      afterFlux(this, args.cluster, args.flux, args.registry ? { dependsOn: [args.flux, args.registry] } : {}),
     );
 
     this.policy = new ImagePolicy(

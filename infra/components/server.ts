@@ -23,6 +23,11 @@ export interface ServerArgs {
   readonly namespace: pulumi.Input<string>;
   /** Prometheus, Ready: the ServiceMonitor CRD exists only once it is installed. */
   readonly monitoringReady: pulumi.Resource;
+  /**
+   * Where the image comes from, when the stack makes it (the local registry): pods start after it.
+   * @default none
+   */
+  readonly imageSource?: pulumi.Resource;
   /** The cluster the server runs in. */
   readonly cluster: ClusterConnection;
 }
@@ -84,7 +89,7 @@ export class Server extends pulumi.ComponentResource {
           template: serverPodTemplate(args, labels),
         },
       },
-      inCluster(this, args.cluster),
+      inCluster(this, args.cluster, args.imageSource ? { dependsOn: [args.imageSource] } : {}),
     );
 
     this.service = new k8s.core.v1.Service(

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { z } from "zod";
-import { described, kindDuration, nonEmpty, oneOf, section, wholeNumber } from "./fields";
+import { described, kindDuration, nonEmpty, oneOf, section, wholeNumber, yesNo } from "./fields";
 import { show } from "./problems";
 import { resolveUserPath } from "./project";
 import type { SecretValues } from "./secrets";
@@ -72,6 +72,29 @@ export function portsClash(
   return a.listenAddress === b.listenAddress || anyAddress.has(a.listenAddress) || anyAddress.has(b.listenAddress);
 }
 
+/** The registry image, pinned: registry 3.0.0, as kind's local registry guide runs it. */
+export const registryImage = "registry:3.0.0@sha256:6c5666b861f3505b116bb9aa9b25175e71210414bd010d92035ff64018f9457e";
+
+/** A local registry beside a kind cluster: one name for the nodes, Flux and the stack file, one port for pushes. */
+export interface LocalRegistry {
+  /** The registry container; also its host name on kind's Docker network. */
+  readonly containerName: string;
+  /**
+   * How the nodes (containerd), Flux's pods and image references reach it: `<container>:5000`,
+   * over plain HTTP. `localhost:<port>`, kind's example, would be each pod's own loopback.
+   */
+  readonly host: string;
+  /** Port on 127.0.0.1 of the host, for `docker push localhost:<port>/...`. */
+  readonly hostPort: number;
+}
+
+/** The local registry of kind cluster `clusterName`. */
+export const localRegistry = (clusterName: string, hostPort: number): LocalRegistry => ({
+  containerName: `${clusterName}-registry`,
+  host: `${clusterName}-registry:5000`,
+  hostPort,
+});
+
 export const clusterSchema = (stack: string) =>
   described(
     section({
@@ -120,6 +143,13 @@ export const clusterSchema = (stack: string) =>
           }),
         "host ports forwarded to the control-plane node: `containerPort`, `hostPort`, `listenAddress` (default `127.0.0.1`), `protocol` (`TCP`, `UDP`, `SCTP`; default `TCP`); host ports must not repeat",
       ),
+      registry: described(
+        section({
+          enabled: yesNo().default(false),
+          hostPort: wholeNumber(1024, 65535).default(5001),
+        }).prefault({}),
+        "a local image registry beside the kind cluster, no account needed: `enabled` (default `false`), `hostPort` on 127.0.0.1 for `docker push localhost:<hostPort>/...` (default `5001`; each environment its own); images in it are `<name>-registry:5000/<path>:<tag>`",
+      ),
     })
       .superRefine((cluster, ctx) => {
         if (cluster.kind === "kind") {
@@ -127,12 +157,23 @@ export const clusterSchema = (stack: string) =>
             if (cluster[key] !== undefined)
               ctx.addIssue({ code: "custom", path: [key], input: cluster[key], message: "is only used with cluster.kind: existing" });
           }
+          const taken = cluster.extraPortMappings.findIndex((mapping) =>
+            portsClash(mapping, { hostPort: cluster.registry.hostPort, protocol: "TCP", listenAddress: "127.0.0.1" }),
+          );
+          if (cluster.registry.enabled && taken !== -1) {
+            ctx.addIssue({
+              code: "custom",
+              path: ["registry", "hostPort"],
+              input: cluster.registry.hostPort,
+              message: `must differ from the ports of cluster.extraPortMappings: mapping [${taken}] already takes TCP port ${cluster.registry.hostPort}`,
+            });
+          }
         }
       })
       .prefault({}),
     "The cluster: kind (kind: the stack creates one; existing: kubeconfigPath or the secret kubeconfig, optional context). " +
       "For kind: name (default gitops-<stack>), nodeImage (kindest/node tag@sha256 digest), workers, waitTimeout, " +
-      "extraPortMappings [{containerPort, hostPort, listenAddress, protocol}].",
+      "extraPortMappings [{containerPort, hostPort, listenAddress, protocol}], registry {enabled, hostPort}.",
   );
 
 type ParsedCluster = z.output<ReturnType<typeof clusterSchema>>;
@@ -147,6 +188,8 @@ export interface KindClusterSettings {
   readonly extraPortMappings: readonly PortMapping[];
   /** Where kind keeps its kubeconfig, relative to the project root. */
   readonly kubeconfigFile: string;
+  /** The local registry beside the cluster, when it is on. */
+  readonly registry?: LocalRegistry;
 }
 
 /** A cluster the stack does not own: it only deploys into it. */
@@ -174,7 +217,7 @@ export interface ClusterSources {
 }
 
 /** Settings that shape a kind cluster: an existing cluster has none of them. */
-const kindOnly = ["name", "nodeImage", "workers", "waitTimeout", "extraPortMappings"] as const;
+const kindOnly = ["name", "nodeImage", "workers", "waitTimeout", "extraPortMappings", "registry"] as const;
 
 /** The parsed section as a kind cluster, or an existing one with its kubeconfig from exactly one place. */
 export function resolveCluster(cluster: ParsedCluster, sources: ClusterSources, problems: string[]): ClusterSettings | undefined {
@@ -189,8 +232,17 @@ export function resolveCluster(cluster: ParsedCluster, sources: ClusterSources, 
   }
   if (cluster.kind === "kind") {
     if (kubeconfig !== undefined) problems.push(`${key("kubeconfig")}: (value hidden) — is only used with cluster.kind: existing`);
-    const { name, nodeImage, workers, waitTimeout, extraPortMappings } = cluster;
-    return { kind: "kind", name, nodeImage, workers, waitTimeout, extraPortMappings, kubeconfigFile: kubeconfigFile(name) };
+    const { name, nodeImage, workers, waitTimeout, extraPortMappings, registry } = cluster;
+    return {
+      kind: "kind",
+      name,
+      nodeImage,
+      workers,
+      waitTimeout,
+      extraPortMappings,
+      kubeconfigFile: kubeconfigFile(name),
+      ...(registry.enabled && { registry: localRegistry(name, registry.hostPort) }),
+    };
   }
   if (cluster.kubeconfigPath !== undefined && kubeconfig !== undefined) {
     problems.push(

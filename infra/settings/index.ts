@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { clusterSchema, resolveCluster, type ClusterSettings } from "./cluster";
+import { clusterSchema, localRegistry, resolveCluster, type ClusterSettings } from "./cluster";
 import { fluxSchema, fluxValues, fluxValuesFile, type FluxSettings } from "./flux";
 import { gitSchema, resolveGit, type GitSettings } from "./git";
 import { imagePolicySchema, markerWarning, serverImagePolicy, type ImagePolicySettings } from "./imagePolicy";
@@ -14,7 +14,7 @@ import { projectFile, projectRoot, readFileOrUndefined, type ProjectFile } from 
 import { isMapping, secretPlaceholder } from "./values";
 import { prometheusSchema, type PrometheusSettings } from "./prometheus";
 import { readSecrets, secretSettings } from "./secrets";
-import { resourceWarnings, serverSchema, type ServerSettings } from "./server";
+import { imageParts, resourceWarnings, serverSchema, type ServerSettings } from "./server";
 
 /** The Pulumi configuration keys of this project (namespace `gitops:`), one per concern. */
 export const settingsSchema = (stack: string) => {
@@ -121,6 +121,7 @@ export function parseSettings(raw: RawSettings): Settings {
       problems,
     );
   const git = parsed.git && resolveGit(parsed.git, raw.project, secrets, problems, raw.environment?.GITHUB_TOKEN);
+  if (cluster && parsed.server) problems.push(...registryImageProblems(raw.project, cluster, parsed.server.image, warnings));
   problems.push(...stackNameProblems(raw.stack));
   if (
     problems.length > 0 ||
@@ -165,6 +166,27 @@ export function parseSettings(raw: RawSettings): Settings {
 }
 
 const hasKey = (value: unknown, key: string) => isMapping(value) && key in value;
+
+/**
+ * The server image and the local registry must agree: an image on the registry needs it on,
+ * and a registry the image is not on serves nothing (a warning).
+ */
+function registryImageProblems(project: string, cluster: ClusterSettings, image: string, warnings: string[]): string[] {
+  if (cluster.kind !== "kind") return [];
+  const { registry, path: imagePath, tag } = imageParts(image);
+  const own = localRegistry(cluster.name, cluster.registry?.hostPort ?? 0);
+  if (registry === own.host && cluster.registry === undefined) {
+    return [
+      `${project}:server.image: ${show(image)} — is on the local registry ${own.host}, which is off: set cluster.registry.enabled: true`,
+    ];
+  }
+  if (cluster.registry !== undefined && registry !== own.host) {
+    warnings.push(
+      `cluster.registry is on, but server.image ${image} is not on it: to have the nodes, Flux and npm run release share it, use ${own.host}/${imagePath}:${tag}`,
+    );
+  }
+  return [];
+}
 
 /** Object names the program derives from the stack name must be names Kubernetes takes. */
 function stackNameProblems(stack: string): string[] {
@@ -290,6 +312,9 @@ export {
   portsClash,
   kubeconfigFile,
   defaultNodeImage,
+  localRegistry,
+  registryImage,
+  type LocalRegistry,
   type ClusterSettings,
   type KindClusterSettings,
   type ExistingClusterSettings,
@@ -306,7 +331,7 @@ export {
   type GitLocation,
 } from "./git";
 export { serverImagePolicy, imagePolicyMarker, type ImagePolicySettings } from "./imagePolicy";
-export { imageRepository, type ServerSettings, type ComputeResources } from "./server";
+export { demoImage, imageParts, imageRepository, type ServerSettings, type ComputeResources } from "./server";
 export { fluxDefaultValues, fluxValuesFile, type FluxSettings } from "./flux";
 export type { NamespaceSettings, NamespaceRole } from "./namespaces";
 export type { PrometheusSettings } from "./prometheus";

@@ -13,6 +13,22 @@ export function imageRepository(image: string): string {
   return repository;
 }
 
+/** An image reference's registry (when it names one), path in that registry and tag. */
+export function imageParts(image: string): { readonly registry?: string; readonly path: string; readonly tag: string } {
+  const groups = taggedImage.exec(image)?.groups;
+  if (groups?.repository === undefined || groups.tag === undefined) throw new Error(`not a tagged image reference: ${image}`);
+  const [first, ...rest] = groups.repository.split("/");
+  // Docker's rule: the first component names a registry when it has a '.' or a ':' or is localhost.
+  const isRegistry = rest.length > 0 && (/[.:]/.test(first!) || first === "localhost");
+  return isRegistry ? { registry: first, path: rest.join("/"), tag: groups.tag } : { path: groups.repository, tag: groups.tag };
+}
+
+/**
+ * The talk's server image: the one build the demo's Flux last deployed to dev. A local registry
+ * is filled with it (under the stack's tag), and `npm run release` pushes it under new tags.
+ */
+export const demoImage = "ricoberger/gitops-using-flux:master-84e319d";
+
 // Kubernetes resource quantities, as the API server parses them for CPU and memory.
 const cpuQuantity = /^(?<value>[0-9]+(?:\.[0-9]+)?)(?<unit>m?)$/;
 const memoryQuantity = /^(?<value>[0-9]+(?:\.[0-9]+)?)(?<unit>Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/;

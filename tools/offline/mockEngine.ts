@@ -99,7 +99,7 @@ async function evaluateNow<T>(
       // Every resource echoes its inputs, plus what only exists after deployment.
       newResource: ({ type, name, inputs }: { type: string; name: string; inputs: Record<string, unknown> }) => ({
         id: preview ? undefined : `${name}-id`,
-        state: { ...inputs, ...createdOutputs(type, preview, options.kindStdout) },
+        state: { ...inputs, ...createdOutputs(type, name, preview, options.kindStdout) },
       }),
       call: ({ inputs }) => inputs as Record<string, unknown>,
     },
@@ -147,11 +147,12 @@ async function evaluateNow<T>(
 }
 
 /** Outputs a resource gets when it is created: unknown in a first preview, placeholders otherwise. */
-function createdOutputs(type: string, preview: boolean, kindStdout?: string): Record<string, string> {
+function createdOutputs(type: string, name: string, preview: boolean, kindStdout?: string): Record<string, string> {
   const value = (what: string) => (preview ? unknownValue : afterDeployment(what));
   switch (type) {
     case "command:local:Command":
-      return { stdout: kindStdout ?? value("kubeconfig of the kind cluster") };
+      // Only the kind command prints something the program reads (the kubeconfig).
+      return name.endsWith("-kind") ? { stdout: kindStdout ?? value("kubeconfig of the kind cluster") } : { stdout: value("stdout") };
     case "tls:index/privateKey:PrivateKey":
       return { privateKeyOpenssh: value("generated SSH private key"), publicKeyOpenssh: value("generated SSH public key") };
     default:

@@ -1,0 +1,155 @@
+// A local image registry beside the stack's kind cluster, as kind's guide runs one
+// (kind.sigs.k8s.io/docs/user/local-registry): a registry container on kind's Docker network,
+// containerd on every node told to pull from it over HTTP, and the `local-registry-hosting`
+// ConfigMap of KEP-1755. Owned by the stack like the cluster: created after it, deleted before it.
+import * as command from "@pulumi/command";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { registryImage, type LocalRegistry as LocalRegistrySettings } from "../settings";
+import { componentType, inCluster, type ClusterConnection } from "./cluster";
+import { interpreter } from "./kindCluster";
+
+export interface LocalRegistryArgs extends LocalRegistrySettings {
+  /** The kind cluster whose nodes pull from the registry. */
+  readonly clusterName: string;
+  /** The command that made the kind cluster: the registry follows it (a new cluster, a new registry). */
+  readonly kindCluster: command.local.Command;
+  /**
+   * An image put into the registry as it starts, so the stack's own reference to it resolves:
+   * `from` (pulled from its public registry once) is pushed as `to` (`<path>:<tag>` in the registry).
+   * @default none
+   */
+  readonly seed?: { readonly from: string; readonly to: string };
+  /** The stack's name, for the hints in error messages. */
+  readonly stack: string;
+  /** The cluster the KEP-1755 ConfigMap goes into. */
+  readonly cluster: ClusterConnection;
+}
+
+// The scripts read their parameters from the environment, like the kind scripts: the text
+// stored in state never changes with the settings. Progress goes to stderr.
+
+/**
+ * Points every node's containerd at the registry (kind's node images since v0.27 read
+ * /etc/containerd/certs.d), and pushes the seed image. Run on create and on update: both idempotent.
+ */
+const configureNodesAndSeed = `nodes="$(kind get nodes --name "$KIND_CLUSTER_NAME")"
+if [ -z "$nodes" ]; then
+  echo "kind cluster \\"$KIND_CLUSTER_NAME\\" has no nodes: the registry has nothing to serve. Start over: npm run destroy -- $PULUMI_STACK_NAME, then npm run up -- $PULUMI_STACK_NAME" >&2
+  exit 1
+fi
+for node in $nodes; do
+  docker exec "$node" mkdir -p "/etc/containerd/certs.d/$REGISTRY_HOST"
+  printf '[host."http://%s"]\\n  capabilities = ["pull", "resolve"]\\n' "$REGISTRY_HOST" |
+    docker exec -i "$node" cp /dev/stdin "/etc/containerd/certs.d/$REGISTRY_HOST/hosts.toml"
+done
+echo "kind cluster \\"$KIND_CLUSTER_NAME\\": its nodes pull $REGISTRY_HOST/... from registry container $REGISTRY_NAME" >&2
+if [ -n "\${SEED_FROM:-}" ]; then
+  # The talk's image is built for amd64 only.
+  docker image inspect "$SEED_FROM" >/dev/null 2>&1 || docker pull --platform linux/amd64 "$SEED_FROM" >&2
+  docker tag "$SEED_FROM" "localhost:$REGISTRY_PORT/$SEED_TO"
+  # A registry that has just started may not answer yet.
+  for attempt in 1 2 3 4 5; do
+    if docker push "localhost:$REGISTRY_PORT/$SEED_TO" >&2; then break; fi
+    if [ "$attempt" = 5 ]; then exit 1; fi
+    sleep "$REGISTRY_RETRY_SECONDS"
+  done
+fi`;
+
+/**
+ * Starts the registry container on kind's network, publishing its port on 127.0.0.1 only,
+ * then configures the nodes. A failure after the container exists removes it again: Pulumi
+ * records nothing for a failed create, so it would block the next `up` by its name and port.
+ */
+export const registryCreateScript = `set -euo pipefail
+if docker container inspect "$REGISTRY_NAME" >/dev/null 2>&1; then
+  echo "a container named \\"$REGISTRY_NAME\\" already exists, but stack \\"$PULUMI_STACK_NAME\\" did not create it (an interrupted 'pulumi up' leaves one behind). Remove it: docker rm -f $REGISTRY_NAME" >&2
+  exit 1
+fi
+created=""
+remove_on_failure() {
+  local status=$?
+  if [ "$status" -ne 0 ] && [ -n "$created" ]; then
+    echo "starting registry \\"$REGISTRY_NAME\\" failed (exit $status): removing it, so the next 'up' can start over" >&2
+    docker rm -f "$REGISTRY_NAME" >/dev/null || echo "could not remove it: docker rm -f $REGISTRY_NAME" >&2
+  fi
+  exit "$status"
+}
+trap remove_on_failure EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+# The name was free a moment ago: from here on, a container of that name is this script's.
+created=1
+docker run --detach --restart=always --name "$REGISTRY_NAME" --network kind \\
+  --publish "127.0.0.1:$REGISTRY_PORT:5000" "$REGISTRY_IMAGE" >&2
+${configureNodesAndSeed}`;
+
+/** Runs when only the seed changes (the stack's image tag): configures again and pushes it. */
+export const registryUpdateScript = `set -euo pipefail
+if [ "$(docker container inspect --format '{{.State.Running}}' "$REGISTRY_NAME" 2>/dev/null)" != "true" ]; then
+  echo "registry container \\"$REGISTRY_NAME\\" is not running (removed or stopped outside Pulumi). Start over: npm run destroy -- $PULUMI_STACK_NAME, then npm run up -- $PULUMI_STACK_NAME" >&2
+  exit 1
+fi
+${configureNodesAndSeed}`;
+
+/** Fails when Docker fails; idempotent, as `docker rm --force` of a missing container succeeds. */
+export const registryDeleteScript = `set -euo pipefail
+docker rm --force "$REGISTRY_NAME" >&2`;
+
+export class LocalRegistry extends pulumi.ComponentResource {
+  /** The container, its host name for the nodes and Flux, and its port on the host. */
+  readonly description: string;
+  /** The registry container's command: what must exist before anything pulls from it. */
+  readonly container: command.local.Command;
+
+  constructor(name: string, args: LocalRegistryArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(componentType("LocalRegistry"), name, {}, opts);
+
+    this.container = new command.local.Command(
+      `${name}-container`,
+      {
+        create: registryCreateScript,
+        update: registryUpdateScript,
+        delete: registryDeleteScript,
+        interpreter,
+        environment: {
+          REGISTRY_NAME: args.containerName,
+          REGISTRY_HOST: args.host,
+          REGISTRY_PORT: String(args.hostPort),
+          REGISTRY_IMAGE: registryImage,
+          REGISTRY_RETRY_SECONDS: "2",
+          KIND_CLUSTER_NAME: args.clusterName,
+          PULUMI_STACK_NAME: args.stack,
+          ...(args.seed && { SEED_FROM: args.seed.from, SEED_TO: args.seed.to }),
+        },
+        // The name and port are fixed, and a new cluster has new nodes to configure: replace
+        // (delete first) exactly then. A new seed only runs the update.
+        triggers: [args.containerName, args.hostPort, registryImage, args.kindCluster.id],
+        logging: "stderr",
+        addPreviousOutputInEnv: false,
+      },
+      { parent: this, dependsOn: [args.kindCluster], deleteBeforeReplace: true },
+    );
+
+    // KEP-1755: how tools find the cluster's local registry (kube-public, readable by everyone).
+    new k8s.core.v1.ConfigMap(
+      `${name}-hosting`,
+      {
+        metadata: { name: "local-registry-hosting", namespace: "kube-public" },
+        data: {
+          "localRegistryHosting.v1": [
+            `host: "localhost:${args.hostPort}"`,
+            `hostFromContainerRuntime: "${args.host}"`,
+            `hostFromClusterNetwork: "${args.host}"`,
+            `help: "https://kind.sigs.k8s.io/docs/user/local-registry/"`,
+            "",
+          ].join("\n"),
+        },
+      },
+      inCluster(this, args.cluster),
+    );
+
+    this.description = `${args.host} (container ${args.containerName}; push to localhost:${args.hostPort})`;
+    this.registerOutputs({ description: this.description });
+  }
+}

@@ -1,0 +1,270 @@
+// The LocalRegistry component under plain mocks, and its scripts run for real by bash against
+// stub `docker` and `kind` executables that fail as the real ones do.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterEach, before, beforeEach, describe, it } from "node:test";
+import * as command from "@pulumi/command";
+import { LocalRegistry } from "../../infra/components/localRegistry";
+import { localRegistry, registryImage } from "../../infra/settings";
+import { build, providerReference, type Built } from "../support/components";
+
+const registry = localRegistry("gitops-dev", 5001);
+const seed = { from: "ricoberger/gitops-using-flux:master-84e319d", to: "ricoberger/gitops-using-flux:master-84e319d-1580380800" };
+
+// Docker as the scripts use it. Containers are files in $STUB_DIR/containers (their content: the
+// `docker run` arguments); images pulled or tagged are lines of $STUB_DIR/images; node files
+// written through `docker exec` land under $STUB_DIR/nodes/<node>/. Without a daemon
+// ($STUB_NO_DAEMON) every command fails as the CLI does. `docker rm --force` of a missing
+// container succeeds (docker/cli#2678, Docker 20.10+); `inspect` of one fails. A push fails while
+// the registry is not "up" ($STUB_PUSH_FAILS: that many first attempts fail, as against a registry
+// still starting). Every call is logged to $STUB_LOG.
+const stubDocker = `#!/usr/bin/env bash
+echo "docker $*" >> "$STUB_LOG"
+if [ -n "\${STUB_NO_DAEMON:-}" ]; then
+  echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2
+  exit 1
+fi
+containers="$STUB_DIR/containers"; mkdir -p "$containers"; touch "$STUB_DIR/images"
+case "$1" in
+  container)
+    [ "$2" = inspect ] || exit 2
+    name="\${@: -1}"
+    if [ ! -f "$containers/$name" ]; then echo "Error: No such container: $name" >&2; exit 1; fi
+    if [ "$3" = --format ]; then echo true; else echo "[{\\"Name\\": \\"/$name\\"}]"; fi ;;
+  run)
+    shift; args="$*"; name=""
+    while [ $# -gt 0 ]; do [ "$1" = --name ] && name="$2"; shift; done
+    if [ -f "$containers/$name" ]; then
+      echo "docker: Error response from daemon: Conflict. The container name \\"/$name\\" is already in use." >&2; exit 125
+    fi
+    echo "$args" > "$containers/$name"
+    if [ -n "\${STUB_PORT_TAKEN:-}" ]; then
+      echo "docker: Error response from daemon: driver failed programming external connectivity: Bind for 127.0.0.1:$STUB_PORT_TAKEN failed: port is already allocated." >&2
+      exit 125
+    fi
+    echo 3f4e5d6c7b8a ;;
+  exec)
+    shift; [ "$1" = -i ] && shift
+    node="$1"; shift
+    case "$1" in
+      mkdir) mkdir -p "$STUB_DIR/nodes/$node$3" ;;
+      cp) cat > "$STUB_DIR/nodes/$node$3" ;;
+      *) exit 2 ;;
+    esac ;;
+  image)
+    [ "$2" = inspect ] || exit 2
+    grep -qxF -- "$3" "$STUB_DIR/images" || { echo "Error: No such image: $3" >&2; exit 1; } ;;
+  pull) echo "\${@: -1}" >> "$STUB_DIR/images"; echo "Status: Downloaded newer image for \${@: -1}" ;;
+  tag)
+    grep -qxF -- "$2" "$STUB_DIR/images" || { echo "Error response from daemon: No such image: $2" >&2; exit 1; }
+    echo "$3" >> "$STUB_DIR/images" ;;
+  push)
+    attempts="$STUB_DIR/push-attempts"; echo x >> "$attempts"
+    if [ "$(wc -l < "$attempts")" -le "\${STUB_PUSH_FAILS:-0}" ]; then
+      echo "Get \\"http://localhost:5001/v2/\\": dial tcp 127.0.0.1:5001: connect: connection refused" >&2; exit 1
+    fi
+    echo "$2: digest: sha256:0123 size: 1570" ;;
+  rm)
+    name="\${@: -1}"
+    rm -f "$containers/$name" ;;
+  *) echo "docker stub: $*" >&2; exit 2 ;;
+esac
+`;
+
+// kind get nodes: the nodes of $STUB_NODES (none: kind prints nothing and succeeds when the cluster is missing).
+const stubKind = `#!/usr/bin/env bash
+echo "kind $*" >> "$STUB_LOG"
+case "$1 $2" in
+  "get nodes") for node in \${STUB_NODES:-}; do echo "$node"; done ;;
+  *) echo "kind stub: $*" >&2; exit 2 ;;
+esac
+`;
+
+describe("the LocalRegistry component and its scripts", () => {
+  let built: Built<LocalRegistry>;
+  const container = () => built.only("command:local:Command", "registry-container");
+  const script = (name: "create" | "update" | "delete") => container().inputs[name] as string;
+  before(async () => {
+    built = await build((cluster) => {
+      const kindCluster = new command.local.Command("cluster-kind", { create: "true" });
+      return new LocalRegistry("registry", { ...registry, clusterName: "gitops-dev", kindCluster, seed, stack: "dev", cluster });
+    });
+  });
+
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "registry-stub-"));
+    fs.mkdirSync(path.join(dir, "bin"));
+    fs.writeFileSync(path.join(dir, "bin", "docker"), stubDocker, { mode: 0o755 });
+    fs.writeFileSync(path.join(dir, "bin", "kind"), stubKind, { mode: 0o755 });
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  /** Runs a script as Pulumi would: the component's interpreter and environment, plus the stubs' settings. */
+  function runScript(text: string, stub: Record<string, string> = {}) {
+    const [shell, ...flags] = container().inputs.interpreter as string[];
+    const environment = container().inputs.environment as Record<string, string>;
+    const result = spawnSync(shell!, [...flags, text], {
+      cwd: dir,
+      encoding: "utf8",
+      env: {
+        PATH: `${path.join(dir, "bin")}:/usr/bin:/bin`,
+        ...environment,
+        STUB_LOG: path.join(dir, "calls"),
+        STUB_DIR: dir,
+        STUB_NODES: "gitops-dev-control-plane gitops-dev-worker",
+        // The stub registry answers at once: no need to wait between attempts.
+        REGISTRY_RETRY_SECONDS: "0",
+        ...stub,
+      },
+    });
+    const calls = fs.existsSync(path.join(dir, "calls")) ? fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n") : [];
+    return { ...result, calls };
+  }
+  const containerExists = () => fs.existsSync(path.join(dir, "containers", "gitops-dev-registry"));
+  const hostsToml = (node: string) =>
+    fs.readFileSync(path.join(dir, "nodes", node, "etc/containerd/certs.d/gitops-dev-registry:5000/hosts.toml"), "utf8");
+
+  describe("create", () => {
+    it("starts the pinned registry on kind's network, published on 127.0.0.1 only", () => {
+      const result = runScript(script("create"));
+      assert.equal(result.status, 0, result.stderr);
+      assert.equal(
+        fs.readFileSync(path.join(dir, "containers", "gitops-dev-registry"), "utf8").trim(),
+        `--detach --restart=always --name gitops-dev-registry --network kind --publish 127.0.0.1:5001:5000 ${registryImage}`,
+      );
+    });
+
+    it("tells containerd on every node to pull <container>:5000 over plain HTTP", () => {
+      const result = runScript(script("create"));
+      assert.equal(result.status, 0, result.stderr);
+      for (const node of ["gitops-dev-control-plane", "gitops-dev-worker"]) {
+        assert.equal(hostsToml(node), '[host."http://gitops-dev-registry:5000"]\n  capabilities = ["pull", "resolve"]\n', node);
+      }
+    });
+
+    it("pushes the talk's image under the stack's tag, pulling it (amd64) only when Docker lacks it", () => {
+      const first = runScript(script("create"));
+      assert.equal(first.status, 0, first.stderr);
+      assert.deepEqual(
+        first.calls.filter((call) => /^docker (pull|tag|push)/.test(call)),
+        [
+          "docker pull --platform linux/amd64 ricoberger/gitops-using-flux:master-84e319d",
+          "docker tag ricoberger/gitops-using-flux:master-84e319d localhost:5001/ricoberger/gitops-using-flux:master-84e319d-1580380800",
+          "docker push localhost:5001/ricoberger/gitops-using-flux:master-84e319d-1580380800",
+        ],
+      );
+      fs.rmSync(path.join(dir, "calls"));
+      const update = runScript(script("update"));
+      assert.equal(update.status, 0, update.stderr);
+      assert.ok(!update.calls.some((call) => call.startsWith("docker pull")), update.calls.join("\n"));
+    });
+
+    it("retries the push while the new registry does not answer yet", () => {
+      const result = runScript(script("create"), { STUB_PUSH_FAILS: "2" });
+      assert.equal(result.status, 0, result.stderr);
+      assert.equal(result.calls.filter((call) => call.startsWith("docker push")).length, 3);
+    });
+
+    it("refuses a container of that name it did not create, naming it and how to remove it", () => {
+      fs.mkdirSync(path.join(dir, "containers"));
+      fs.writeFileSync(path.join(dir, "containers", "gitops-dev-registry"), "someone else's");
+      const result = runScript(script("create"));
+      assert.equal(result.status, 1);
+      assert.match(
+        result.stderr,
+        /a container named "gitops-dev-registry" already exists, but stack "dev" did not create it .* docker rm -f gitops-dev-registry/,
+      );
+      assert.equal(fs.readFileSync(path.join(dir, "containers", "gitops-dev-registry"), "utf8"), "someone else's");
+    });
+
+    it("removes the container it made when anything after fails, and fails", () => {
+      const failures: Record<string, string>[] = [{ STUB_PORT_TAKEN: "5001" }, { STUB_PUSH_FAILS: "5" }, { STUB_NODES: "" }];
+      for (const stub of failures) {
+        fs.rmSync(path.join(dir, "containers"), { recursive: true, force: true });
+        fs.rmSync(path.join(dir, "push-attempts"), { force: true });
+        const result = runScript(script("create"), stub);
+        assert.notEqual(result.status, 0, JSON.stringify(stub));
+        assert.match(result.stderr, /starting registry "gitops-dev-registry" failed \(exit \d+\): removing it/, JSON.stringify(stub));
+        assert.equal(containerExists(), false, JSON.stringify(stub));
+      }
+    });
+
+    it("says a cluster without nodes has nothing to serve, and how to start over", () => {
+      const result = runScript(script("create"), { STUB_NODES: "" });
+      assert.match(result.stderr, /kind cluster "gitops-dev" has no nodes: .*npm run destroy -- dev, then npm run up -- dev/);
+    });
+  });
+
+  describe("update", () => {
+    it("says how to recover when the registry was removed outside Pulumi", () => {
+      const result = runScript(script("update"));
+      assert.equal(result.status, 1);
+      assert.match(
+        result.stderr,
+        /registry container "gitops-dev-registry" is not running .* npm run destroy -- dev, then npm run up -- dev/,
+      );
+    });
+  });
+
+  describe("delete", () => {
+    it("removes the container, and succeeds when it is already gone", () => {
+      assert.equal(runScript(script("create")).status, 0);
+      assert.equal(runScript(script("delete")).status, 0);
+      assert.equal(containerExists(), false);
+      const again = runScript(script("delete"));
+      assert.equal(again.status, 0, again.stderr);
+    });
+
+    it("fails when Docker fails: Pulumi must not forget a running registry", () => {
+      assert.equal(runScript(script("create")).status, 0);
+      const result = runScript(script("delete"), { STUB_NO_DAEMON: "1" });
+      assert.equal(result.status, 1);
+      assert.match(result.stderr, /Cannot connect to the Docker daemon/);
+      assert.equal(containerExists(), true);
+    });
+  });
+
+  describe("the LocalRegistry component", () => {
+    it("follows the kind cluster: created after it, replaced (deleting first) with it, on its name, port or image", () => {
+      const kind = built.registrations.find((registration) => registration.name === "cluster-kind")!;
+      assert.ok(container().dependencies.includes(kind.urn));
+      assert.equal(container().deleteBeforeReplace, true);
+      assert.deepEqual(container().inputs.triggers, ["gitops-dev-registry", 5001, registryImage, "cluster-kind-id"]);
+      // Not deleted with the cluster: kind does not remove it.
+      assert.equal(container().deletedWith, "");
+    });
+
+    it("passes its parameters in the environment, the seed too, so the scripts never change with them", () => {
+      assert.deepEqual(container().inputs.environment, {
+        REGISTRY_NAME: "gitops-dev-registry",
+        REGISTRY_HOST: "gitops-dev-registry:5000",
+        REGISTRY_PORT: "5001",
+        REGISTRY_IMAGE: registryImage,
+        REGISTRY_RETRY_SECONDS: "2",
+        KIND_CLUSTER_NAME: "gitops-dev",
+        PULUMI_STACK_NAME: "dev",
+        SEED_FROM: seed.from,
+        SEED_TO: seed.to,
+      });
+    });
+
+    it("publishes KEP-1755's local-registry-hosting ConfigMap in kube-public, deleted with the cluster", () => {
+      const configMap = built.only("kubernetes:core/v1:ConfigMap");
+      assert.deepEqual(configMap.inputs.metadata, { name: "local-registry-hosting", namespace: "kube-public" });
+      assert.deepEqual(configMap.inputs.data, {
+        "localRegistryHosting.v1":
+          'host: "localhost:5001"\nhostFromContainerRuntime: "gitops-dev-registry:5000"\nhostFromClusterNetwork: "gitops-dev-registry:5000"\nhelp: "https://kind.sigs.k8s.io/docs/user/local-registry/"\n',
+      });
+      assert.equal(configMap.provider, providerReference(built.cluster.provider));
+      assert.equal(configMap.deletedWith, built.cluster.anchor.urn);
+    });
+
+    it("describes itself: the name images use, the container, and where to push", () => {
+      assert.equal(built.component.description, "gitops-dev-registry:5000 (container gitops-dev-registry; push to localhost:5001)");
+    });
+  });
+});
