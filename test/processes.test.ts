@@ -32,6 +32,16 @@ describe("the tools and the program as processes", { concurrency: true }, () => 
     assert.equal(result.stderr, "gitops: git sync is off for dev: no repository configured (set git.url in Pulumi.dev.yaml)\n");
   });
 
+  it("npm run release -- dev exits 1 with one line: dev's local registry is off", async () => {
+    const result = await runCli("tools/release.ts", ["dev"]);
+    assert.equal(result.status, 1);
+    assert.equal(result.stdout, "");
+    assert.equal(
+      result.stderr,
+      "gitops: the local registry of dev is off: set cluster.registry.enabled: true in Pulumi.dev.yaml and run npm run up -- dev (README, step 8)\n",
+    );
+  });
+
   it("npm run doctor names exactly the tools this machine lacks, and exits 1 when any is missing", async () => {
     const result = await runCli("tools/doctor.ts", []);
     const failed = result.stderr

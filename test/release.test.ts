@@ -1,0 +1,339 @@
+// npm run release -- <env>: which tag comes next under each environment's ImagePolicy, what Flux
+// will do with it, its clear errors, and --wait against a fake Kubernetes API on loopback. Docker
+// is a fake machine at the process boundary; the registry's tag list a fake fetch.
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import * as path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { settingsWithStackFiles } from "../infra/settings";
+import { considerTag, newestTag, nextTag } from "../tools/imageTags";
+import type { CommandResult, Machine } from "../tools/machine";
+import { loadStackConfig } from "../tools/offline/stackConfig";
+import { main, type ReleaseDependencies } from "../tools/release";
+import { captureIo, fixtures, projectCopy } from "./helpers";
+
+const usage = "usage: npm run release -- <env> [--tag TAG] [--wait] [--timeout 10m]";
+const registryStack = fs.readFileSync(path.join(fixtures, "stacks", "registry.yaml"), "utf8");
+const shippedProd = fs.readFileSync(path.join(__dirname, "..", "Pulumi.prod.yaml"), "utf8");
+/** prod with its registry on and its image there. */
+const registryProd = shippedProd
+  .replace("    registry:\n", "    registry:\n      enabled: true\n")
+  .replace("image: ricoberger/gitops-using-flux:1.0.0", "image: gitops-prod-registry:5000/ricoberger/gitops-using-flux:1.0.0");
+const pushTime = 1795600000;
+
+describe("which tag comes next, as Flux's ImagePolicy sees tags", () => {
+  const policyOf = (stack: string) => settingsWithStackFiles(loadStackConfig(stack)).imagePolicy;
+  const build = { sha: "84e319d", nowSeconds: pushTime };
+
+  it("prod (strict releases, >=1.0.0): the next patch; the talk's 1337 and other shapes are ignored, saying why", () => {
+    const prod = policyOf("prod");
+    assert.equal(nextTag(prod, ["1.0.0", "latest", "master-84e319d"], build), "1.0.1");
+    assert.equal(nextTag(prod, ["1.0.0", "1.0.7", "1337"], build), "1.0.8");
+    assert.equal(nextTag(prod, [], build), "1.0.0");
+    assert.deepEqual(considerTag(prod, "1337"), {
+      considered: false,
+      why: "it does not match imagePolicy.filterTags.pattern ^(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)$",
+    });
+    assert.equal(newestTag(prod, ["1.0.0", "1.0.10", "1.0.9", "1337"]), "1.0.10");
+  });
+
+  it("dev (master builds, by push time): master-<sha>-<now>, later than any there is", () => {
+    const dev = policyOf("dev");
+    assert.equal(nextTag(dev, [], build), `master-84e319d-${pushTime}`);
+    assert.equal(nextTag(dev, [`master-84e319d-${pushTime + 5}`], build), `master-84e319d-${pushTime + 6}`);
+    assert.equal(newestTag(dev, ["master-84e319d", "master-1-9", "master-2-10"]), "master-2-10");
+    assert.deepEqual(considerTag(dev, "master-84e319d"), {
+      considered: false,
+      why: "it does not match imagePolicy.filterTags.pattern ^master-[a-f0-9]+-(?P<ts>[0-9]+)$",
+    });
+  });
+
+  it("a semver range with Flux's comma, and versions as Masterminds reads them (v1.2, 1.2)", () => {
+    const policy = {
+      ...policyOf("prod"),
+      filterTags: { pattern: ".*" },
+      policy: { semver: { range: ">=1.0.0, <2.0.0" } },
+    };
+    assert.deepEqual(considerTag(policy, "2.0.0"), {
+      considered: false,
+      why: "2.0.0 is outside imagePolicy.policy.semver.range >=1.0.0, <2.0.0",
+    });
+    assert.equal(newestTag(policy, ["v1.2", "1.1.9", "2.0.0", "latest"]), "v1.2");
+    assert.equal(nextTag(policy, ["v1.2"], build), "1.2.1");
+  });
+
+  it("gives no next tag where the policy gives no way to tell (alphabetical)", () => {
+    const policy = { ...policyOf("prod"), filterTags: { pattern: ".*" }, policy: { alphabetical: { order: "asc" as const } } };
+    assert.equal(nextTag(policy, ["a", "b"], build), undefined);
+    assert.equal(newestTag(policy, ["a", "c", "b"]), "c");
+  });
+});
+
+/** Docker that has (or lacks) the talk's image and pushes; each call recorded. */
+function fakeDocker(options: { missing?: boolean; hasImage?: boolean; pushFails?: boolean } = {}) {
+  const calls: string[] = [];
+  const machine: Machine = {
+    platform: "linux",
+    arch: "x64",
+    nodeVersion: "v22.23.3",
+    run: (command, args): Promise<CommandResult> => {
+      calls.push([command, ...args].join(" "));
+      if (options.missing) return Promise.resolve({ found: false, exitCode: null, stdout: "" });
+      if (args[0] === "image") return Promise.resolve({ found: true, exitCode: options.hasImage ? 0 : 1, stdout: "" });
+      if (args[0] === "push" && options.pushFails) return Promise.resolve({ found: true, exitCode: 1, stdout: "" });
+      return Promise.resolve({ found: true, exitCode: 0, stdout: "" });
+    },
+    readFile: () => Promise.resolve(undefined),
+    listDirectory: () => Promise.resolve([]),
+    portFree: () => Promise.resolve(true),
+  };
+  return { machine, calls };
+}
+
+/** The registry's answer to GET /v2/<path>/tags/list: these tags, none yet (404), or no answer. */
+function fakeRegistry(answer: string[] | "empty" | "down") {
+  const urls: string[] = [];
+  const fetchTags = ((url: string) => {
+    urls.push(url);
+    if (answer === "down") return Promise.reject(new TypeError("fetch failed"));
+    if (answer === "empty") return Promise.resolve(new Response(JSON.stringify({ errors: [{ code: "NAME_UNKNOWN" }] }), { status: 404 }));
+    return Promise.resolve(Response.json({ name: "ricoberger/gitops-using-flux", tags: answer }));
+  }) as typeof fetch;
+  return { fetchTags, urls };
+}
+
+async function release(argv: string[], files: Record<string, string>, dependencies: ReleaseDependencies) {
+  const copy = projectCopy(files);
+  try {
+    const io = captureIo({ root: copy.root });
+    const code = await main(argv, io, { now: () => pushTime * 1000, pollIntervalMs: 10, ...dependencies });
+    return { code, out: io.out(), err: io.err() };
+  } finally {
+    copy.remove();
+  }
+}
+
+describe("npm run release", () => {
+  it("pushes the talk's image under dev's next master build into dev's registry, and says what Flux will do", async () => {
+    const docker = fakeDocker();
+    const registry = fakeRegistry(["master-84e319d-1580380800"]);
+    const result = await release(["dev"], { "Pulumi.dev.yaml": registryStack }, { machine: docker.machine, fetch: registry.fetchTags });
+    assert.equal(result.code, 0, result.err);
+    assert.deepEqual(registry.urls, ["http://127.0.0.1:5001/v2/ricoberger/gitops-using-flux/tags/list"]);
+    const destination = `localhost:5001/ricoberger/gitops-using-flux:master-84e319d-${pushTime}`;
+    assert.deepEqual(docker.calls, [
+      "docker image inspect ricoberger/gitops-using-flux:master-84e319d",
+      "docker pull --platform linux/amd64 ricoberger/gitops-using-flux:master-84e319d",
+      `docker tag ricoberger/gitops-using-flux:master-84e319d ${destination}`,
+      `docker push ${destination}`,
+    ]);
+    assert.equal(result.out, `gitops-dev-registry:5000/ricoberger/gitops-using-flux:master-84e319d-${pushTime}\n`);
+    assert.match(
+      result.err,
+      new RegExp(`^gitops: Flux will pick master-84e319d-${pushTime}: its ImagePolicy server-dev moves to it at the next scan`, "m"),
+    );
+    assert.match(
+      result.err,
+      new RegExp(
+        `^gitops: Git sync is off, so Flux cannot write the tag back: set server.image to gitops-dev-registry:5000/ricoberger/gitops-using-flux:master-84e319d-${pushTime} in Pulumi.dev.yaml, then npm run up -- dev$`,
+        "m",
+      ),
+    );
+  });
+
+  it("pulls the talk's image only when Docker lacks it, and releases prod's next patch", async () => {
+    const docker = fakeDocker({ hasImage: true });
+    const result = await release(
+      ["prod"],
+      { "Pulumi.prod.yaml": registryProd },
+      { machine: docker.machine, fetch: fakeRegistry("empty").fetchTags },
+    );
+    assert.equal(result.code, 0, result.err);
+    assert.ok(!docker.calls.some((call) => call.startsWith("docker pull")), docker.calls.join("\n"));
+    assert.equal(result.out, "gitops-prod-registry:5000/ricoberger/gitops-using-flux:1.0.0\n");
+  });
+
+  it("pushes a --tag prod's policy ignores, and says Flux will ignore it and why (the talk's 1337)", async () => {
+    const result = await release(
+      ["prod", "--tag", "1337"],
+      { "Pulumi.prod.yaml": registryProd },
+      {
+        machine: fakeDocker().machine,
+        fetch: fakeRegistry(["1.0.0"]).fetchTags,
+      },
+    );
+    assert.equal(result.code, 0, result.err);
+    assert.match(result.err, /^gitops: Flux will ignore 1337: it does not match imagePolicy\.filterTags\.pattern/m);
+    const older = await release(
+      ["prod", "--tag", "0.9.0"],
+      { "Pulumi.prod.yaml": registryProd },
+      {
+        machine: fakeDocker().machine,
+        fetch: fakeRegistry(["1.0.0"]).fetchTags,
+      },
+    );
+    assert.match(older.err, /^gitops: Flux will ignore 0\.9\.0: 0\.9\.0 is outside imagePolicy\.policy\.semver\.range >=1\.0\.0$/m);
+  });
+
+  describe("refuses, with one line saying what to do", () => {
+    const cases: [string, string[], Record<string, string>, ReturnType<typeof fakeDocker>, ReturnType<typeof fakeRegistry>, string][] = [
+      [
+        "an environment whose registry is off",
+        ["dev"],
+        {},
+        fakeDocker(),
+        fakeRegistry([]),
+        "gitops: the local registry of dev is off: set cluster.registry.enabled: true in Pulumi.dev.yaml and run npm run up -- dev (README, step 8)\n",
+      ],
+      [
+        "an environment whose image is not on its registry",
+        ["dev"],
+        {
+          "Pulumi.dev.yaml": registryStack.replace("gitops-dev-registry:5000/ricoberger/gitops-using-flux", "ricoberger/gitops-using-flux"),
+        },
+        fakeDocker(),
+        fakeRegistry([]),
+        "gitops: server.image of dev (ricoberger/gitops-using-flux:master-84e319d-1580380800) is not on its local registry, so Flux would never see a release there: set it to gitops-dev-registry:5000/ricoberger/gitops-using-flux:master-84e319d-1580380800\n",
+      ],
+      [
+        "a registry that does not answer",
+        ["dev"],
+        { "Pulumi.dev.yaml": registryStack },
+        fakeDocker(),
+        fakeRegistry("down"),
+        "gitops: the local registry of dev does not answer at localhost:5001: is the environment up? (npm run up -- dev)\n",
+      ],
+      [
+        "a machine without Docker",
+        ["dev"],
+        { "Pulumi.dev.yaml": registryStack },
+        fakeDocker({ missing: true }),
+        fakeRegistry([]),
+        "gitops: releasing localhost:5001/ricoberger/gitops-using-flux:master-84e319d-1795600000: the talk's image ricoberger/gitops-using-flux:master-84e319d under a new tag\n" +
+          "gitops: docker pull --platform linux/amd64 ricoberger/gitops-using-flux:master-84e319d\n" +
+          "gitops: Docker is needed to push the image: docker is not on PATH\n",
+      ],
+      [
+        "a tag the registry already holds",
+        ["prod", "--tag", "1.0.0"],
+        { "Pulumi.prod.yaml": registryProd },
+        fakeDocker(),
+        fakeRegistry(["1.0.0"]),
+        "gitops: 1.0.0 is already in the registry: Flux would see nothing new; choose another --tag\n",
+      ],
+    ];
+    for (const [what, argv, files, docker, registry, expected] of cases) {
+      it(what, async () => {
+        const result = await release(argv, files, { machine: docker.machine, fetch: registry.fetchTags });
+        assert.equal(result.code, 1);
+        assert.equal(result.err, expected);
+        assert.equal(result.out, "");
+      });
+    }
+
+    it("a failed push, naming the command", async () => {
+      const result = await release(
+        ["dev"],
+        { "Pulumi.dev.yaml": registryStack },
+        { machine: fakeDocker({ pushFails: true }).machine, fetch: fakeRegistry([]).fetchTags },
+      );
+      assert.equal(result.code, 1);
+      assert.match(result.err, /^gitops: docker push failed \(exit 1\): see its output above\n$/m);
+    });
+
+    it("an unknown environment, and command-line mistakes (exit 2, with the usage)", async () => {
+      const unknown = await release(["qa"], {}, { machine: fakeDocker().machine, fetch: fakeRegistry([]).fetchTags });
+      assert.equal(unknown.code, 2);
+      assert.match(unknown.err, /^gitops: no environment "qa"/);
+      for (const [argv, message] of [
+        [[], "which environment?"],
+        [
+          ["dev", "--tag", "1.0/1"],
+          `--tag "1.0/1": must be a Docker tag (letters, digits, '_', '.', '-'; at most 128; not starting with '.' or '-')`,
+        ],
+        [["dev", "--timeout", "soon"], `--timeout "soon": must be a duration such as 90s, 10m or 1m30s`],
+      ] as const) {
+        const result = await release([...argv], {}, { machine: fakeDocker().machine, fetch: fakeRegistry([]).fetchTags });
+        assert.equal(result.code, 2, argv.join(" "));
+        assert.equal(result.err, `gitops: ${message}\n${usage}\n`);
+      }
+      const help = await release(["--help"], {}, {});
+      assert.equal(help.code, 0);
+      assert.equal(help.out, `${usage}\n`);
+    });
+  });
+});
+
+describe("npm run release --wait (a fake Kubernetes API on loopback)", () => {
+  const requests: string[] = [];
+  let server: http.Server;
+  let kubeconfig: string;
+  /** The ImagePolicy reports the new tag on the third look; the automation pushes on its second. */
+  let looks = 0;
+  const pushedTag = `master-84e319d-${pushTime}`;
+
+  before(async () => {
+    server = http.createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        const url = req.url!.split("?")[0]!;
+        requests.push(`${req.method} ${url}`);
+        let status: Record<string, unknown> = {};
+        if (req.method === "GET" && url.endsWith("/imagepolicies/server-dev")) {
+          looks++;
+          status = {
+            latestRef: {
+              name: "gitops-dev-registry:5000/ricoberger/gitops-using-flux",
+              tag: looks >= 3 ? pushedTag : "master-84e319d-1580380800",
+            },
+          };
+        }
+        if (req.method === "GET" && url.endsWith("/imageupdateautomations/flux-system")) {
+          looks++;
+          if (looks >= 5) status = { lastPushCommit: "0123abc", lastPushTime: new Date(Date.now() + 1000).toISOString() };
+        }
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ apiVersion: "image.toolkit.fluxcd.io/v1", kind: "Unknown", metadata: {}, status }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    kubeconfig = `apiVersion: v1
+kind: Config
+clusters: [{name: kind-gitops-dev, cluster: {server: "${url}", insecure-skip-tls-verify: true}}]
+users: [{name: kind-gitops-dev, user: {token: test}}]
+contexts: [{name: kind-gitops-dev, context: {cluster: kind-gitops-dev, user: kind-gitops-dev}}]
+current-context: kind-gitops-dev
+`;
+  });
+  after(() => server.close());
+
+  it("asks Flux to scan now, follows the ImagePolicy to the new tag, then the automation to its commit", async () => {
+    const withImageUpdates =
+      registryStack +
+      "  gitops:git:\n    url: ssh://git@github.com/acme/gitops-demo.git\n    readOnly: false\n    imageUpdates:\n      enabled: true\n";
+    const result = await release(
+      ["dev", "--wait"],
+      { "Pulumi.dev.yaml": withImageUpdates, ".kube/gitops-dev.yaml": kubeconfig },
+      { machine: fakeDocker().machine, fetch: fakeRegistry([]).fetchTags },
+    );
+    assert.equal(result.code, 0, result.err);
+    const base = "/apis/image.toolkit.fluxcd.io/v1/namespaces/flux-system";
+    assert.deepEqual(
+      requests.filter((request) => request.startsWith("PATCH")),
+      [`PATCH ${base}/imagerepositories/server`, `PATCH ${base}/imageupdateautomations/flux-system`],
+    );
+    const progress = result.err
+      .split("\n")
+      .filter((line) => line.startsWith("gitops: ["))
+      .map((line) => line.replace(/\[\d+s\]/, "[<n>s]"));
+    assert.deepEqual(progress, [
+      "gitops: [<n>s] ImagePolicy server-dev at master-84e319d-1580380800",
+      `gitops: [<n>s] ImagePolicy server-dev picked ${pushedTag}`,
+      "gitops: [<n>s] waiting for Flux to commit the new tag",
+      "gitops: [<n>s] Flux pushed commit 0123abc: git pull && npm run up -- dev",
+    ]);
+  });
+});
