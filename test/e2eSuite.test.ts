@@ -22,6 +22,7 @@ case "$1" in
   version) echo "client 28.2.2, server 28.2.2" ;;
   info) echo "28.2.2" ;;
   ps) ;;
+  logs) echo "Error response from daemon: No such container: $2" >&2; exit 1 ;;
   *) echo "docker stub: $*" >&2; exit 1 ;;
 esac
 `;
@@ -124,6 +125,24 @@ describe("the end-to-end suite's own failure paths (stub docker, kind and pulumi
       assert.ok(
         run.calls.some((call) => /^config set --path gitops:cluster\.name --stack (e2e-[0-9a-f]+) .*-- gitops-\1 \|/.test(call)),
         run.calls.filter((call) => call.startsWith("config")).join("\n"),
+      );
+      // Its local registry on, on a port of its own, the server's image on it.
+      const configCalls = run.calls.filter((call) => call.startsWith("config set --path")).map((call) => call.split(" | ")[0]!);
+      assert.ok(
+        configCalls.some((call) => /^config set --path gitops:cluster\.registry\.enabled .* -- true$/.test(call)),
+        configCalls.join("\n"),
+      );
+      assert.ok(
+        configCalls.some((call) => /^config set --path gitops:cluster\.registry\.hostPort .* -- [1-9][0-9]{3,4}$/.test(call)),
+        configCalls.join("\n"),
+      );
+      assert.ok(
+        configCalls.some((call) =>
+          /^config set --path gitops:server\.image .* -- (gitops-e2e-[0-9a-f]+)-registry:5000\/ricoberger\/gitops-using-flux:master-84e319d-1580380800$/.test(
+            call,
+          ),
+        ),
+        configCalls.join("\n"),
       );
     } finally {
       fs.rmSync(run.out, { recursive: true, force: true });
@@ -241,9 +260,16 @@ describe("the end-to-end suite's throw-away stack", () => {
 });
 
 describe("the end-to-end suite's check that destroy left nothing", () => {
-  const run: Run = { id: "1a2b", stackName: "e2e-1a2b", clusterName: "gitops-e2e-1a2b", projectDir: "/p", stateDir: "/s" };
+  const run: Run = {
+    id: "1a2b",
+    stackName: "e2e-1a2b",
+    clusterName: "gitops-e2e-1a2b",
+    projectDir: "/p",
+    stateDir: "/s",
+    registryPort: 15001,
+  };
   /** A machine where `kind get clusters` and `docker ps` print these lines. */
-  const machineWith = (clusters: string[], containers: string[], dockerFails = false): Machine => ({
+  const machineWith = (clusters: string[], containers: string[], dockerFails = false, registryLeft = false): Machine => ({
     platform: "linux",
     arch: "x64",
     nodeVersion: process.version,
@@ -252,6 +278,8 @@ describe("the end-to-end suite's check that destroy left nothing", () => {
       if (words === "kind get clusters") return Promise.resolve({ found: true, exitCode: 0, stdout: clusters.join("\n") });
       if (words === `docker ps -a --filter label=io.x-k8s.kind.cluster=${run.clusterName} --format {{.Names}}`)
         return Promise.resolve({ found: true, exitCode: dockerFails ? 1 : 0, stdout: containers.join("\n") });
+      if (words === `docker container inspect ${run.clusterName}-registry`)
+        return Promise.resolve({ found: true, exitCode: registryLeft ? 0 : 1, stdout: registryLeft ? "[{}]" : "" });
       return Promise.resolve({ found: false, exitCode: null, stdout: "" });
     },
     readFile: () => Promise.resolve(undefined),
@@ -276,6 +304,9 @@ describe("the end-to-end suite's check that destroy left nothing", () => {
       message: "Docker containers of cluster gitops-e2e-1a2b left after destroy: gitops-e2e-1a2b-control-plane",
     });
     await assert.rejects(nothingLeft(run, stateWith([]), machineWith([], [], true)), { message: "docker ps failed" });
+    await assert.rejects(nothingLeft(run, stateWith([]), machineWith([], [], false, true)), {
+      message: "the local registry container gitops-e2e-1a2b-registry is left after destroy",
+    });
     const urn = "urn:pulumi:e2e-1a2b::gitops-using-flux::pulumi:pulumi:Stack::gitops-using-flux-e2e-1a2b";
     await assert.rejects(nothingLeft(run, stateWith([urn]), machineWith([], [])), {
       message: `the stack's state still holds 1 resources after destroy: ${urn}`,

@@ -109,6 +109,13 @@ export async function saveDiagnostics(dir: string, run: Run, options: Diagnostic
     if (exported.status !== 0) throw new Error(`kind export logs failed: ${(exported.error?.message ?? exported.stderr).trim()}`);
   });
 
+  await part("registry log", () => {
+    const registry = `${run.clusterName}-registry`;
+    const logs = spawnSync("docker", ["logs", registry], { encoding: "utf8", timeout: minute });
+    if (logs.status !== 0) throw new Error(`docker logs ${registry} failed: ${(logs.error?.message ?? logs.stderr).trim()}`);
+    write("logs/registry.log", logs.stdout + logs.stderr);
+  });
+
   if (options.previewDiff && options.stack) {
     await part("preview diff", async () => {
       const preview = await options.stack!.preview({ diff: true });

@@ -8,12 +8,13 @@
 // and report (report.ts), what a failed run saves (diagnostics.ts).
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { interrupt, log, messageOf, minute, projectRoot } from "./common";
 import { saveDiagnostics } from "./diagnostics";
-import { checkEnvironment, nothingLeft } from "./liveChecks";
+import { checkEnvironment, nothingLeft, releaseNewTag } from "./liveChecks";
 import { milestoneRecorder, missingPrerequisites, PhaseFailed, Report, toolVersions } from "./report";
 import { cleanup, copyProject, createStack, pulumiIsCancelling, pulumiOperation, stopPulumi, type Run, type State } from "./throwawayStack";
 
@@ -80,6 +81,18 @@ function handleStops(run: Run, report: Report): void {
   }, deadlineMinutes * minute).unref();
 }
 
+/** A TCP port on 127.0.0.1 that nothing listens on now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
   const options = parseOptions(argv);
   if ("exitCode" in options) return options.exitCode;
@@ -106,6 +119,7 @@ async function main(argv: string[]): Promise<number> {
     clusterName: `gitops-e2e-${id}`,
     projectDir: copyProject(stackName),
     stateDir: fs.mkdtempSync(path.join(os.tmpdir(), "gitops-e2e-state-")),
+    registryPort: await freePort(),
   };
   const report = new Report(options.timingsFile, run, await toolVersions());
   handleStops(run, report);
@@ -127,6 +141,8 @@ async function main(argv: string[]): Promise<number> {
     // A second look must find nothing to change: the program and the cluster agree.
     await report.time("preview", () => pulumiOperation("preview", (operation) => stack.preview({ ...operation, expectNoChanges: true })));
     await report.time("refresh", () => pulumiOperation("refresh", (operation) => stack.refresh({ ...operation, expectNoChanges: true })));
+    // After the no-change checks: a new tag changes the ImagePolicy's status.
+    await report.time("release", () => releaseNewTag(run));
     await report.time("destroy", () => pulumiOperation("destroy", (operation) => stack.destroy(operation)));
     state.destroyed = true;
     await report.time("nothing left", () => nothingLeft(run, stack));

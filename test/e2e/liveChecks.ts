@@ -7,6 +7,7 @@ import type * as K8s from "@kubernetes/client-node";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { CheckFailed, interrupt, log, messageOf, minute, monitoringNamespace, serverNamespace } from "./common";
 import { kindClusters, type Machine } from "../../tools/machine";
+import { main as release } from "../../tools/release";
 import { machine } from "./report";
 import { stackSetting, type Run } from "./throwawayStack";
 
@@ -285,6 +286,11 @@ export async function nothingLeft(run: Run, stack: Pick<Stack, "exportStack">, o
   const left = containers.stdout.split("\n").filter((line) => line.trim() !== "");
   if (left.length > 0) throw new CheckFailed(`Docker containers of cluster ${run.clusterName} left after destroy: ${left.join(", ")}`);
   log(`ok: no Docker container of cluster ${run.clusterName} is left`);
+  const registry = `${run.clusterName}-registry`;
+  if ((await on.run("docker", ["container", "inspect", registry])).exitCode === 0) {
+    throw new CheckFailed(`the local registry container ${registry} is left after destroy`);
+  }
+  log(`ok: the local registry container ${registry} is gone`);
   const state = (await stack.exportStack()) as { deployment?: { resources?: { urn?: string }[] } };
   const resources = state.deployment?.resources ?? [];
   if (resources.length > 0)
@@ -292,4 +298,31 @@ export async function nothingLeft(run: Run, stack: Pick<Stack, "exportStack">, o
       `the stack's state still holds ${resources.length} resources after destroy: ${resources.map((resource) => resource.urn).join(", ")}`,
     );
   log("ok: the stack's state holds no resources");
+}
+
+/**
+ * The demo's loop up to Git (README, step 8): `npm run release -- <stack> --wait` pushes a new
+ * master build into the stack's local registry, and the ImagePolicy reports it. No Git host is
+ * needed for that part.
+ */
+export async function releaseNewTag(run: Run): Promise<void> {
+  const prefix = (line: string) => `release | ${line}`;
+  const output = {
+    write: (text: string) =>
+      process.stdout.write(
+        text
+          .split(/(?<=\n)/)
+          .map(prefix)
+          .join(""),
+      ),
+  };
+  let err = "";
+  const code = await release([run.stackName, "--wait", "--timeout", "5m"], {
+    stdout: output,
+    stderr: { write: (text: string) => ((err += text), output.write(text)) },
+    env: process.env,
+    root: run.projectDir,
+  });
+  if (code !== 0) throw new CheckFailed(`npm run release -- ${run.stackName} --wait failed: ${err.trim().split("\n").pop() ?? ""}`);
+  log("ok: a released tag reached the ImagePolicy");
 }

@@ -16,7 +16,13 @@ export interface Run {
   readonly clusterName: string;
   readonly projectDir: string;
   readonly stateDir: string;
+  /** The local registry's port on 127.0.0.1: a free one, so it never meets a registry of the user's. */
+  readonly registryPort: number;
 }
+
+/** The server image on the stack's local registry: the tag the registry is filled with on `up`. */
+export const registryImageOf = (run: Pick<Run, "clusterName">) =>
+  `${run.clusterName}-registry:5000/ricoberger/gitops-using-flux:master-84e319d-1580380800`;
 
 /** dev's stack file without what belongs to dev's passphrase (salt, encrypted values). */
 function stackFileFromBase(text: string): string {
@@ -72,6 +78,11 @@ export async function createStack(run: Run): Promise<Stack> {
   // A unique cluster name, so the suite never collides with `npm run up -- dev`; set as the
   // structured value a user sets (--path), not as a JSON string.
   await stack.setConfig("gitops:cluster.name", { value: run.clusterName }, true);
+  // Its local registry on, the server's image there: the nodes pull from it, Flux scans it,
+  // and the suite releases a new tag into it (README, step 8).
+  await stack.setConfig("gitops:cluster.registry.enabled", { value: "true" }, true);
+  await stack.setConfig("gitops:cluster.registry.hostPort", { value: String(run.registryPort) }, true);
+  await stack.setConfig("gitops:server.image", { value: registryImageOf(run) }, true);
   return stack;
 }
 

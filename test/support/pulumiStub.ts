@@ -141,7 +141,10 @@ if (command === "stack" && subcommand === "select") {
   const document = YAML.parseDocument(fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "config: {}\\n");
   const [namespace, ...rest] = key.split(":");
   const keys = has("--path") ? rest.join(":").split(".") : [rest.join(":")];
-  document.setIn(["config", \`\${namespace}:\${keys[0]}\`, ...keys.slice(1)], value);
+  // A nested --path value that reads as a bool or an integer is stored as one
+  // (config/value.go coerceObject, object.go coerce: not with a leading 0); anything else is a string.
+  const coerced = keys.length > 1 && /^(true|false)$/.test(value) ? value === "true" : keys.length > 1 && /^(0|-?[1-9][0-9]*)$/.test(value) ? Number(value) : value;
+  document.setIn(["config", \`\${namespace}:\${keys[0]}\`, ...keys.slice(1)], coerced);
   fs.writeFileSync(file, document.toString());
 } else if (["up", "preview", "refresh", "destroy"].includes(command)) {
   operate(command, existing(stackName));
