@@ -32,6 +32,7 @@ describe("a stack that sets nothing", () => {
         workers: 0,
         waitTimeout: "5m",
         extraPortMappings: [],
+        mirrors: true,
         kubeconfigFile: path.join(".kube", "gitops-qa.yaml"),
       },
       namespaces: { flux: "flux-system", server: "server", monitoring: "monitoring" },

@@ -84,7 +84,7 @@ const rejected: [string, Record<string, unknown>, string][] = [
   [
     "a misspelt cluster setting",
     { cluster: { wokers: 2 } },
-    "gitops:cluster.wokers: (value not shown) — unknown setting (allowed: kind, kubeconfigPath, context, name, nodeImage, workers, waitTimeout, extraPortMappings, registry)",
+    "gitops:cluster.wokers: (value not shown) — unknown setting (allowed: kind, kubeconfigPath, context, name, nodeImage, workers, waitTimeout, extraPortMappings, mirrors, registry)",
   ],
   [
     "an unknown top-level key",

@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import type { PortMapping } from "../settings";
 import { componentType, type Cluster } from "./cluster";
+import { forgetMirrorsFunction, mirrorsVariable, nodeRegistryFunction, useMirrorsFunction } from "./nodeRegistries";
 
 export interface KindClusterArgs {
   /** Cluster name; kind names the nodes `<name>-control-plane`, `<name>-worker`, ... */
@@ -27,6 +28,11 @@ export interface KindClusterArgs {
   readonly kubeconfigFile: string;
   /** The stack's name, for the hints in error messages. */
   readonly stack: string;
+  /**
+   * Pull through the machine's pull-through mirrors (started if need be, never removed here).
+   * @default false
+   */
+  readonly mirrors?: boolean;
 }
 
 /** The kind configuration (kind.x-k8s.io/v1alpha4, which kind decodes strictly). */
@@ -49,6 +55,17 @@ export const interpreter = ["/bin/bash", "--norc", "--noprofile", "-c"];
 // Finding the cluster: `grep -q` would stop reading at the first match; kind, still writing,
 // would then die of SIGPIPE and `pipefail` would turn a found cluster into a missing one.
 // So grep reads everything.
+
+/** With USE_MIRRORS=true the new cluster's nodes pull through the mirrors. All on stderr. */
+const mirrorsOnCreate = `${nodeRegistryFunction}
+${useMirrorsFunction}
+if [ "\${USE_MIRRORS:-false}" = true ]; then use_mirrors >&2; fi`;
+
+/** Mirrors turned on or off for a running cluster: its nodes follow. All on stderr. */
+const mirrorsOnUpdate = `${nodeRegistryFunction}
+${useMirrorsFunction}
+${forgetMirrorsFunction}
+if [ "\${USE_MIRRORS:-false}" = true ]; then use_mirrors >&2; else forget_mirrors >&2; fi`;
 
 /**
  * Creates the cluster from the kind config on stdin and prints its kubeconfig. A failure after
@@ -82,14 +99,16 @@ kind create cluster --name "$KIND_CLUSTER_NAME" --config - --kubeconfig "$KIND_K
 if command -v kubectl >/dev/null 2>&1; then
   kubectl --kubeconfig "$KIND_KUBECONFIG" wait --for=condition=Ready nodes --all --timeout="$KIND_WAIT" >&2
 fi
+${mirrorsOnCreate}
 kind get kubeconfig --name "$KIND_CLUSTER_NAME"`;
 
-/** Runs when only non-shaping inputs change: re-reads the kubeconfig, creates nothing. */
+/** Runs when only non-shaping inputs change (mirrors on or off): re-reads the kubeconfig, creates nothing. */
 export const updateScript = `set -euo pipefail
 if ! kind get clusters 2>/dev/null | grep -xF -- "$KIND_CLUSTER_NAME" >/dev/null; then
   echo "kind cluster \\"$KIND_CLUSTER_NAME\\" is gone (deleted outside Pulumi). Start over: npm run destroy -- $PULUMI_STACK_NAME (with PULUMI_K8S_DELETE_UNREACHABLE=true if Pulumi reports the cluster unreachable), then npm run up -- $PULUMI_STACK_NAME" >&2
   exit 1
 fi
+${mirrorsOnUpdate}
 kind get kubeconfig --name "$KIND_CLUSTER_NAME"`;
 
 /**
@@ -128,6 +147,8 @@ export class KindCluster extends pulumi.ComponentResource implements Cluster {
           KIND_KUBECONFIG: args.kubeconfigFile,
           KIND_WAIT: args.waitTimeout,
           PULUMI_STACK_NAME: args.stack,
+          USE_MIRRORS: String(args.mirrors ?? false),
+          MIRRORS: mirrorsVariable,
         },
         // The name is fixed, so a changed cluster must be deleted before it is created again.
         triggers: [args.clusterName, kindConfig],

@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { registryImage, type LocalRegistry as LocalRegistrySettings } from "../settings";
 import { componentType, inCluster, type ClusterConnection } from "./cluster";
 import { interpreter } from "./kindCluster";
+import { nodeRegistryFunction } from "./nodeRegistries";
 
 export interface LocalRegistryArgs extends LocalRegistrySettings {
   /** The kind cluster whose nodes pull from the registry. */
@@ -29,20 +30,10 @@ export interface LocalRegistryArgs extends LocalRegistrySettings {
 // The scripts read their parameters from the environment, like the kind scripts: the text
 // stored in state never changes with the settings. Progress goes to stderr.
 
-/**
- * Points every node's containerd at the registry (kind's node images since v0.27 read
- * /etc/containerd/certs.d), and pushes the seed image. Run on create and on update: both idempotent.
- */
-const configureNodesAndSeed = `nodes="$(kind get nodes --name "$KIND_CLUSTER_NAME")"
-if [ -z "$nodes" ]; then
-  echo "kind cluster \\"$KIND_CLUSTER_NAME\\" has no nodes: the registry has nothing to serve. Start over: npm run destroy -- $PULUMI_STACK_NAME, then npm run up -- $PULUMI_STACK_NAME" >&2
-  exit 1
-fi
-for node in $nodes; do
-  docker exec "$node" mkdir -p "/etc/containerd/certs.d/$REGISTRY_HOST"
-  printf '[host."http://%s"]\\n  capabilities = ["pull", "resolve"]\\n' "$REGISTRY_HOST" |
-    docker exec -i "$node" cp /dev/stdin "/etc/containerd/certs.d/$REGISTRY_HOST/hosts.toml"
-done
+/** Points every node's containerd at the registry, and pushes the seed image. Run on create and on update: both idempotent. */
+const configureNodesAndSeed = `${nodeRegistryFunction}
+node_registry "$REGISTRY_HOST" "[host.\\"http://$REGISTRY_HOST\\"]
+  capabilities = [\\"pull\\", \\"resolve\\"]"
 echo "kind cluster \\"$KIND_CLUSTER_NAME\\": its nodes pull $REGISTRY_HOST/... from registry container $REGISTRY_NAME" >&2
 if [ -n "\${SEED_FROM:-}" ]; then
   # The talk's image is built for amd64 only.

@@ -75,6 +75,19 @@ export function portsClash(
 /** The registry image, pinned: registry 3.0.0, as kind's local registry guide runs it. */
 export const registryImage = "registry:3.0.0@sha256:6c5666b861f3505b116bb9aa9b25175e71210414bd010d92035ff64018f9457e";
 
+/**
+ * The pull-through mirrors kind nodes pull through when `cluster.mirrors` is on: one registry
+ * (proxy mode) per registry the demo's images come from, shared by every environment on the
+ * machine. Docker Hub: the server; ghcr.io: Flux; quay.io: Prometheus and its operator;
+ * registry.k8s.io: Kubernetes' own add-ons.
+ */
+export const registryMirrors = [
+  { registry: "docker.io", container: "gitops-mirror-docker-io", upstream: "https://registry-1.docker.io" },
+  { registry: "ghcr.io", container: "gitops-mirror-ghcr-io", upstream: "https://ghcr.io" },
+  { registry: "quay.io", container: "gitops-mirror-quay-io", upstream: "https://quay.io" },
+  { registry: "registry.k8s.io", container: "gitops-mirror-registry-k8s-io", upstream: "https://registry.k8s.io" },
+] as const;
+
 /** A local registry beside a kind cluster: one name for the nodes, Flux and the stack file, one port for pushes. */
 export interface LocalRegistry {
   /** The registry container; also its host name on kind's Docker network. */
@@ -143,6 +156,10 @@ export const clusterSchema = (stack: string) =>
           }),
         "host ports forwarded to the control-plane node: `containerPort`, `hostPort`, `listenAddress` (default `127.0.0.1`), `protocol` (`TCP`, `UDP`, `SCTP`; default `TCP`); host ports must not repeat",
       ),
+      mirrors: described(
+        yesNo().default(true),
+        "pull images through the machine's pull-through mirrors (Docker Hub, ghcr.io, quay.io, registry.k8s.io), shared by every environment and kept when one is destroyed, so each image crosses the internet once per machine (`npm run mirrors`); `false` pulls directly",
+      ),
       registry: described(
         section({
           enabled: yesNo().default(false),
@@ -173,7 +190,7 @@ export const clusterSchema = (stack: string) =>
       .prefault({}),
     "The cluster: kind (kind: the stack creates one; existing: kubeconfigPath or the secret kubeconfig, optional context). " +
       "For kind: name (default gitops-<stack>), nodeImage (kindest/node tag@sha256 digest), workers, waitTimeout, " +
-      "extraPortMappings [{containerPort, hostPort, listenAddress, protocol}], registry {enabled, hostPort}.",
+      "extraPortMappings [{containerPort, hostPort, listenAddress, protocol}], mirrors, registry {enabled, hostPort}.",
   );
 
 type ParsedCluster = z.output<ReturnType<typeof clusterSchema>>;
@@ -188,6 +205,8 @@ export interface KindClusterSettings {
   readonly extraPortMappings: readonly PortMapping[];
   /** Where kind keeps its kubeconfig, relative to the project root. */
   readonly kubeconfigFile: string;
+  /** Whether the nodes pull through the machine's pull-through mirrors. */
+  readonly mirrors: boolean;
   /** The local registry beside the cluster, when it is on. */
   readonly registry?: LocalRegistry;
 }
@@ -217,7 +236,7 @@ export interface ClusterSources {
 }
 
 /** Settings that shape a kind cluster: an existing cluster has none of them. */
-const kindOnly = ["name", "nodeImage", "workers", "waitTimeout", "extraPortMappings", "registry"] as const;
+const kindOnly = ["name", "nodeImage", "workers", "waitTimeout", "extraPortMappings", "mirrors", "registry"] as const;
 
 /** The parsed section as a kind cluster, or an existing one with its kubeconfig from exactly one place. */
 export function resolveCluster(cluster: ParsedCluster, sources: ClusterSources, problems: string[]): ClusterSettings | undefined {
@@ -232,7 +251,7 @@ export function resolveCluster(cluster: ParsedCluster, sources: ClusterSources, 
   }
   if (cluster.kind === "kind") {
     if (kubeconfig !== undefined) problems.push(`${key("kubeconfig")}: (value hidden) — is only used with cluster.kind: existing`);
-    const { name, nodeImage, workers, waitTimeout, extraPortMappings, registry } = cluster;
+    const { name, nodeImage, workers, waitTimeout, extraPortMappings, mirrors, registry } = cluster;
     return {
       kind: "kind",
       name,
@@ -240,6 +259,7 @@ export function resolveCluster(cluster: ParsedCluster, sources: ClusterSources, 
       workers,
       waitTimeout,
       extraPortMappings,
+      mirrors,
       kubeconfigFile: kubeconfigFile(name),
       ...(registry.enabled && { registry: localRegistry(name, registry.hostPort) }),
     };

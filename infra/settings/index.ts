@@ -314,6 +314,7 @@ export {
   defaultNodeImage,
   localRegistry,
   registryImage,
+  registryMirrors,
   type LocalRegistry,
   type ClusterSettings,
   type KindClusterSettings,

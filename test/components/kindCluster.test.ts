@@ -9,6 +9,7 @@ import { afterEach, before, beforeEach, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { KindCluster, kindClusterConfig, type KindClusterArgs } from "../../infra/components/kindCluster";
+import { mirrorsVariable } from "../../infra/components/nodeRegistries";
 import { build, type Built } from "../support/components";
 
 const clusterArgs: KindClusterArgs = {
@@ -194,10 +195,10 @@ echo "node/gitops-dev-control-plane condition met" >&2
   });
 
   describe("kind update", () => {
-    it("creates nothing and prints the kubeconfig again", () => {
+    it("creates nothing and prints the kubeconfig again (with mirrors off, it only looks for nodes to unconfigure)", () => {
       const result = runScript(script("update"), { clusters: ["gitops-dev"] });
       assert.equal(result.status, 0, result.stderr);
-      assert.deepEqual(result.calls, ["kind get clusters", "kind get kubeconfig --name gitops-dev"]);
+      assert.deepEqual(result.calls, ["kind get clusters", "kind get nodes --name gitops-dev", "kind get kubeconfig --name gitops-dev"]);
       assert.equal(result.stdout, `${kubeconfig}\n`);
     });
 
@@ -259,6 +260,8 @@ echo "node/gitops-dev-control-plane condition met" >&2
         KIND_KUBECONFIG: ".kube/gitops-dev.yaml",
         KIND_WAIT: "5m",
         PULUMI_STACK_NAME: "dev",
+        USE_MIRRORS: "false",
+        MIRRORS: mirrorsVariable,
       });
       for (const name of ["create", "update", "delete"] as const) assert.doesNotMatch(script(name), /gitops-dev|5m/, name);
     });

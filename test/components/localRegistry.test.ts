@@ -10,78 +10,10 @@ import * as command from "@pulumi/command";
 import { LocalRegistry } from "../../infra/components/localRegistry";
 import { localRegistry, registryImage } from "../../infra/settings";
 import { build, providerReference, type Built } from "../support/components";
+import { stubDocker, stubKindNodes as stubKind } from "../support/dockerStub";
 
 const registry = localRegistry("gitops-dev", 5001);
 const seed = { from: "ricoberger/gitops-using-flux:master-84e319d", to: "ricoberger/gitops-using-flux:master-84e319d-1580380800" };
-
-// Docker as the scripts use it. Containers are files in $STUB_DIR/containers (their content: the
-// `docker run` arguments); images pulled or tagged are lines of $STUB_DIR/images; node files
-// written through `docker exec` land under $STUB_DIR/nodes/<node>/. Without a daemon
-// ($STUB_NO_DAEMON) every command fails as the CLI does. `docker rm --force` of a missing
-// container succeeds (docker/cli#2678, Docker 20.10+); `inspect` of one fails. A push fails while
-// the registry is not "up" ($STUB_PUSH_FAILS: that many first attempts fail, as against a registry
-// still starting). Every call is logged to $STUB_LOG.
-const stubDocker = `#!/usr/bin/env bash
-echo "docker $*" >> "$STUB_LOG"
-if [ -n "\${STUB_NO_DAEMON:-}" ]; then
-  echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2
-  exit 1
-fi
-containers="$STUB_DIR/containers"; mkdir -p "$containers"; touch "$STUB_DIR/images"
-case "$1" in
-  container)
-    [ "$2" = inspect ] || exit 2
-    name="\${@: -1}"
-    if [ ! -f "$containers/$name" ]; then echo "Error: No such container: $name" >&2; exit 1; fi
-    if [ "$3" = --format ]; then echo true; else echo "[{\\"Name\\": \\"/$name\\"}]"; fi ;;
-  run)
-    shift; args="$*"; name=""
-    while [ $# -gt 0 ]; do [ "$1" = --name ] && name="$2"; shift; done
-    if [ -f "$containers/$name" ]; then
-      echo "docker: Error response from daemon: Conflict. The container name \\"/$name\\" is already in use." >&2; exit 125
-    fi
-    echo "$args" > "$containers/$name"
-    if [ -n "\${STUB_PORT_TAKEN:-}" ]; then
-      echo "docker: Error response from daemon: driver failed programming external connectivity: Bind for 127.0.0.1:$STUB_PORT_TAKEN failed: port is already allocated." >&2
-      exit 125
-    fi
-    echo 3f4e5d6c7b8a ;;
-  exec)
-    shift; [ "$1" = -i ] && shift
-    node="$1"; shift
-    case "$1" in
-      mkdir) mkdir -p "$STUB_DIR/nodes/$node$3" ;;
-      cp) cat > "$STUB_DIR/nodes/$node$3" ;;
-      *) exit 2 ;;
-    esac ;;
-  image)
-    [ "$2" = inspect ] || exit 2
-    grep -qxF -- "$3" "$STUB_DIR/images" || { echo "Error: No such image: $3" >&2; exit 1; } ;;
-  pull) echo "\${@: -1}" >> "$STUB_DIR/images"; echo "Status: Downloaded newer image for \${@: -1}" ;;
-  tag)
-    grep -qxF -- "$2" "$STUB_DIR/images" || { echo "Error response from daemon: No such image: $2" >&2; exit 1; }
-    echo "$3" >> "$STUB_DIR/images" ;;
-  push)
-    attempts="$STUB_DIR/push-attempts"; echo x >> "$attempts"
-    if [ "$(wc -l < "$attempts")" -le "\${STUB_PUSH_FAILS:-0}" ]; then
-      echo "Get \\"http://localhost:5001/v2/\\": dial tcp 127.0.0.1:5001: connect: connection refused" >&2; exit 1
-    fi
-    echo "$2: digest: sha256:0123 size: 1570" ;;
-  rm)
-    name="\${@: -1}"
-    rm -f "$containers/$name" ;;
-  *) echo "docker stub: $*" >&2; exit 2 ;;
-esac
-`;
-
-// kind get nodes: the nodes of $STUB_NODES (none: kind prints nothing and succeeds when the cluster is missing).
-const stubKind = `#!/usr/bin/env bash
-echo "kind $*" >> "$STUB_LOG"
-case "$1 $2" in
-  "get nodes") for node in \${STUB_NODES:-}; do echo "$node"; done ;;
-  *) echo "kind stub: $*" >&2; exit 2 ;;
-esac
-`;
 
 describe("the LocalRegistry component and its scripts", () => {
   let built: Built<LocalRegistry>;
@@ -193,9 +125,12 @@ describe("the LocalRegistry component and its scripts", () => {
       }
     });
 
-    it("says a cluster without nodes has nothing to serve, and how to start over", () => {
+    it("says a cluster without nodes has nothing to configure, and how to start over", () => {
       const result = runScript(script("create"), { STUB_NODES: "" });
-      assert.match(result.stderr, /kind cluster "gitops-dev" has no nodes: .*npm run destroy -- dev, then npm run up -- dev/);
+      assert.match(
+        result.stderr,
+        /kind cluster "gitops-dev" has no nodes to configure\. Start over: npm run destroy -- dev, then npm run up -- dev/,
+      );
     });
   });
 

@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
+import { mirrorsVariable } from "../../infra/components/nodeRegistries";
 import { projectRoot } from "../../infra/settings";
 import type { Registration } from "../../tools/offline/mockEngine";
 import { loadStackConfig } from "../../tools/offline/stackConfig";
@@ -87,6 +88,9 @@ describe("the shipped stacks as a whole", () => {
           KIND_KUBECONFIG: path.join(".kube", `gitops-${stack}.yaml`),
           KIND_WAIT: "5m",
           PULUMI_STACK_NAME: stack,
+          // The shipped stacks pull through the machine's mirrors (cluster.mirrors defaults to true).
+          USE_MIRRORS: "true",
+          MIRRORS: mirrorsVariable,
         });
         assert.equal(kind.inputs.dir, projectRoot);
       });

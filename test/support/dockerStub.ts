@@ -1,0 +1,93 @@
+// Stand-ins for `docker` and `kind get nodes`, as the registry and mirror scripts call them, which
+// fail as the real tools do. Written into a test's bin folder and driven by environment variables.
+
+/**
+ * Docker. Containers are files in $STUB_DIR/containers/<name> (the `docker run` arguments; a
+ * second line `stopped` marks one that is not running); images pulled or tagged are lines of
+ * $STUB_DIR/images; node files written through `docker exec` land under $STUB_DIR/nodes/<node>/.
+ * Without a daemon ($STUB_NO_DAEMON) every command fails as the CLI does. `docker rm --force` of
+ * a missing container succeeds (docker/cli#2678, Docker 20.10+); `inspect` of one fails. `run`
+ * of a name in use fails with the daemon's Conflict; $STUB_RUN_FAILS names containers whose `run`
+ * fails as a failed image pull does; $STUB_RUN_RACES names containers another process starts
+ * just before this `run` (which then meets the Conflict). A push fails $STUB_PUSH_FAILS times, as
+ * against a registry still starting. Every call is logged to $STUB_LOG, the environment variables
+ * `run` passes by name to $STUB_DIR/env-<name>.
+ */
+export const stubDocker = `#!/usr/bin/env bash
+echo "docker $*" >> "$STUB_LOG"
+if [ -n "\${STUB_NO_DAEMON:-}" ]; then
+  echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2
+  exit 1
+fi
+containers="$STUB_DIR/containers"; mkdir -p "$containers"; touch "$STUB_DIR/images"
+case "$1" in
+  container)
+    [ "$2" = inspect ] || exit 2
+    name="\${@: -1}"
+    if [ ! -f "$containers/$name" ]; then echo "Error: No such container: $name" >&2; exit 1; fi
+    if [ "$3" = --format ]; then
+      if grep -qx stopped "$containers/$name"; then echo false; else echo true; fi
+    else
+      echo "[{\\"Name\\": \\"/$name\\"}]"
+    fi ;;
+  run)
+    shift; args="$*"; name=""; passed=()
+    while [ $# -gt 0 ]; do
+      [ "$1" = --name ] && name="$2"
+      if [ "$1" = --env ] && [[ "$2" != *=* ]]; then passed+=("$2=\${!2:-}"); fi
+      shift
+    done
+    case " \${STUB_RUN_RACES:-} " in *" $name "*) echo "started by another" > "$containers/$name" ;; esac
+    if [ -f "$containers/$name" ]; then
+      echo "docker: Error response from daemon: Conflict. The container name \\"/$name\\" is already in use." >&2; exit 125
+    fi
+    case " \${STUB_RUN_FAILS:-} " in *" $name "*)
+      echo "docker: Error response from daemon: toomanyrequests: You have reached your unauthenticated pull rate limit." >&2; exit 125 ;;
+    esac
+    echo "$args" > "$containers/$name"
+    [ \${#passed[@]} -gt 0 ] && printf '%s\\n' "\${passed[@]}" > "$STUB_DIR/env-$name"
+    if [ -n "\${STUB_PORT_TAKEN:-}" ]; then
+      echo "docker: Error response from daemon: driver failed programming external connectivity: Bind for 127.0.0.1:$STUB_PORT_TAKEN failed: port is already allocated." >&2
+      exit 125
+    fi
+    echo 3f4e5d6c7b8a ;;
+  start)
+    if [ ! -f "$containers/$2" ]; then echo "Error response from daemon: No such container: $2" >&2; exit 1; fi
+    sed -i '/^stopped$/d' "$containers/$2"; echo "$2" ;;
+  exec)
+    shift; [ "$1" = -i ] && shift
+    node="$1"; shift
+    case "$1" in
+      mkdir) mkdir -p "$STUB_DIR/nodes/$node$3" ;;
+      cp) cat > "$STUB_DIR/nodes/$node$3" ;;
+      rm) rm -rf "$STUB_DIR/nodes/$node$3" ;;
+      *) exit 2 ;;
+    esac ;;
+  image)
+    [ "$2" = inspect ] || exit 2
+    grep -qxF -- "$3" "$STUB_DIR/images" || { echo "Error: No such image: $3" >&2; exit 1; } ;;
+  pull) echo "\${@: -1}" >> "$STUB_DIR/images"; echo "Status: Downloaded newer image for \${@: -1}" ;;
+  tag)
+    grep -qxF -- "$2" "$STUB_DIR/images" || { echo "Error response from daemon: No such image: $2" >&2; exit 1; }
+    echo "$3" >> "$STUB_DIR/images" ;;
+  push)
+    attempts="$STUB_DIR/push-attempts"; echo x >> "$attempts"
+    if [ "$(wc -l < "$attempts")" -le "\${STUB_PUSH_FAILS:-0}" ]; then
+      echo "Get \\"http://localhost:5001/v2/\\": dial tcp 127.0.0.1:5001: connect: connection refused" >&2; exit 1
+    fi
+    echo "$2: digest: sha256:0123 size: 1570" ;;
+  rm)
+    name="\${@: -1}"
+    rm -f "$containers/$name" ;;
+  *) echo "docker stub: $*" >&2; exit 2 ;;
+esac
+`;
+
+/** kind get nodes: the nodes of $STUB_NODES (none: kind prints nothing and succeeds when the cluster is missing). */
+export const stubKindNodes = `#!/usr/bin/env bash
+echo "kind $*" >> "$STUB_LOG"
+case "$1 $2" in
+  "get nodes") for node in \${STUB_NODES:-}; do echo "$node"; done ;;
+  *) echo "kind stub: $*" >&2; exit 2 ;;
+esac
+`;
