@@ -47,7 +47,7 @@ const report = (stderr: string) => stderr.replace(/ \(\d+\.\d+s\)\n$/, " (<t>s)\
 
 describe("npm run doctor", () => {
   it("checks what every environment needs, one line per check, and exits 0 when all pass", async () => {
-    const io = captureIo();
+    const io = captureIo({ env: { HOME: "/home/demo" } });
     assert.equal(await main([], io, machine(healthy)), 0, io.err());
     assert.equal(
       report(io.err()),
@@ -58,6 +58,8 @@ describe("npm run doctor", () => {
         "ok    kind     v0.32.0",
         "ok    kubectl  v1.36.1",
         "ok    inotify  limits fit two clusters",
+        "ok    mirrors  not started yet: the next npm run up starts them (npm run mirrors -- status)",
+        "warn  dockerhub this machine and the Docker Hub mirror pull from Docker Hub anonymously: 10 pulls per hour per IP address — docker login (for this machine's own pulls); export DOCKER_HUB_USERNAME and DOCKER_HUB_TOKEN (a read-only access token) before npm run up, so the mirror pulls as you; nothing is written into the project",
         "preflight for dev, prod: ready (<t>s)",
         "",
       ].join("\n"),
@@ -66,7 +68,7 @@ describe("npm run doctor", () => {
   });
 
   it("names what the machine lacks, with how to get it, and exits 1", async () => {
-    const io = captureIo();
+    const io = captureIo({ env: { HOME: "/home/demo" } });
     assert.equal(await main(["dev"], io, machine(withoutPulumiAndKind)), 1);
     assert.equal(
       report(io.err()),
@@ -77,6 +79,8 @@ describe("npm run doctor", () => {
         "FAIL  kind     kind is not installed — https://kind.sigs.k8s.io/docs/user/quick-start/#installation",
         "ok    kubectl  v1.36.1",
         "ok    inotify  limits fit two clusters",
+        "ok    mirrors  not started yet: the next npm run up starts them (npm run mirrors -- status)",
+        "warn  dockerhub this machine and the Docker Hub mirror pull from Docker Hub anonymously: 10 pulls per hour per IP address — docker login (for this machine's own pulls); export DOCKER_HUB_USERNAME and DOCKER_HUB_TOKEN (a read-only access token) before npm run up, so the mirror pulls as you; nothing is written into the project",
         "preflight for dev: 2 problems (<t>s)",
         "",
       ].join("\n"),
@@ -92,7 +96,7 @@ describe("npm run doctor", () => {
       assert.equal(await main(["web"], io, machine(healthy, [18080])), 1);
       assert.match(
         report(io.err()),
-        /\nFAIL {2}ports {4}127\.0\.0\.1:18080 \(web: cluster\.extraPortMappings\) is in use — stop what listens there, or choose another port in cluster.extraPortMappings\npreflight for web: 1 problem \(<t>s\)\n$/,
+        /\nFAIL {2}ports {4}127\.0\.0\.1:18080 \(web: cluster\.extraPortMappings\) is in use — stop what listens there, or choose another port in cluster.extraPortMappings\n(?:(?:ok|warn) .*\n)*preflight for web: 1 problem \(<t>s\)\n$/,
       );
       // dev maps no port: the port is not its concern.
       const devOnly = captureIo({ root: project.root });
@@ -105,7 +109,7 @@ describe("npm run doctor", () => {
   it("reports an environment whose settings are invalid, with its problems, and still checks the others", async () => {
     const project = projectCopy({ "Pulumi.broken.yaml": "config:\n  gitops:cluster:\n    workers: -2\n" });
     try {
-      const io = captureIo({ root: project.root });
+      const io = captureIo({ root: project.root, env: { HOME: "/home/demo" } });
       assert.equal(await main([], io, machine(healthy)), 1);
       assert.equal(
         report(io.err()),
@@ -119,6 +123,8 @@ describe("npm run doctor", () => {
           "ok    kubectl  v1.36.1",
           "ok    inotify  limits fit two clusters",
           "FAIL  config   broken: its settings are invalid (above)",
+          "ok    mirrors  not started yet: the next npm run up starts them (npm run mirrors -- status)",
+          "warn  dockerhub this machine and the Docker Hub mirror pull from Docker Hub anonymously: 10 pulls per hour per IP address — docker login (for this machine's own pulls); export DOCKER_HUB_USERNAME and DOCKER_HUB_TOKEN (a read-only access token) before npm run up, so the mirror pulls as you; nothing is written into the project",
           "preflight for dev, prod, broken: 1 problem (<t>s)",
           "",
         ].join("\n"),

@@ -4,6 +4,7 @@
 import { parseCommandLine, runMain, say, UsageError, type Io } from "./cli";
 import { clashes, EnvironmentError, listEnvironments, loadEnvironment, unknownEnvironments, type Environment } from "./environments";
 import { localMachine, type Machine } from "./machine";
+import { mirrorChecks } from "./mirrors";
 import { formatResults, needsOf, preflight, type CheckResult, type Purpose } from "./preflight";
 
 const usage = "usage: npm run doctor [-- <env>...]   (all environments by default)";
@@ -64,6 +65,9 @@ export async function main(argv: readonly string[], io: Io, machine: Machine = l
     for (const warning of environment.warnings)
       problems.push({ name: "config", status: "warn", detail: `${environment.name}: ${warning}` });
   for (const clash of clashes(environments)) problems.push({ name: "clash", status: "fail", detail: clash.message });
+  if (environments.some(({ settings }) => settings.cluster.kind === "kind" && settings.cluster.mirrors)) {
+    problems.push(...(await mirrorChecks(machine, io.env)));
+  }
   return (await runPreflight(environments, "doctor", io, machine, problems, invalid)) ? 0 : 1;
 }
 

@@ -1,0 +1,161 @@
+// npm run mirrors -- status | down, and what doctor says of the mirrors: on a fake machine whose
+// docker answers as Docker does for running, stopped and absent containers.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { registryMirrors } from "../infra/settings";
+import type { CommandResult, Machine } from "../tools/machine";
+import { main, mirrorChecks } from "../tools/mirrors";
+import { captureIo } from "./helpers";
+
+const usage = "usage: npm run mirrors -- status | down [--keep-cache]";
+const inspectFormat = "{{.State.Running}} {{range .Config.Env}}{{.}} {{end}}";
+
+interface FakeMirror {
+  readonly running: boolean;
+  readonly env?: string[];
+  readonly repositories?: string[];
+  readonly kib?: number;
+}
+
+/** Docker with these mirror containers (by registry), or no daemon; every call recorded. */
+function docker(mirrors: Record<string, FakeMirror>, options: { daemon?: boolean; files?: Record<string, string> } = {}) {
+  const calls: string[] = [];
+  const byContainer = new Map<string, FakeMirror | undefined>(
+    registryMirrors.map((mirror) => [mirror.container, mirrors[mirror.registry]]),
+  );
+  const answer = (exitCode: number, stdout = ""): Promise<CommandResult> => Promise.resolve({ found: true, exitCode, stdout });
+  const machine: Machine = {
+    platform: "linux",
+    arch: "x64",
+    nodeVersion: "v22.23.3",
+    run: (command, args) => {
+      calls.push([command, ...args].join(" "));
+      if (options.daemon === false) return answer(1);
+      const [verb, ...rest] = args;
+      const name = rest.at(-1)!;
+      if (verb === "info") return answer(0, "28.2.2\n");
+      if (verb === "container" && rest[2] === inspectFormat) {
+        const mirror = byContainer.get(name);
+        return mirror ? answer(0, `${mirror.running} PATH=/usr/bin ${(mirror.env ?? []).join(" ")} \n`) : answer(1);
+      }
+      if (verb === "exec" && rest[1] === "wget")
+        return answer(0, JSON.stringify({ repositories: byContainer.get(rest[0]!)?.repositories ?? [] }));
+      if (verb === "exec" && rest[1] === "du") return answer(0, `${byContainer.get(rest[0]!)?.kib ?? 0}\t/var/lib/registry\n`);
+      if (verb === "rm" || verb === "volume") return answer(0);
+      return answer(2);
+    },
+    readFile: (file) => Promise.resolve(options.files?.[file]),
+    listDirectory: () => Promise.resolve([]),
+    portFree: () => Promise.resolve(true),
+  };
+  return { machine, calls };
+}
+
+const allRunning: Record<string, FakeMirror> = {
+  "docker.io": {
+    running: true,
+    env: ["REGISTRY_PROXY_USERNAME=demo"],
+    repositories: ["ricoberger/gitops-using-flux", "library/busybox"],
+    kib: 10240,
+  },
+  "ghcr.io": { running: true, repositories: ["fluxcd/source-controller"], kib: 51200 },
+  "quay.io": { running: false },
+};
+
+describe("npm run mirrors", () => {
+  it("status: each mirror's state, how many images it holds and how big, and whether Docker Hub's pulls as a user", async () => {
+    const io = captureIo();
+    assert.equal(await main(["status"], io, docker(allRunning).machine), 0, io.err());
+    assert.equal(
+      io.out(),
+      [
+        "registry         container                      state               images  size",
+        "docker.io        gitops-mirror-docker-io        running, as a user  2       10.0 MiB",
+        "ghcr.io          gitops-mirror-ghcr-io          running             1       50.0 MiB",
+        "quay.io          gitops-mirror-quay-io          stopped             -       -",
+        "registry.k8s.io  gitops-mirror-registry-k8s-io  absent              -       -",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("down: removes every mirror there is and its cache; --keep-cache keeps the caches", async () => {
+    const fake = docker(allRunning);
+    const io = captureIo();
+    assert.equal(await main(["down"], io, fake.machine), 0, io.err());
+    assert.deepEqual(
+      fake.calls.filter((call) => /^docker (rm|volume)/.test(call)),
+      [
+        "docker rm --force gitops-mirror-docker-io",
+        "docker volume rm --force gitops-mirror-docker-io",
+        "docker rm --force gitops-mirror-ghcr-io",
+        "docker volume rm --force gitops-mirror-ghcr-io",
+        "docker rm --force gitops-mirror-quay-io",
+        "docker volume rm --force gitops-mirror-quay-io",
+        "docker volume rm --force gitops-mirror-registry-k8s-io",
+      ],
+    );
+    assert.match(io.err(), /^gitops: the mirrors are gone, caches too; the next npm run up starts them again$/m);
+    const keeping = docker(allRunning);
+    assert.equal(await main(["down", "--keep-cache"], captureIo(), keeping.machine), 0);
+    assert.ok(!keeping.calls.some((call) => call.startsWith("docker volume")), keeping.calls.join("\n"));
+  });
+
+  it("says Docker does not answer (exit 1), and refuses anything but status and down (exit 2, with the usage)", async () => {
+    const io = captureIo();
+    assert.equal(await main(["status"], io, docker({}, { daemon: false }).machine), 1);
+    assert.equal(io.err(), "gitops: Docker does not answer (docker info): start Docker, or install it (npm run doctor)\n");
+    for (const [argv, message] of [
+      [[], "status or down?"],
+      [["up"], "unknown command up"],
+    ] as const) {
+      const usageIo = captureIo();
+      assert.equal(await main([...argv], usageIo, docker({}).machine), 2);
+      assert.equal(usageIo.err(), `gitops: ${message}\n${usage}\n`);
+    }
+  });
+});
+
+describe("what doctor says of the mirrors", () => {
+  const loggedIn = {
+    "/home/demo/.docker/config.json": JSON.stringify({ auths: { "https://index.docker.io/v1/": {} }, credsStore: "desktop" }),
+  };
+
+  it("running, the Docker Hub one as a user, and this machine logged in: one ok line", async () => {
+    const results = await mirrorChecks(docker(allRunning, { files: loggedIn }).machine, { HOME: "/home/demo" });
+    assert.deepEqual(results, [
+      { name: "mirrors", status: "ok", detail: "2 of 4 running (docker.io, ghcr.io): npm run mirrors -- status" },
+    ]);
+  });
+
+  it("an anonymous Docker Hub mirror: a warning that says how to hand it credentials, without writing them anywhere", async () => {
+    const anonymous = { ...allRunning, "docker.io": { running: true } };
+    const [, warning] = await mirrorChecks(docker(anonymous, { files: loggedIn }).machine, { HOME: "/home/demo" });
+    assert.deepEqual(warning, {
+      name: "dockerhub",
+      status: "warn",
+      detail:
+        "the Docker Hub mirror pulls from Docker Hub anonymously: 10 pulls per hour per IP address — export DOCKER_HUB_USERNAME and DOCKER_HUB_TOKEN (a read-only access token) before npm run up, so the mirror pulls as you (it runs already: npm run mirrors -- down first); nothing is written into the project",
+    });
+  });
+
+  it("not started, with the credentials exported but no docker login: says to log in, reading DOCKER_CONFIG", async () => {
+    const results = await mirrorChecks(docker({}, { files: { "/etc/docker-config/config.json": '{"auths": {}}' } }).machine, {
+      DOCKER_CONFIG: "/etc/docker-config",
+      DOCKER_HUB_USERNAME: "demo",
+    });
+    assert.deepEqual(results, [
+      { name: "mirrors", status: "ok", detail: "not started yet: the next npm run up starts them (npm run mirrors -- status)" },
+      {
+        name: "dockerhub",
+        status: "warn",
+        detail:
+          "this machine pulls from Docker Hub anonymously: 10 pulls per hour per IP address — docker login (for this machine's own pulls)",
+      },
+    ]);
+  });
+
+  it("says nothing when Docker does not answer (the docker check says so)", async () => {
+    assert.deepEqual(await mirrorChecks(docker({}, { daemon: false }).machine, {}), []);
+  });
+});

@@ -1,0 +1,183 @@
+// npm run mirrors -- status | down [--keep-cache]
+// The machine's pull-through mirrors (cluster.mirrors): which run, what they hold and how big it
+// is; and, on request only, their removal. `up` starts them; no environment owns or removes them.
+// doctor reports them through mirrorChecks.
+import * as path from "node:path";
+import { registryMirrors } from "../infra/settings";
+import { parseCommandLine, runMain, say, UsageError, type Io } from "./cli";
+import { localMachine, type Machine } from "./machine";
+import type { CheckResult } from "./preflight";
+
+const usage = "usage: npm run mirrors -- status | down [--keep-cache]";
+
+type Mirror = (typeof registryMirrors)[number];
+
+/** One mirror as Docker sees it. */
+export interface MirrorState {
+  readonly mirror: Mirror;
+  readonly state: "running" | "stopped" | "absent";
+  /** Whether it pulls from its registry as a user (REGISTRY_PROXY_USERNAME set). */
+  readonly authenticated: boolean;
+}
+
+/** Each mirror's state; undefined when Docker does not answer. */
+export async function mirrorStates(machine: Machine): Promise<MirrorState[] | undefined> {
+  const info = await machine.run("docker", ["info", "--format", "{{.ServerVersion}}"]);
+  if (!info.found || info.exitCode !== 0) return undefined;
+  return Promise.all(
+    registryMirrors.map(async (mirror): Promise<MirrorState> => {
+      const inspected = await machine.run("docker", [
+        "container",
+        "inspect",
+        "--format",
+        "{{.State.Running}} {{range .Config.Env}}{{.}} {{end}}",
+        mirror.container,
+      ]);
+      if (inspected.exitCode !== 0) return { mirror, state: "absent", authenticated: false };
+      const [running, ...environment] = inspected.stdout.trim().split(/\s+/);
+      return {
+        mirror,
+        state: running === "true" ? "running" : "stopped",
+        authenticated: environment.some((variable) => /^REGISTRY_PROXY_USERNAME=./.test(variable)),
+      };
+    }),
+  );
+}
+
+/** Whether `docker login` has stored credentials for Docker Hub (config.json auths or credHelpers). */
+async function dockerHubLogin(machine: Machine, env: NodeJS.ProcessEnv): Promise<boolean> {
+  const directory = env.DOCKER_CONFIG ?? path.join(env.HOME ?? "~", ".docker");
+  const text = await machine.readFile(path.join(directory, "config.json"));
+  try {
+    const config = JSON.parse(text ?? "{}") as { auths?: Record<string, unknown>; credHelpers?: Record<string, unknown> };
+    return [...Object.keys(config.auths ?? {}), ...Object.keys(config.credHelpers ?? {})].some((server) =>
+      /(^|\/\/)(index\.)?docker\.io(\/|$)/.test(server),
+    );
+  } catch {
+    return false;
+  }
+}
+
+/** doctor's lines about the mirrors, for environments that use them. */
+export async function mirrorChecks(machine: Machine, env: NodeJS.ProcessEnv): Promise<CheckResult[]> {
+  const states = await mirrorStates(machine);
+  if (states === undefined) return []; // the docker check already says Docker does not answer
+  const running = states.filter((state) => state.state === "running");
+  const results: CheckResult[] = [
+    running.length === 0
+      ? { name: "mirrors", status: "ok", detail: "not started yet: the next npm run up starts them (npm run mirrors -- status)" }
+      : {
+          name: "mirrors",
+          status: "ok",
+          detail: `${running.length} of ${states.length} running (${running.map((state) => state.mirror.registry).join(", ")}): npm run mirrors -- status`,
+        },
+  ];
+  const hub = states.find((state) => state.mirror.registry === "docker.io")!;
+  const mirrorAnonymous = hub.state === "absent" ? !env.DOCKER_HUB_USERNAME : !hub.authenticated;
+  const hostAnonymous = !(await dockerHubLogin(machine, env));
+  if (mirrorAnonymous || hostAnonymous) {
+    const fixes = [
+      ...(hostAnonymous ? ["docker login (for this machine's own pulls)"] : []),
+      ...(mirrorAnonymous
+        ? [
+            `export DOCKER_HUB_USERNAME and DOCKER_HUB_TOKEN (a read-only access token) before npm run up, so the mirror pulls as you${hub.state === "absent" ? "" : " (it runs already: npm run mirrors -- down first)"}; nothing is written into the project`,
+          ]
+        : []),
+    ];
+    results.push({
+      name: "dockerhub",
+      status: "warn",
+      detail: `${[hostAnonymous ? "this machine" : "", mirrorAnonymous ? "the Docker Hub mirror" : ""].filter(Boolean).join(" and ")} pull${hostAnonymous && mirrorAnonymous ? "" : "s"} from Docker Hub anonymously: 10 pulls per hour per IP address — ${fixes.join("; ")}`,
+    });
+  }
+  return results;
+}
+
+async function run(machine: Machine, args: string[]): Promise<{ ok: boolean; stdout: string }> {
+  const result = await machine.run("docker", args);
+  return { ok: result.exitCode === 0, stdout: result.stdout };
+}
+
+async function status(machine: Machine, io: Io, states: readonly MirrorState[]): Promise<void> {
+  const rows = [["registry", "container", "state", "images", "size"]];
+  for (const { mirror, state, authenticated } of states) {
+    let images = "-";
+    let size = "-";
+    if (state === "running") {
+      const catalog = await run(machine, ["exec", mirror.container, "wget", "-qO-", "http://localhost:5000/v2/_catalog?n=1000"]);
+      try {
+        images = String((JSON.parse(catalog.stdout) as { repositories?: string[] }).repositories?.length ?? 0);
+      } catch {
+        images = "?";
+      }
+      const used = await run(machine, ["exec", mirror.container, "du", "-sk", "/var/lib/registry"]);
+      const kib = Number(used.stdout.trim().split(/\s+/)[0]);
+      size = used.ok && Number.isFinite(kib) ? `${(kib / 1024).toFixed(1)} MiB` : "?";
+    }
+    const label = state === "running" && mirror.registry === "docker.io" ? `running, ${authenticated ? "as a user" : "anonymous"}` : state;
+    rows.push([mirror.registry, mirror.container, label, images, size]);
+  }
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  for (const row of rows)
+    say(
+      io.stdout,
+      row
+        .map((cell, column) => cell.padEnd(widths[column]!))
+        .join("  ")
+        .trimEnd(),
+    );
+}
+
+async function down(machine: Machine, io: Io, states: readonly MirrorState[], keepCache: boolean): Promise<boolean> {
+  let ok = true;
+  for (const { mirror, state } of states) {
+    if (state !== "absent") {
+      const removed = await run(machine, ["rm", "--force", mirror.container]);
+      say(io.stderr, `gitops: ${removed.ok ? "removed" : "could not remove"} mirror ${mirror.container}`);
+      ok &&= removed.ok;
+    }
+    if (!keepCache) {
+      // Gone already, or never made: both fine.
+      const volume = await run(machine, ["volume", "rm", "--force", mirror.container]);
+      ok &&= volume.ok;
+    }
+  }
+  say(
+    io.stderr,
+    `gitops: the mirrors are gone${keepCache ? " (their caches kept)" : ", caches too"}; the next npm run up starts them again`,
+  );
+  return ok;
+}
+
+export async function main(argv: readonly string[], io: Io, machine: Machine = localMachine(undefined, io.env)): Promise<number> {
+  let command: string;
+  let keepCache: boolean;
+  try {
+    const { values, positionals } = parseCommandLine(argv, { "keep-cache": { type: "boolean", default: false } });
+    if (values.help) {
+      say(io.stdout, usage);
+      return 0;
+    }
+    if (positionals.length !== 1 || !["status", "down"].includes(positionals[0]!)) {
+      throw new UsageError(positionals.length === 0 ? "status or down?" : `unknown command ${positionals.join(" ")}`);
+    }
+    command = positionals[0]!;
+    keepCache = values["keep-cache"];
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    say(io.stderr, `gitops: ${error.message}\n${usage}`);
+    return 2;
+  }
+  const states = await mirrorStates(machine);
+  if (states === undefined) {
+    say(io.stderr, "gitops: Docker does not answer (docker info): start Docker, or install it (npm run doctor)");
+    return 1;
+  }
+  if (command === "status") {
+    await status(machine, io, states);
+    return 0;
+  }
+  return (await down(machine, io, states, keepCache)) ? 0 : 1;
+}
+
+if (require.main === module) runMain(main);
