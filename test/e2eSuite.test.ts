@@ -11,6 +11,7 @@ import { describe, it } from "node:test";
 import { parse } from "yaml";
 import { projectRoot } from "../infra/settings";
 import { nothingLeft } from "./e2e/liveChecks";
+import { fetchesBetween, Report } from "./e2e/report";
 import { copyProject, type Run } from "./e2e/throwawayStack";
 import type { Machine } from "../tools/machine";
 import { createPulumiStub } from "./support/pulumiStub";
@@ -311,5 +312,42 @@ describe("the end-to-end suite's check that destroy left nothing", () => {
     await assert.rejects(nothingLeft(run, stateWith([urn]), machineWith([], [])), {
       message: `the stack's state still holds 1 resources after destroy: ${urn}`,
     });
+  });
+});
+
+describe("the end-to-end report on the two ups", () => {
+  it("records what each up fetched through the mirrors, and whether the second met the targets", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "e2e-report-"));
+    try {
+      const file = path.join(dir, "e2e-timings.json");
+      const run: Run = {
+        id: "1a2b",
+        stackName: "e2e-1a2b",
+        clusterName: "gitops-e2e-1a2b",
+        projectDir: "/p",
+        stateDir: "/s",
+        registryPort: 15001,
+      };
+      const report = new Report(file, run, { kind: "kind v0.32.0", pulumi: "v3.270.0", docker: "28.2.2" });
+      report.record("up total", 400_000);
+      report.record("second up total", 150_000);
+      const first = fetchesBetween({}, { "docker.io": { manifests: 2, blobs: 9 }, "ghcr.io": undefined });
+      const second = fetchesBetween({ "docker.io": { manifests: 2, blobs: 9 } }, { "docker.io": { manifests: 2, blobs: 9 } });
+      report.recordFetches("up total", first);
+      report.recordFetches("second up total", second);
+      const written = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+      assert.deepEqual(written.upstreamFetches, {
+        "up total": { "docker.io": { manifests: 2, blobs: 9 } },
+        "second up total": { "docker.io": { manifests: 0, blobs: 0 } },
+      });
+      assert.deepEqual(written.warmUp, { secondToFirst: 0.38, halfTheTime: true, dockerHubManifests: 0, noDockerHubPull: true });
+      assert.match(report.table(), /^second up total: fetched from the internet through the mirrors: docker\.io 0 manifests, 0 blobs$/m);
+      assert.match(
+        report.table(),
+        /^up total: fetched from the internet through the mirrors: docker\.io 2 manifests, 9 blobs; ghcr\.io \(mirror not running\)$/m,
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

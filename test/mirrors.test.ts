@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { registryMirrors } from "../infra/settings";
 import type { CommandResult, Machine } from "../tools/machine";
-import { main, mirrorChecks } from "../tools/mirrors";
+import { main, mirrorChecks, upstreamFetches } from "../tools/mirrors";
 import { captureIo } from "./helpers";
 
 const usage = "usage: npm run mirrors -- status | down [--keep-cache]";
@@ -157,5 +157,42 @@ describe("what doctor says of the mirrors", () => {
 
   it("says nothing when Docker does not answer (the docker check says so)", async () => {
     assert.deepEqual(await mirrorChecks(docker({}, { daemon: false }).machine, {}), []);
+  });
+});
+
+describe("what the mirrors fetched from upstream (for the e2e suite's cold and warm up)", () => {
+  it("reads each running mirror's cache misses from its metrics; nothing for one that does not answer", async () => {
+    const calls: string[] = [];
+    const metrics = [
+      "# HELP registry_proxy_misses_total The number of total proxy request misses",
+      "# TYPE registry_proxy_misses_total counter",
+      'registry_proxy_misses_total{type="blob"} 14',
+      'registry_proxy_misses_total{type="manifest"} 3',
+      'registry_proxy_hits_total{type="blob"} 40',
+    ].join("\n");
+    const machine: Machine = {
+      platform: "linux",
+      arch: "x64",
+      nodeVersion: "v22.23.3",
+      run: (command, args) => {
+        calls.push([command, ...args].join(" "));
+        const running = args[1] === "gitops-mirror-docker-io" || args[1] === "gitops-mirror-quay-io";
+        return Promise.resolve({
+          found: true,
+          exitCode: running ? 0 : 1,
+          stdout: running ? (args[1]!.includes("quay") ? "" : metrics) : "",
+        });
+      },
+      readFile: () => Promise.resolve(undefined),
+      listDirectory: () => Promise.resolve([]),
+      portFree: () => Promise.resolve(true),
+    };
+    assert.deepEqual(await upstreamFetches(machine), {
+      "docker.io": { manifests: 3, blobs: 14 },
+      "ghcr.io": undefined,
+      "quay.io": { manifests: 0, blobs: 0 },
+      "registry.k8s.io": undefined,
+    });
+    assert.ok(calls.includes("docker exec gitops-mirror-docker-io wget -qO- http://127.0.0.1:5001/metrics"), calls.join("\n"));
   });
 });

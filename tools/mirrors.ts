@@ -44,6 +44,30 @@ export async function mirrorStates(machine: Machine): Promise<MirrorState[] | un
   );
 }
 
+/** What one mirror fetched from its registry since it started: manifests (Docker Hub counts those as pulls) and blobs. */
+export interface UpstreamFetches {
+  readonly manifests: number;
+  readonly blobs: number;
+}
+
+/**
+ * Each running mirror's fetches from upstream: the cache misses of its proxy metrics
+ * (distribution's registry_proxy_misses_total, on its debug address). Undefined for a mirror
+ * that does not run or does not answer.
+ */
+export async function upstreamFetches(machine: Machine): Promise<Record<string, UpstreamFetches | undefined>> {
+  const entries = await Promise.all(
+    registryMirrors.map(async (mirror) => {
+      const metrics = await machine.run("docker", ["exec", mirror.container, "wget", "-qO-", "http://127.0.0.1:5001/metrics"]);
+      if (metrics.exitCode !== 0) return [mirror.registry, undefined] as const;
+      const misses = (type: string) =>
+        Number(new RegExp(`^registry_proxy_misses_total\\{type="${type}"\\} ([0-9.e+]+)$`, "m").exec(metrics.stdout)?.[1] ?? 0);
+      return [mirror.registry, { manifests: misses("manifest"), blobs: misses("blob") }] as const;
+    }),
+  );
+  return Object.fromEntries(entries);
+}
+
 /** Whether `docker login` has stored credentials for Docker Hub (config.json auths or credHelpers). */
 async function dockerHubLogin(machine: Machine, env: NodeJS.ProcessEnv): Promise<boolean> {
   const directory = env.DOCKER_CONFIG ?? path.join(env.HOME ?? "~", ".docker");

@@ -47,6 +47,7 @@ export const useMirrorsFunction = `use_mirrors() {
       docker run --detach --restart=always --name "$container" --network kind \\
         --label io.github.gitops-using-flux.mirror="$registry" --volume "$container:/var/lib/registry" \\
         --env REGISTRY_PROXY_REMOTEURL="$upstream" \${credentials[@]+"\${credentials[@]}"} \\
+        --env REGISTRY_HTTP_DEBUG_ADDR=127.0.0.1:5001 --env REGISTRY_HTTP_DEBUG_PROMETHEUS_ENABLED=true \\
         "${registryImage}" >/dev/null 2>&1 || true
     fi
     # Started by this run, or by another environment's at the same moment: either will do.

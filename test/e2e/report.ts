@@ -4,6 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { dockerAnswers, localMachine } from "../../tools/machine";
+import type { UpstreamFetches } from "../../tools/mirrors";
 import { CheckFailed, interrupt, lastLines, log, messageOf } from "./common";
 import type { Run } from "./throwawayStack";
 
@@ -52,8 +53,23 @@ export interface PhaseTiming {
 }
 
 /** The report (out/e2e-timings.json): rewritten whenever a phase starts or ends, so any stop leaves one. */
+/** What the mirrors fetched from each registry during one `up` (undefined: a mirror that did not run). */
+export type FetchesDuringUp = Record<string, UpstreamFetches | undefined>;
+
+/** The difference of two readings of the mirrors' counters. */
+export function fetchesBetween(before: FetchesDuringUp, after: FetchesDuringUp): FetchesDuringUp {
+  return Object.fromEntries(
+    Object.entries(after).map(([registry, now]) => {
+      const then = before[registry] ?? { manifests: 0, blobs: 0 };
+      return [registry, now && { manifests: now.manifests - then.manifests, blobs: now.blobs - then.blobs }];
+    }),
+  );
+}
+
 export class Report {
   readonly phases: PhaseTiming[] = [];
+  /** Per `up` of the run: what reached the internet through each mirror. */
+  private readonly fetches: Record<string, FetchesDuringUp> = {};
   /** The phase that runs now, or the one that was running when the suite stopped. */
   private phase?: string;
   private result: Result = "running";
@@ -96,6 +112,12 @@ export class Report {
     }
   }
 
+  /** Records what the mirrors fetched from upstream during `up` (a phase name). */
+  recordFetches(up: string, fetches: FetchesDuringUp): void {
+    this.fetches[up] = fetches;
+    this.write();
+  }
+
   /** The suite's outcome (and where the diagnostics bundle is, when one was saved). */
   finish(result: Exclude<Result, "running">, failure?: string, diagnostics?: string): void {
     this.result = result;
@@ -123,9 +145,21 @@ export class Report {
       },
       versions: this.versions,
       phases: this.phases,
+      ...(Object.keys(this.fetches).length > 0 && { upstreamFetches: this.fetches, warmUp: this.warmUp() }),
     };
     fs.mkdirSync(path.dirname(this.file), { recursive: true });
     fs.writeFileSync(this.file, `${JSON.stringify(report, null, 2)}\n`);
+  }
+
+  /** The second `up` against the first: the mirrors' promise (at most half the time, no Docker Hub pull). */
+  private warmUp(): { secondToFirst?: number; dockerHubManifests?: number; halfTheTime?: boolean; noDockerHubPull?: boolean } {
+    const seconds = (phase: string) => this.phases.find((timing) => timing.phase === phase && timing.ok)?.seconds;
+    const [first, second] = [seconds("up total"), seconds("second up total")];
+    const hub = this.fetches["second up total"]?.["docker.io"]?.manifests;
+    return {
+      ...(first && second && { secondToFirst: Math.round((second / first) * 100) / 100, halfTheTime: second <= first / 2 }),
+      ...(hub !== undefined && { dockerHubManifests: hub, noDockerHubPull: hub === 0 }),
+    };
   }
 
   table(): string {
@@ -134,7 +168,17 @@ export class Report {
       const note = [timing.sinceUpStart ? "since up start" : "", timing.ok ? "" : "FAILED"].filter(Boolean).join(", ");
       return `${timing.phase.padEnd(width)}  ${timing.seconds.toFixed(1).padStart(8)}  ${note}`.trimEnd();
     });
-    return [`${"phase".padEnd(width)}  ${"seconds".padStart(8)}`, ...rows].join("\n");
+    const fetchLines = Object.entries(this.fetches).map(
+      ([up, fetches]) =>
+        `${up}: fetched from the internet through the mirrors: ` +
+        Object.entries(fetches)
+          .map(
+            ([registry, counts]) =>
+              `${registry} ${counts ? `${counts.manifests} manifests, ${counts.blobs} blobs` : "(mirror not running)"}`,
+          )
+          .join("; "),
+    );
+    return [`${"phase".padEnd(width)}  ${"seconds".padStart(8)}`, ...rows, ...fetchLines].join("\n");
   }
 }
 
