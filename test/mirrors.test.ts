@@ -1,13 +1,18 @@
 // npm run mirrors -- status | down, and what doctor says of the mirrors: on a fake machine whose
 // docker answers as Docker does for running, stopped and absent containers.
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { describe, it } from "node:test";
 import { registryMirrors } from "../infra/settings";
 import type { CommandResult, Machine } from "../tools/machine";
+import { localMachine } from "../tools/machine";
 import { main, mirrorChecks, upstreamFetches } from "../tools/mirrors";
+import { stubDocker } from "./support/dockerStub";
 import { captureIo } from "./helpers";
 
-const usage = "usage: npm run mirrors -- status | down [--keep-cache]";
+const usage = "usage: npm run mirrors -- status | up | down [--keep-cache]";
 const inspectFormat = "{{.State.Running}} {{range .Config.Env}}{{.}} {{end}}";
 
 interface FakeMirror {
@@ -54,7 +59,7 @@ function docker(mirrors: Record<string, FakeMirror>, options: { daemon?: boolean
 const allRunning: Record<string, FakeMirror> = {
   "docker.io": {
     running: true,
-    env: ["REGISTRY_PROXY_USERNAME=demo"],
+    env: ["REGISTRY_PROXY_USERNAME=demo", "REGISTRY_PROXY_PASSWORD=dckr_pat"],
     repositories: ["ricoberger/gitops-using-flux", "library/busybox"],
     kib: 10240,
   },
@@ -95,7 +100,10 @@ describe("npm run mirrors", () => {
         "docker volume rm --force gitops-mirror-registry-k8s-io",
       ],
     );
-    assert.match(io.err(), /^gitops: the mirrors are gone, caches too; the next npm run up starts them again$/m);
+    assert.match(
+      io.err(),
+      /^gitops: the mirrors are gone, caches too; running clusters pull directly until npm run mirrors -- up \(or a new cluster's up\) starts them again$/m,
+    );
     const keeping = docker(allRunning);
     assert.equal(await main(["down", "--keep-cache"], captureIo(), keeping.machine), 0);
     assert.ok(!keeping.calls.some((call) => call.startsWith("docker volume")), keeping.calls.join("\n"));
@@ -106,13 +114,68 @@ describe("npm run mirrors", () => {
     assert.equal(await main(["status"], io, docker({}, { daemon: false }).machine), 1);
     assert.equal(io.err(), "gitops: Docker does not answer (docker info): start Docker, or install it (npm run doctor)\n");
     for (const [argv, message] of [
-      [[], "status or down?"],
-      [["up"], "unknown command up"],
+      [[], "status, up or down?"],
+      [["start"], "unknown command start"],
     ] as const) {
       const usageIo = captureIo();
       assert.equal(await main([...argv], usageIo, docker({}).machine), 2);
       assert.equal(usageIo.err(), `gitops: ${message}\n${usage}\n`);
     }
+  });
+});
+
+describe("npm run mirrors -- up (bash and a stub docker, as a real machine runs it)", () => {
+  /** Runs `mirrors up` on this machine with the stub docker first on PATH. */
+  async function up(stub: Record<string, string> = {}) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mirrors-up-"));
+    try {
+      fs.mkdirSync(path.join(dir, "bin"));
+      fs.writeFileSync(path.join(dir, "bin", "docker"), stubDocker, { mode: 0o755 });
+      fs.mkdirSync(path.join(dir, "containers"));
+      fs.writeFileSync(path.join(dir, "containers", "gitops-mirror-ghcr-io"), "made by an earlier up\nstopped\n");
+      const env = {
+        PATH: `${path.join(dir, "bin")}:/usr/bin:/bin`,
+        STUB_LOG: path.join(dir, "calls"),
+        STUB_DIR: dir,
+        MIRROR_START_SECONDS: "0",
+        ...stub,
+      };
+      const io = captureIo({ env });
+      const code = await main(["up"], io, localMachine(30_000, env));
+      const running = fs.readdirSync(path.join(dir, "containers")).filter(
+        (name) =>
+          !fs
+            .readFileSync(path.join(dir, "containers", name), "utf8")
+            .split("\n")
+            .includes("stopped"),
+      );
+      return { code, err: io.err(), running: running.sort() };
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it("starts the mirrors that are gone or stopped, with the function a new cluster's up uses", async () => {
+    const result = await up();
+    assert.equal(result.code, 0, result.err);
+    assert.deepEqual(result.running, registryMirrors.map((mirror) => mirror.container).sort());
+    assert.match(result.err, /^gitops: the mirrors run; the clusters whose nodes use them pull through them again$/m);
+  });
+
+  it("says what did not start, and exits 1", async () => {
+    const result = await up({ STUB_RUN_FAILS: "gitops-mirror-quay-io" });
+    assert.equal(result.code, 1);
+    assert.match(
+      result.err,
+      /^mirror of quay\.io \(container gitops-mirror-quay-io\) did not start: docker: Error response from daemon: toomanyrequests/m,
+    );
+    assert.match(result.err, /^gitops: not every mirror started \(above\)$/m);
+  });
+
+  it("without a kind network yet (no cluster was ever made), leaves it to the first up", async () => {
+    const result = await up({ STUB_NO_KIND_NETWORK: "1" });
+    assert.equal(result.code, 1);
+    assert.match(result.err, /^gitops: there is no kind network yet: the first npm run up starts the mirrors with its cluster$/m);
   });
 });
 
@@ -129,13 +192,14 @@ describe("what doctor says of the mirrors", () => {
   });
 
   it("an anonymous Docker Hub mirror: a warning that says how to hand it credentials, without writing them anywhere", async () => {
-    const anonymous = { ...allRunning, "docker.io": { running: true } };
+    // A user name without a password counts as anonymous.
+    const anonymous = { ...allRunning, "docker.io": { running: true, env: ["REGISTRY_PROXY_USERNAME=demo", "REGISTRY_PROXY_PASSWORD="] } };
     const [, warning] = await mirrorChecks(docker(anonymous, { files: loggedIn }).machine, { HOME: "/home/demo" });
     assert.deepEqual(warning, {
       name: "dockerhub",
       status: "warn",
       detail:
-        "the Docker Hub mirror pulls from Docker Hub anonymously: 10 pulls per hour per IP address — export DOCKER_HUB_USERNAME and DOCKER_HUB_TOKEN (a read-only access token) before npm run up, so the mirror pulls as you (it runs already: npm run mirrors -- down first); nothing is written into the project",
+        "the Docker Hub mirror pulls from Docker Hub anonymously: 10 pulls per hour per IP address — export DOCKER_HUB_USERNAME and DOCKER_HUB_TOKEN (a read-only access token), then npm run mirrors -- down and npm run mirrors -- up, so the mirror pulls as you; nothing is written into the project",
     });
   });
 

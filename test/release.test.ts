@@ -64,6 +64,18 @@ describe("which tag comes next, as Flux's ImagePolicy sees tags", () => {
     assert.equal(nextTag(policy, ["v1.2"], build), "1.2.1");
   });
 
+  it("knows a tag whose extracted value is no number breaks a numerical policy as a whole, as Go's ParseFloat reads numbers", () => {
+    const numerical = { ...policyOf("dev"), filterTags: { pattern: "^build-(?P<n>.*)$", extract: "$n" } };
+    assert.deepEqual(considerTag(numerical, "build-"), {
+      considered: false,
+      why: `its extracted value "" is not a number, and Flux's numerical policy then fails for every tag`,
+      breaksPolicy: true,
+    });
+    for (const number of ["12", "1.5", "1e3", "-2", "Inf"])
+      assert.equal(considerTag(numerical, `build-${number}`).considered, true, number);
+    assert.equal(considerTag(numerical, "build-12abc").considered, false);
+  });
+
   it("gives no next tag where the policy gives no way to tell (alphabetical)", () => {
     const policy = { ...policyOf("prod"), filterTags: { pattern: ".*" }, policy: { alphabetical: { order: "asc" as const } } };
     assert.equal(nextTag(policy, ["a", "b"], build), undefined);
@@ -232,6 +244,22 @@ describe("npm run release", () => {
         assert.equal(result.out, "");
       });
     }
+
+    it("a --tag that would break a numerical policy as a whole, before anything is pushed", async () => {
+      const breakable = registryStack.replace("pattern: '^master-[a-f0-9]+-(?P<ts>[0-9]+)$'", () => "pattern: '^build-(?P<ts>.*)$'");
+      const docker = fakeDocker();
+      const result = await release(
+        ["dev", "--tag", "build-x"],
+        { "Pulumi.dev.yaml": breakable },
+        { machine: docker.machine, fetch: fakeRegistry([]).fetchTags },
+      );
+      assert.equal(result.code, 1);
+      assert.equal(
+        result.err,
+        `gitops: not pushing build-x: its extracted value "x" is not a number, and Flux's numerical policy then fails for every tag\n`,
+      );
+      assert.deepEqual(docker.calls, []);
+    });
 
     it("a failed push, naming the command", async () => {
       const result = await release(

@@ -7,8 +7,16 @@ import { RE2JS } from "re2js";
 import * as semver from "semver";
 import type { ImagePolicySettings } from "../infra/settings";
 
-/** Ignored by the policy (and why), or considered with the value it orders by. */
-export type Verdict = { readonly considered: true; readonly value: string } | { readonly considered: false; readonly why: string };
+/**
+ * Ignored by the policy (and why), or considered with the value it orders by. `breaksPolicy`:
+ * not ignored but fatal: Flux's numerical policy fails as a whole on a value it cannot parse.
+ */
+export type Verdict =
+  | { readonly considered: true; readonly value: string }
+  | { readonly considered: false; readonly why: string; readonly breaksPolicy?: true };
+
+// Go's strconv.ParseFloat, as Flux's numerical policy parses values: decimal (or hex) floats, Inf, NaN.
+const goFloat = /^[+-]?(?:(?:\d+(?:_\d+)*)?\.?\d+(?:_\d+)*(?:[eE][+-]?\d+)?|\d+\.|0[xX][0-9a-fA-F_.]+[pP][+-]?\d+|inf(?:inity)?|nan)$/i;
 
 // Masterminds/semver NewVersion: a leading v, and missing minor or patch, are allowed.
 const mastermindsVersion = /^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$/;
@@ -43,7 +51,13 @@ export function considerTag(imagePolicy: ImagePolicySettings, tag: string): Verd
       return { considered: false, why: `${value} is outside imagePolicy.policy.semver.range ${policy.semver.range}` };
     }
   }
-  if (policy.numerical && !Number.isFinite(Number(value))) return { considered: false, why: `${value} is not a number` };
+  if (policy.numerical && !goFloat.test(value)) {
+    return {
+      considered: false,
+      why: `its extracted value ${JSON.stringify(value)} is not a number, and Flux's numerical policy then fails for every tag`,
+      breaksPolicy: true,
+    };
+  }
   return { considered: true, value };
 }
 

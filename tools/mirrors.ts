@@ -1,14 +1,16 @@
-// npm run mirrors -- status | down [--keep-cache]
+// npm run mirrors -- status | up | down [--keep-cache]
 // The machine's pull-through mirrors (cluster.mirrors): which run, what they hold and how big it
-// is; and, on request only, their removal. `up` starts them; no environment owns or removes them.
-// doctor reports them through mirrorChecks.
+// is; starting them again for running clusters; and, on request only, their removal. A new
+// cluster's `up` starts them; no environment owns or removes them. doctor reports them
+// through mirrorChecks.
 import * as path from "node:path";
+import { startMirrorFunction } from "../infra/components/nodeRegistries";
 import { registryMirrors } from "../infra/settings";
 import { parseCommandLine, runMain, say, UsageError, type Io } from "./cli";
 import { localMachine, type Machine } from "./machine";
 import type { CheckResult } from "./preflight";
 
-const usage = "usage: npm run mirrors -- status | down [--keep-cache]";
+const usage = "usage: npm run mirrors -- status | up | down [--keep-cache]";
 
 type Mirror = (typeof registryMirrors)[number];
 
@@ -38,7 +40,9 @@ export async function mirrorStates(machine: Machine): Promise<MirrorState[] | un
       return {
         mirror,
         state: running === "true" ? "running" : "stopped",
-        authenticated: environment.some((variable) => /^REGISTRY_PROXY_USERNAME=./.test(variable)),
+        authenticated: ["USERNAME", "PASSWORD"].every((part) =>
+          environment.some((variable) => new RegExp(`^REGISTRY_PROXY_${part}=.`).test(variable)),
+        ),
       };
     }),
   );
@@ -104,7 +108,7 @@ export async function mirrorChecks(machine: Machine, env: NodeJS.ProcessEnv): Pr
       ...(hostAnonymous ? ["docker login (for this machine's own pulls)"] : []),
       ...(mirrorAnonymous
         ? [
-            `export DOCKER_HUB_USERNAME and DOCKER_HUB_TOKEN (a read-only access token) before npm run up, so the mirror pulls as you${hub.state === "absent" ? "" : " (it runs already: npm run mirrors -- down first)"}; nothing is written into the project`,
+            `export DOCKER_HUB_USERNAME and DOCKER_HUB_TOKEN (a read-only access token), then ${hub.state === "absent" ? "npm run up" : "npm run mirrors -- down and npm run mirrors -- up"}, so the mirror pulls as you; nothing is written into the project`,
           ]
         : []),
     ];
@@ -168,12 +172,30 @@ async function down(machine: Machine, io: Io, states: readonly MirrorState[], ke
   }
   say(
     io.stderr,
-    `gitops: the mirrors are gone${keepCache ? " (their caches kept)" : ", caches too"}; the next npm run up starts them again`,
+    `gitops: the mirrors are gone${keepCache ? " (their caches kept)" : ", caches too"}; running clusters pull directly until npm run mirrors -- up (or a new cluster's up) starts them again`,
   );
   return ok;
 }
 
-export async function main(argv: readonly string[], io: Io, machine: Machine = localMachine(undefined, io.env)): Promise<number> {
+/** Starts the mirrors that do not run, with the same function a new cluster's `up` uses. */
+async function up(machine: Machine, io: Io): Promise<boolean> {
+  if ((await machine.run("docker", ["network", "inspect", "kind"])).exitCode !== 0) {
+    say(io.stderr, "gitops: there is no kind network yet: the first npm run up starts the mirrors with its cluster");
+    return false;
+  }
+  const starts = registryMirrors.map((mirror) => `start_mirror ${mirror.registry} ${mirror.container} ${mirror.upstream} || failed=1`);
+  const script = `set -uo pipefail\n${startMirrorFunction}\nfailed=0\n${starts.join("\n")}\nexit "$failed"`;
+  // Messages on stdout: the machine boundary hands back stdout only.
+  const result = await machine.run("/bin/bash", ["--norc", "--noprofile", "-c", `{ ${script}\n} 2>&1`]);
+  if (result.stdout.trim() !== "") say(io.stderr, result.stdout.trimEnd());
+  say(
+    io.stderr,
+    `gitops: ${result.exitCode === 0 ? "the mirrors run; the clusters whose nodes use them pull through them again" : "not every mirror started (above)"}`,
+  );
+  return result.exitCode === 0;
+}
+
+export async function main(argv: readonly string[], io: Io, machine: Machine = localMachine(5 * 60_000, io.env)): Promise<number> {
   let command: string;
   let keepCache: boolean;
   try {
@@ -182,8 +204,8 @@ export async function main(argv: readonly string[], io: Io, machine: Machine = l
       say(io.stdout, usage);
       return 0;
     }
-    if (positionals.length !== 1 || !["status", "down"].includes(positionals[0]!)) {
-      throw new UsageError(positionals.length === 0 ? "status or down?" : `unknown command ${positionals.join(" ")}`);
+    if (positionals.length !== 1 || !["status", "up", "down"].includes(positionals[0]!)) {
+      throw new UsageError(positionals.length === 0 ? "status, up or down?" : `unknown command ${positionals.join(" ")}`);
     }
     command = positionals[0]!;
     keepCache = values["keep-cache"];
@@ -201,6 +223,7 @@ export async function main(argv: readonly string[], io: Io, machine: Machine = l
     await status(machine, io, states);
     return 0;
   }
+  if (command === "up") return (await up(machine, io)) ? 0 : 1;
   return (await down(machine, io, states, keepCache)) ? 0 : 1;
 }
 

@@ -244,6 +244,8 @@ export async function main(argv: readonly string[], io: Io, dependencies: Releas
       );
     }
     if (tags.includes(tag)) throw new ReleaseError(`${tag} is already in the registry: Flux would see nothing new; choose another --tag`);
+    const verdict = considerTag(target.settings.imagePolicy, tag);
+    if (!verdict.considered && verdict.breaksPolicy) throw new ReleaseError(`not pushing ${tag}: ${verdict.why}`);
 
     const destination = `${target.pushHost}/${target.path}:${tag}`;
     say(io.stderr, `gitops: releasing ${destination}: the talk's image ${demoImage} under a new tag`);

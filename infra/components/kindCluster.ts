@@ -59,6 +59,7 @@ export const interpreter = ["/bin/bash", "--norc", "--noprofile", "-c"];
 /** With USE_MIRRORS=true the new cluster's nodes pull through the mirrors. All on stderr. */
 const mirrorsOnCreate = `${nodeRegistryFunction}
 ${useMirrorsFunction}
+${forgetMirrorsFunction}
 if [ "\${USE_MIRRORS:-false}" = true ]; then use_mirrors >&2; fi`;
 
 /** Mirrors turned on or off for a running cluster: its nodes follow. All on stderr. */
@@ -73,7 +74,9 @@ if [ "\${USE_MIRRORS:-false}" = true ]; then use_mirrors >&2; else forget_mirror
  * records nothing for a failed create, so a cluster left behind would block the next `up`.
  */
 export const createScript = `set -euo pipefail
-if kind get clusters 2>/dev/null | grep -xF -- "$KIND_CLUSTER_NAME" >/dev/null; then
+# When kind cannot tell (Docker down), stop here: a failed create must never delete a cluster it did not make.
+clusters="$(kind get clusters)" || { echo "kind get clusters failed: is Docker running?" >&2; exit 1; }
+if grep -xF -- "$KIND_CLUSTER_NAME" <<< "$clusters" >/dev/null; then
   echo "kind cluster \\"$KIND_CLUSTER_NAME\\" already exists, but stack \\"$PULUMI_STACK_NAME\\" did not create it (an interrupted 'pulumi up' leaves one behind). Either delete it: kind delete cluster --name $KIND_CLUSTER_NAME -- or give this stack another cluster name: pulumi config set --stack $PULUMI_STACK_NAME --path cluster.name <new-name>" >&2
   exit 1
 fi
@@ -149,6 +152,8 @@ export class KindCluster extends pulumi.ComponentResource implements Cluster {
           PULUMI_STACK_NAME: args.stack,
           USE_MIRRORS: String(args.mirrors ?? false),
           MIRRORS: mirrorsVariable,
+          // Non-interactive bash sources $BASH_ENV despite --norc: nothing may print before the kubeconfig.
+          BASH_ENV: "",
         },
         // The name is fixed, so a changed cluster must be deleted before it is created again.
         triggers: [args.clusterName, kindConfig],

@@ -72,6 +72,7 @@ trap 'exit 143' TERM
 # The name was free a moment ago: from here on, a container of that name is this script's.
 created=1
 docker run --detach --restart=always --name "$REGISTRY_NAME" --network kind \\
+  --log-opt max-size=10m --env REGISTRY_LOG_LEVEL=info \\
   --publish "127.0.0.1:$REGISTRY_PORT:5000" "$REGISTRY_IMAGE" >&2
 ${configureNodesAndSeed}`;
 
@@ -111,6 +112,7 @@ export class LocalRegistry extends pulumi.ComponentResource {
           REGISTRY_RETRY_SECONDS: "2",
           KIND_CLUSTER_NAME: args.clusterName,
           PULUMI_STACK_NAME: args.stack,
+          BASH_ENV: "",
           ...(args.seed && { SEED_FROM: args.seed.from, SEED_TO: args.seed.to }),
         },
         // The name and port are fixed, and a new cluster has new nodes to configure: replace

@@ -23,51 +23,75 @@ export const nodeRegistryFunction = `node_registry() {
 export const mirrorsVariable = registryMirrors.map((mirror) => `${mirror.registry} ${mirror.container} ${mirror.upstream}`).join("\n");
 
 /**
- * `use_mirrors`: starts the machine's pull-through mirrors that are not running (shared by every
- * environment, owned by none: no script ever removes them), and points every node at them. Safe
- * when another environment's `up` starts them at the same moment. Best effort: a mirror that
- * cannot start is skipped, and the nodes pull from its registry directly.
+ * `start_mirror <registry> <container> <upstream>`: starts one pull-through mirror unless it
+ * runs (shared by every environment, owned by none: no script of a stack removes it); succeeds
+ * when it runs afterwards, also when another environment's `up` started it a moment before.
+ * Docker Hub credentials, when both are exported, go to its mirror only, passed by name: never
+ * on a command line or in a file. `npm run mirrors -- up` runs it too.
  */
-export const useMirrorsFunction = `use_mirrors() {
-  local registry container upstream running
-  local -a credentials
+export const startMirrorFunction = `start_mirror() {
+  local registry="$1" container="$2" upstream="$3" running attempt output=""
+  local -a credentials=()
+  running="$(docker container inspect --format '{{.State.Running}}' "$container" 2>/dev/null || true)"
+  if [ "$running" = true ]; then return 0; fi
+  if [ "$running" = false ]; then
+    output="$(docker start "$container" 2>&1 >/dev/null)" || true
+  else
+    if [ "$registry" = docker.io ] && [ -n "\${DOCKER_HUB_USERNAME:-}" ]; then
+      if [ -n "\${DOCKER_HUB_TOKEN:-}" ]; then
+        export REGISTRY_PROXY_USERNAME="$DOCKER_HUB_USERNAME" REGISTRY_PROXY_PASSWORD="$DOCKER_HUB_TOKEN"
+        credentials=(--env REGISTRY_PROXY_USERNAME --env REGISTRY_PROXY_PASSWORD)
+      else
+        echo "DOCKER_HUB_USERNAME is set without DOCKER_HUB_TOKEN: the Docker Hub mirror pulls anonymously" >&2
+      fi
+    fi
+    output="$(docker run --detach --restart=always --name "$container" --network kind \\
+      --label io.github.gitops-using-flux.mirror="$registry" --volume "$container:/var/lib/registry" \\
+      --log-opt max-size=10m --env REGISTRY_LOG_LEVEL=info \\
+      --env REGISTRY_PROXY_REMOTEURL="$upstream" \${credentials[@]+"\${credentials[@]}"} \\
+      --env REGISTRY_HTTP_DEBUG_ADDR=127.0.0.1:5001 --env REGISTRY_HTTP_DEBUG_PROMETHEUS_ENABLED=true \\
+      "${registryImage}" 2>&1 >/dev/null)" || true
+  fi
+  # Started here, or by another environment's up a moment before (it may still be starting).
+  for attempt in 1 2 3 4 5; do
+    if [ "$(docker container inspect --format '{{.State.Running}}' "$container" 2>/dev/null || true)" = true ]; then return 0; fi
+    sleep "\${MIRROR_START_SECONDS:-1}"
+  done
+  echo "mirror of $registry (container $container) did not start\${output:+: \${output##*$'\\n'}}" >&2
+  return 1
+}`;
+
+/**
+ * `use_mirrors`: starts the machine's pull-through mirrors that do not run, and points every
+ * node at them. Best effort: a mirror that cannot start is skipped, and the nodes pull from its
+ * registry directly.
+ */
+export const useMirrorsFunction = `${startMirrorFunction}
+use_mirrors() {
+  local registry container upstream
   while read -r registry container upstream; do
     [ -n "$registry" ] || continue
-    running="$(docker container inspect --format '{{.State.Running}}' "$container" 2>/dev/null || true)"
-    if [ "$running" = false ]; then
-      docker start "$container" >/dev/null 2>&1 || true
-    elif [ -z "$running" ]; then
-      # Docker Hub credentials, when exported, go to its mirror only, passed by name: never on a
-      # command line or in a file.
-      credentials=()
-      if [ "$registry" = docker.io ] && [ -n "\${DOCKER_HUB_USERNAME:-}" ]; then
-        export REGISTRY_PROXY_USERNAME="$DOCKER_HUB_USERNAME" REGISTRY_PROXY_PASSWORD="\${DOCKER_HUB_TOKEN:-}"
-        credentials=(--env REGISTRY_PROXY_USERNAME --env REGISTRY_PROXY_PASSWORD)
-      fi
-      docker run --detach --restart=always --name "$container" --network kind \\
-        --label io.github.gitops-using-flux.mirror="$registry" --volume "$container:/var/lib/registry" \\
-        --env REGISTRY_PROXY_REMOTEURL="$upstream" \${credentials[@]+"\${credentials[@]}"} \\
-        --env REGISTRY_HTTP_DEBUG_ADDR=127.0.0.1:5001 --env REGISTRY_HTTP_DEBUG_PROMETHEUS_ENABLED=true \\
-        "${registryImage}" >/dev/null 2>&1 || true
-    fi
-    # Started by this run, or by another environment's at the same moment: either will do.
-    if [ "$(docker container inspect --format '{{.State.Running}}' "$container" 2>/dev/null || true)" != true ]; then
-      echo "mirror of $registry (container $container) did not start: the nodes pull from $registry directly" >&2
+    if ! start_mirror "$registry" "$container" "$upstream"; then
+      echo "the nodes pull from $registry directly" >&2
+      forget_mirror "$registry"
       continue
     fi
     node_registry "$registry" "server = \\"$upstream\\"
 [host.\\"http://$container:5000\\"]
   capabilities = [\\"pull\\", \\"resolve\\"]"
     echo "kind cluster \\"$KIND_CLUSTER_NAME\\": $registry images come through mirror $container" >&2
-  done <<< "$MIRRORS"
+  done <<< "\${MIRRORS:-}"
 }`;
 
-/** `forget_mirrors`: the nodes pull from each mirrored registry directly again (mirrors turned off). */
-export const forgetMirrorsFunction = `forget_mirrors() {
-  local registry container upstream node
-  for node in $(kind get nodes --name "$KIND_CLUSTER_NAME"); do
-    while read -r registry container upstream; do
-      if [ -n "$registry" ]; then docker exec "$node" rm -rf "/etc/containerd/certs.d/$registry"; fi
-    done <<< "$MIRRORS"
-  done
+/** `forget_mirror <registry>`, `forget_mirrors`: the nodes pull from that registry (every mirrored one) directly again. */
+export const forgetMirrorsFunction = `forget_mirror() {
+  local nodes node
+  nodes="$(kind get nodes --name "$KIND_CLUSTER_NAME")"
+  for node in $nodes; do docker exec "$node" rm -rf "/etc/containerd/certs.d/$1"; done
+}
+forget_mirrors() {
+  local registry container upstream
+  while read -r registry container upstream; do
+    if [ -n "$registry" ]; then forget_mirror "$registry"; fi
+  done <<< "\${MIRRORS:-}"
 }`;

@@ -157,6 +157,13 @@ echo "node/gitops-dev-control-plane condition met" >&2
       ]);
     });
 
+    it("stops before anything when kind cannot list the clusters (Docker down): it never touches a cluster it cannot see", () => {
+      const result = runScript(script("create"), { env: { STUB_KIND_FAILS: "get" } });
+      assert.equal(result.status, 1);
+      assert.match(result.stderr, /^kind get clusters failed: is Docker running\?$/m);
+      assert.deepEqual(result.calls, ["kind get clusters"]);
+    });
+
     it("never deletes a cluster of that name it did not make", () => {
       const result = runScript(script("create"), { clusters: ["gitops-dev"], env: { STUB_KUBECTL_TIMES_OUT: "1" } });
       assert.equal(result.status, 1);
@@ -195,10 +202,10 @@ echo "node/gitops-dev-control-plane condition met" >&2
   });
 
   describe("kind update", () => {
-    it("creates nothing and prints the kubeconfig again (with mirrors off, it only looks for nodes to unconfigure)", () => {
+    it("creates nothing and prints the kubeconfig again", () => {
       const result = runScript(script("update"), { clusters: ["gitops-dev"] });
       assert.equal(result.status, 0, result.stderr);
-      assert.deepEqual(result.calls, ["kind get clusters", "kind get nodes --name gitops-dev", "kind get kubeconfig --name gitops-dev"]);
+      assert.deepEqual(result.calls, ["kind get clusters", "kind get kubeconfig --name gitops-dev"]);
       assert.equal(result.stdout, `${kubeconfig}\n`);
     });
 
@@ -262,6 +269,7 @@ echo "node/gitops-dev-control-plane condition met" >&2
         PULUMI_STACK_NAME: "dev",
         USE_MIRRORS: "false",
         MIRRORS: mirrorsVariable,
+        BASH_ENV: "",
       });
       for (const name of ["create", "update", "delete"] as const) assert.doesNotMatch(script(name), /gitops-dev|5m/, name);
     });

@@ -39,6 +39,8 @@ describe("the machine's pull-through mirrors", () => {
         STUB_LOG: path.join(dir, "calls"),
         STUB_DIR: dir,
         STUB_NODES: nodes.join(" "),
+        // The stub answers at once: no need to wait for a mirror that is still starting.
+        MIRROR_START_SECONDS: "0",
         ...stub,
       },
     });
@@ -58,7 +60,7 @@ describe("the machine's pull-through mirrors", () => {
       assert.equal(
         fs.readFileSync(container(mirror.container), "utf8").trim(),
         `--detach --restart=always --name ${mirror.container} --network kind --label io.github.gitops-using-flux.mirror=${mirror.registry} ` +
-          `--volume ${mirror.container}:/var/lib/registry --env REGISTRY_PROXY_REMOTEURL=${mirror.upstream} ` +
+          `--volume ${mirror.container}:/var/lib/registry --log-opt max-size=10m --env REGISTRY_LOG_LEVEL=info --env REGISTRY_PROXY_REMOTEURL=${mirror.upstream} ` +
           // Its metrics (what it fetched from upstream) on the container's own loopback: npm run mirrors, the e2e suite.
           `--env REGISTRY_HTTP_DEBUG_ADDR=127.0.0.1:5001 --env REGISTRY_HTTP_DEBUG_PROMETHEUS_ENABLED=true ${registryImage}`,
       );
@@ -102,7 +104,7 @@ describe("the machine's pull-through mirrors", () => {
     assert.equal(result.status, 0, result.stderr);
     assert.match(
       result.stderr,
-      /^mirror of quay\.io \(container gitops-mirror-quay-io\) did not start: the nodes pull from quay\.io directly$/m,
+      /^mirror of quay\.io \(container gitops-mirror-quay-io\) did not start: docker: Error response from daemon: toomanyrequests: You have reached your unauthenticated pull rate limit\.\nthe nodes pull from quay\.io directly$/m,
     );
     assert.equal(hostsToml(nodes[0]!, "quay.io"), undefined);
     assert.ok(hostsToml(nodes[0]!, "ghcr.io"));
@@ -122,6 +124,21 @@ describe("the machine's pull-through mirrors", () => {
       result.calls.every((call) => !call.includes("dckr_pat_SECRET") && !call.includes("demo-user")),
       result.calls.join("\n"),
     );
+  });
+
+  it("with DOCKER_HUB_USERNAME but no token, starts the Docker Hub mirror anonymously and says so", () => {
+    const result = run("use_mirrors", { DOCKER_HUB_USERNAME: "demo-user" });
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stderr, /^DOCKER_HUB_USERNAME is set without DOCKER_HUB_TOKEN: the Docker Hub mirror pulls anonymously$/m);
+    assert.equal(fs.existsSync(path.join(dir, "env-gitops-mirror-docker-io")), false);
+  });
+
+  it("a mirror that cannot start leaves no node pointing at it, even one configured before", () => {
+    assert.equal(run("use_mirrors").status, 0);
+    fs.rmSync(container("gitops-mirror-quay-io"));
+    const result = run("use_mirrors", { STUB_RUN_FAILS: "gitops-mirror-quay-io" });
+    assert.equal(result.status, 0, result.stderr);
+    for (const node of nodes) assert.equal(hostsToml(node, "quay.io"), undefined, node);
   });
 
   it("turned off, the nodes forget them; the mirrors keep running", () => {

@@ -91,6 +91,7 @@ describe("the shipped stacks as a whole", () => {
           // The shipped stacks pull through the machine's mirrors (cluster.mirrors defaults to true).
           USE_MIRRORS: "true",
           MIRRORS: mirrorsVariable,
+          BASH_ENV: "",
         });
         assert.equal(kind.inputs.dir, projectRoot);
       });

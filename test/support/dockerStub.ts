@@ -10,7 +10,8 @@
  * of a name in use fails with the daemon's Conflict; $STUB_RUN_FAILS names containers whose `run`
  * fails as a failed image pull does; $STUB_RUN_RACES names containers another process starts
  * just before this `run` (which then meets the Conflict). A push fails $STUB_PUSH_FAILS times, as
- * against a registry still starting. Every call is logged to $STUB_LOG, the environment variables
+ * against a registry still starting. `network inspect kind` fails with $STUB_NO_KIND_NETWORK (no
+ * cluster was ever made). Every call is logged to $STUB_LOG, the environment variables
  * `run` passes by name to $STUB_DIR/env-<name>.
  */
 export const stubDocker = `#!/usr/bin/env bash
@@ -21,6 +22,7 @@ if [ -n "\${STUB_NO_DAEMON:-}" ]; then
 fi
 containers="$STUB_DIR/containers"; mkdir -p "$containers"; touch "$STUB_DIR/images"
 case "$1" in
+  info) echo "28.2.2" ;;
   container)
     [ "$2" = inspect ] || exit 2
     name="\${@: -1}"
@@ -51,6 +53,11 @@ case "$1" in
       exit 125
     fi
     echo 3f4e5d6c7b8a ;;
+  network)
+    if [ "$2 $3" != "inspect kind" ] || [ -n "\${STUB_NO_KIND_NETWORK:-}" ]; then
+      echo "Error response from daemon: network \${@: -1} not found" >&2; exit 1
+    fi
+    echo '[{"Name": "kind"}]' ;;
   start)
     if [ ! -f "$containers/$2" ]; then echo "Error response from daemon: No such container: $2" >&2; exit 1; fi
     sed -i '/^stopped$/d' "$containers/$2"; echo "$2" ;;
