@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
 import { projectRoot } from "../infra/settings";
-import { nothingLeft } from "./e2e/liveChecks";
+import { nothingLeft } from "./e2e/afterChecks";
 import { fetchesBetween, Report } from "./e2e/report";
 import { copyProject, type Run } from "./e2e/throwawayStack";
 import type { Machine } from "../tools/machine";

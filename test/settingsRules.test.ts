@@ -383,7 +383,7 @@ describe("all problems at once", () => {
       { "aws:region": "eu-west-1", "kubernetes:context": "x", "pulumi:disable-default-providers": '["kubernetes"]' },
     );
     assert.deepEqual(settings.warnings, [
-      "aws:region is not read by this program: its settings are gitops:<key> (other namespaces: pulumi, kubernetes, command, tls)",
+      "aws:region is not read by this program: its settings are gitops:<key> (other namespaces: pulumi, kubernetes, command, tls, github)",
     ]);
   });
 });

@@ -4,15 +4,17 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { clusterSchema, localRegistry, resolveCluster, type ClusterSettings } from "./cluster";
+import { clusterSchema, resolveCluster, type ClusterSettings } from "./cluster";
 import { fluxSchema, fluxValues, fluxValuesFile, type FluxSettings } from "./flux";
 import { gitSchema, resolveGit, type GitSettings } from "./git";
 import { imagePolicySchema, markerWarning, serverImagePolicy, type ImagePolicySettings } from "./imagePolicy";
 import { namespacesSchema, type NamespaceSettings } from "./namespaces";
+import { configInput } from "./input";
 import { ConfigurationError, describeIssue, show } from "./problems";
 import { projectFile, projectRoot, readFileOrUndefined, type ProjectFile } from "./project";
 import { isMapping, secretPlaceholder } from "./values";
 import { prometheusSchema, type PrometheusSettings } from "./prometheus";
+import { localRegistry } from "./registries";
 import { readSecrets, secretSettings } from "./secrets";
 import { imageParts, resourceWarnings, serverSchema, type ServerSettings } from "./server";
 
@@ -239,72 +241,8 @@ export function readSettings(root = projectRoot, environment: RawSettings["envir
 const isConfigSecret = (key: string): boolean =>
   (pulumi.runtime as unknown as { isConfigSecret(key: string): boolean }).isConfigSecret(key);
 
-/** Namespaces of configuration this program (or Pulumi itself) reads besides its own. */
-const otherNamespaces = ["pulumi", "kubernetes", "command", "tls"];
-
-/**
- * The project's keys, decoded the way `pulumi.Config.getObject` decodes them. Keys of other
- * namespaces are Pulumi's or a provider's; one that looks like a misspelt project namespace is
- * a problem, any other unknown one a warning. Values of unknown keys are never shown.
- */
-function configInput(raw: RawSettings, problems: string[], warnings: string[]): Record<string, unknown> {
-  const prefix = `${raw.project}:`;
-  const input: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(raw.config)) {
-    const separator = key.indexOf(":");
-    const namespace = separator === -1 ? "" : key.slice(0, separator);
-    if (!key.startsWith(prefix)) {
-      if (otherNamespaces.includes(namespace)) continue;
-      const name = key.slice(separator + 1);
-      if (similar(namespace, raw.project)) {
-        problems.push(
-          `${key}: (value not shown) — not a setting of this project, whose settings are ${raw.project}:<key> (did you mean ${prefix}${name}?)`,
-        );
-      } else {
-        warnings.push(
-          `${key} is not read by this program: its settings are ${raw.project}:<key> (other namespaces: ${otherNamespaces.join(", ")})`,
-        );
-      }
-      continue;
-    }
-    if (key.slice(prefix.length) in secretSettings) continue;
-    if (value === secretPlaceholder) {
-      warnings.push(
-        `${key} is stored encrypted as a whole: it cannot be read here, so its defaults are shown (Pulumi decrypts it for the program)`,
-      );
-      continue;
-    }
-    try {
-      input[key.slice(prefix.length)] = JSON.parse(value);
-    } catch {
-      // A string setting stores the string itself; a section is JSON. Not shown: it could be anything.
-      const secret = (raw.secretKeys ?? []).includes(key);
-      problems.push(
-        `${key}: ${secret ? "(value hidden)" : show(value)} — must be a mapping (set it in Pulumi.${raw.stack}.yaml or with --path)`,
-      );
-    }
-  }
-  return input;
-}
-
-/** Whether `a` looks like a misspelling of `b`: equal but for case, or at most two edits apart. */
-function similar(a: string, b: string): boolean {
-  const [x, y] = [a.toLowerCase(), b.toLowerCase()];
-  if (x === y) return true;
-  const row = Array.from({ length: y.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= x.length; i++) {
-    let previous = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= y.length; j++) {
-      const current = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (x[i - 1] === y[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[y.length]! <= 2;
-}
-
 export { ConfigurationError } from "./problems";
+export { editDistance } from "./input";
 export { projectRoot, readYaml, resolveUserPath, type ProjectFile } from "./project";
 export { isMapping, mergeValues, secretPlaceholder, type HelmValues } from "./values";
 export { secretSettings, type SecretSetting } from "./secrets";
@@ -312,10 +250,6 @@ export {
   portsClash,
   kubeconfigFile,
   defaultNodeImage,
-  localRegistry,
-  registryImage,
-  registryMirrors,
-  type LocalRegistry,
   type ClusterSettings,
   type KindClusterSettings,
   type ExistingClusterSettings,
@@ -332,6 +266,7 @@ export {
   type GitLocation,
 } from "./git";
 export { serverImagePolicy, imagePolicyMarker, type ImagePolicySettings } from "./imagePolicy";
+export { localRegistry, registryImage, registryMirrors, type LocalRegistry } from "./registries";
 export { demoImage, imageParts, imageRepository, type ServerSettings, type ComputeResources } from "./server";
 export { fluxDefaultValues, fluxValuesFile, type FluxSettings } from "./flux";
 export type { NamespaceSettings, NamespaceRole } from "./namespaces";

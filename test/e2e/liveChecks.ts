@@ -6,9 +6,6 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type * as K8s from "@kubernetes/client-node";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { CheckFailed, interrupt, log, messageOf, minute, monitoringNamespace, serverNamespace } from "./common";
-import { kindClusters, type Machine } from "../../tools/machine";
-import { main as release } from "../../tools/release";
-import { machine } from "./report";
 import { stackSetting, type Run } from "./throwawayStack";
 
 interface Clients {
@@ -266,63 +263,4 @@ export async function checkEnvironment(stack: Stack, run: Run): Promise<void> {
     10_000,
   );
   await waitFor("every target Prometheus scrapes is up", () => everyTargetUp(clients), 2 * minute, 10_000);
-}
-
-/** After destroy: no kind cluster, no Docker container of it, and no resource in the stack's state. */
-export async function nothingLeft(run: Run, stack: Pick<Stack, "exportStack">, on: Machine = machine): Promise<void> {
-  const clusters = await kindClusters(on);
-  if (clusters === undefined) throw new CheckFailed("kind get clusters failed");
-  if (clusters.includes(run.clusterName)) throw new CheckFailed(`kind cluster ${run.clusterName} still exists after destroy`);
-  log(`ok: kind no longer lists cluster ${run.clusterName}`);
-  const containers = await on.run("docker", [
-    "ps",
-    "-a",
-    "--filter",
-    `label=io.x-k8s.kind.cluster=${run.clusterName}`,
-    "--format",
-    "{{.Names}}",
-  ]);
-  if (containers.exitCode !== 0) throw new CheckFailed("docker ps failed");
-  const left = containers.stdout.split("\n").filter((line) => line.trim() !== "");
-  if (left.length > 0) throw new CheckFailed(`Docker containers of cluster ${run.clusterName} left after destroy: ${left.join(", ")}`);
-  log(`ok: no Docker container of cluster ${run.clusterName} is left`);
-  const registry = `${run.clusterName}-registry`;
-  if ((await on.run("docker", ["container", "inspect", registry])).exitCode === 0) {
-    throw new CheckFailed(`the local registry container ${registry} is left after destroy`);
-  }
-  log(`ok: the local registry container ${registry} is gone`);
-  const state = (await stack.exportStack()) as { deployment?: { resources?: { urn?: string }[] } };
-  const resources = state.deployment?.resources ?? [];
-  if (resources.length > 0)
-    throw new CheckFailed(
-      `the stack's state still holds ${resources.length} resources after destroy: ${resources.map((resource) => resource.urn).join(", ")}`,
-    );
-  log("ok: the stack's state holds no resources");
-}
-
-/**
- * The demo's loop up to Git (README, step 8): `npm run release -- <stack> --wait` pushes a new
- * master build into the stack's local registry, and the ImagePolicy reports it. No Git host is
- * needed for that part.
- */
-export async function releaseNewTag(run: Run): Promise<void> {
-  const prefix = (line: string) => `release | ${line}`;
-  const output = {
-    write: (text: string) =>
-      process.stdout.write(
-        text
-          .split(/(?<=\n)/)
-          .map(prefix)
-          .join(""),
-      ),
-  };
-  let err = "";
-  const code = await release([run.stackName, "--wait", "--timeout", "5m"], {
-    stdout: output,
-    stderr: { write: (text: string) => ((err += text), output.write(text)) },
-    env: process.env,
-    root: run.projectDir,
-  });
-  if (code !== 0) throw new CheckFailed(`npm run release -- ${run.stackName} --wait failed: ${err.trim().split("\n").pop() ?? ""}`);
-  log("ok: a released tag reached the ImagePolicy");
 }

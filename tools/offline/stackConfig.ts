@@ -2,7 +2,7 @@
 // Pulumi CLI hands it to the program, for evaluating the program without the CLI.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { isMapping, projectRoot, readYaml, secretPlaceholder, type ProjectFile } from "../../infra/settings";
+import { editDistance, isMapping, projectRoot, readYaml, secretPlaceholder, type ProjectFile } from "../../infra/settings";
 
 export interface StackConfig {
   readonly project: string;
@@ -49,7 +49,7 @@ function readStackFile(file: ProjectFile, warnings: string[]): Record<string, un
     );
   for (const key of Object.keys(content).filter((name) => !stackFileKeys.includes(name))) {
     // A misspelt config: loses every setting silently; Pulumi itself ignores unknown keys.
-    if (key.toLowerCase().replace(/[^a-z]/g, "").length > 0 && distance(key.toLowerCase(), "config") <= 2) {
+    if (key.toLowerCase().replace(/[^a-z]/g, "").length > 0 && editDistance(key.toLowerCase(), "config") <= 2) {
       throw new StackConfigError(
         `${file.path}: ${key}: — not a key of a stack file: did you mean config:? (keys: ${stackFileKeys.join(", ")})`,
       );
@@ -62,21 +62,6 @@ function readStackFile(file: ProjectFile, warnings: string[]): Record<string, un
     );
   }
   return content;
-}
-
-/** Edit distance, for telling a misspelling from another key. */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length]!;
 }
 
 /** `{secure: ...}` values at any depth, as `pulumi config set --secret [--path]` stores them. */

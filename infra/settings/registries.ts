@@ -1,0 +1,38 @@
+// The image registries beside the kind clusters: the pinned registry image, an environment's
+// local registry (its names), and the machine's pull-through mirrors.
+
+/** The registry image, pinned: registry 3.0.0, as kind's local registry guide runs it. */
+export const registryImage = "registry:3.0.0@sha256:6c5666b861f3505b116bb9aa9b25175e71210414bd010d92035ff64018f9457e";
+
+/**
+ * The pull-through mirrors kind nodes pull through when `cluster.mirrors` is on: one registry
+ * (proxy mode) per registry the demo's images come from, shared by every environment on the
+ * machine. Docker Hub: the server; ghcr.io: Flux; quay.io: Prometheus and its operator;
+ * registry.k8s.io: Kubernetes' own add-ons.
+ */
+export const registryMirrors = [
+  { registry: "docker.io", container: "gitops-mirror-docker-io", upstream: "https://registry-1.docker.io" },
+  { registry: "ghcr.io", container: "gitops-mirror-ghcr-io", upstream: "https://ghcr.io" },
+  { registry: "quay.io", container: "gitops-mirror-quay-io", upstream: "https://quay.io" },
+  { registry: "registry.k8s.io", container: "gitops-mirror-registry-k8s-io", upstream: "https://registry.k8s.io" },
+] as const;
+
+/** A local registry beside a kind cluster: one name for the nodes, Flux and the stack file, one port for pushes. */
+export interface LocalRegistry {
+  /** The registry container; also its host name on kind's Docker network. */
+  readonly containerName: string;
+  /**
+   * How the nodes (containerd), Flux's pods and image references reach it: `<container>:5000`,
+   * over plain HTTP. `localhost:<port>`, kind's example, would be each pod's own loopback.
+   */
+  readonly host: string;
+  /** Port on 127.0.0.1 of the host, for `docker push localhost:<port>/...`. */
+  readonly hostPort: number;
+}
+
+/** The local registry of kind cluster `clusterName`. */
+export const localRegistry = (clusterName: string, hostPort: number): LocalRegistry => ({
+  containerName: `${clusterName}-registry`,
+  host: `${clusterName}-registry:5000`,
+  hostPort,
+});
