@@ -46,6 +46,23 @@ export const say = (output: Output, line: string) => output.write(`${line}\n`);
 /** A command-line mistake: the message names what is wrong; the caller prints usage and exits 2. */
 export class UsageError extends Error {}
 
+/** A failure the user can act on: its message says what to do; printed as one line, then exit `exitCode`. */
+export class ToolError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = 1,
+  ) {
+    super(message);
+  }
+}
+
+/** Prints a ToolError as one line and gives its exit code; anything else is a bug and is thrown on. */
+export function reported(error: unknown, io: Pick<Io, "stderr">): number {
+  if (!(error instanceof ToolError)) throw error;
+  say(io.stderr, `gitops: ${error.message}`);
+  return error.exitCode;
+}
+
 /**
  * node:util's parseArgs with the project's conventions: `--help` is always understood, and a
  * bad option is a UsageError naming it.

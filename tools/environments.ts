@@ -1,6 +1,7 @@
 // The environments of the project, loaded the way every tool needs them: the stack file read
 // as the Pulumi CLI reads it, then the same settings validation the program runs.
 import { ConfigurationError, portsClash, settingsWithStackFiles, type Settings } from "../infra/settings";
+import { ToolError } from "./cli";
 import { listStacks, loadStackConfig, StackConfigError, StackNotFoundError, type StackConfig } from "./offline/stackConfig";
 
 export interface Environment {
@@ -12,12 +13,12 @@ export interface Environment {
 }
 
 /** Why an environment cannot be used: `exitCode` 2 for an unknown name (a usage error), 1 for invalid settings. */
-export class EnvironmentError extends Error {
+export class EnvironmentError extends ToolError {
   constructor(
     message: string,
-    readonly exitCode: 1 | 2,
+    override readonly exitCode: 1 | 2,
   ) {
-    super(message);
+    super(message, exitCode);
   }
 }
 

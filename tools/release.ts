@@ -7,16 +7,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { demoImage, imageParts, serverImagePolicy, syncName, type Settings } from "../infra/settings";
-import { parseCommandLine, runMain, say, theEnvironment, UsageError, type Io, type Output } from "./cli";
-import { EnvironmentError, loadEnvironment } from "./environments";
+import { parseCommandLine, runMain, say, theEnvironment, ToolError, UsageError, reported, type Io, type Output } from "./cli";
+import { loadEnvironment } from "./environments";
 import { considerTag, newestTag, nextTag } from "./imageTags";
 import { localMachine, type Machine } from "./machine";
 import { parseDuration } from "./sync";
 
 const usage = "usage: npm run release -- <env> [--tag TAG] [--wait] [--timeout 10m]";
-
-/** A failure the user can act on: printed as one line, exit 1. */
-class ReleaseError extends Error {}
 
 // A Docker tag (distribution/reference): word characters, '.', '-', at most 128, not starting with '.' or '-'.
 const dockerTag = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
@@ -51,15 +48,15 @@ interface Target {
 /** The environment's local registry, or why there is none to release into. */
 function targetOf(env: string, settings: Settings): Target {
   const { cluster, server } = settings;
-  if (cluster.kind !== "kind") throw new ReleaseError(`${env} deploys into an existing cluster: it has no local registry to release into`);
+  if (cluster.kind !== "kind") throw new ToolError(`${env} deploys into an existing cluster: it has no local registry to release into`);
   if (!cluster.registry) {
-    throw new ReleaseError(
+    throw new ToolError(
       `the local registry of ${env} is off: set cluster.registry.enabled: true in Pulumi.${env}.yaml and run npm run up -- ${env} (README, step 8)`,
     );
   }
   const image = imageParts(server.image);
   if (image.registry !== cluster.registry.host) {
-    throw new ReleaseError(
+    throw new ToolError(
       `server.image of ${env} (${server.image}) is not on its local registry, so Flux would never see a release there: set it to ${cluster.registry.host}/${image.path}:${image.tag}`,
     );
   }
@@ -73,7 +70,7 @@ function targetOf(env: string, settings: Settings): Target {
   };
 }
 
-/** The tags the registry holds for the image; a ReleaseError when it does not answer. */
+/** The tags the registry holds for the image; a ToolError when it does not answer. */
 async function registryTags(target: Target, fetchTags: typeof fetch): Promise<string[]> {
   // 127.0.0.1, where the registry is published: `localhost` may resolve to ::1 first.
   const url = `http://127.0.0.1:${target.pushHost.split(":")[1]}/v2/${target.path}/tags/list`;
@@ -81,23 +78,23 @@ async function registryTags(target: Target, fetchTags: typeof fetch): Promise<st
   try {
     response = await fetchTags(url, { signal: AbortSignal.timeout(10_000) });
   } catch {
-    throw new ReleaseError(
+    throw new ToolError(
       `the local registry of ${target.env} does not answer at ${target.pushHost}: is the environment up? (npm run up -- ${target.env})`,
     );
   }
   // A repository nothing was pushed to yet: the registry answers 404 NAME_UNKNOWN.
   if (response.status === 404) return [];
-  if (!response.ok) throw new ReleaseError(`the local registry of ${target.env} answered ${response.status} for ${url}`);
+  if (!response.ok) throw new ToolError(`the local registry of ${target.env} answered ${response.status} for ${url}`);
   const body = (await response.json()) as { tags?: string[] | null };
   return body.tags ?? [];
 }
 
-/** Runs docker, saying what it does; a ReleaseError naming the command when it fails. */
+/** Runs docker, saying what it does; a ToolError naming the command when it fails. */
 async function docker(machine: Machine, args: string[], log: Output): Promise<void> {
   say(log, `gitops: docker ${args.join(" ")}`);
   const result = await machine.run("docker", args);
-  if (!result.found) throw new ReleaseError("Docker is needed to push the image: docker is not on PATH");
-  if (result.exitCode !== 0) throw new ReleaseError(`docker ${args[0]} failed (exit ${result.exitCode ?? "none"}): see its output above`);
+  if (!result.found) throw new ToolError("Docker is needed to push the image: docker is not on PATH");
+  if (result.exitCode !== 0) throw new ToolError(`docker ${args[0]} failed (exit ${result.exitCode ?? "none"}): see its output above`);
 }
 
 /** What Flux will do with the new tag, and what the user does next. */
@@ -138,7 +135,7 @@ async function follow(target: Target, tag: string, pushedAt: Date, timing: { tim
   if (settings.cluster.kind !== "kind") return;
   const kubeconfigPath = path.join(io.root, settings.cluster.kubeconfigFile);
   if (!fs.existsSync(kubeconfigPath))
-    throw new ReleaseError(`the ${env} cluster is not up: no kubeconfig at ${settings.cluster.kubeconfigFile}`);
+    throw new ToolError(`the ${env} cluster is not up: no kubeconfig at ${settings.cluster.kubeconfigFile}`);
   const config = new KubeConfig();
   config.loadFromFile(kubeconfigPath);
   const api = config.makeApiClient(CustomObjectsApi);
@@ -148,7 +145,7 @@ async function follow(target: Target, tag: string, pushedAt: Date, timing: { tim
     try {
       return await call();
     } catch (error) {
-      throw new ReleaseError(`${what}: ${(error as Error).message}`);
+      throw new ToolError(`${what}: ${(error as Error).message}`);
     }
   };
   const image = { group: "image.toolkit.fluxcd.io", version: "v1", namespace };
@@ -175,7 +172,7 @@ async function follow(target: Target, tag: string, pushedAt: Date, timing: { tim
       if (now.text !== last) say(io.stderr, `gitops: [${Math.round((Date.now() - started) / 1000)}s] ${now.text}`);
       last = now.text;
       if (now.done) return;
-      if (Date.now() - started > timing.timeoutMs) throw new ReleaseError(`gave up after ${timing.timeoutMs / 1000}s: ${now.text}`);
+      if (Date.now() - started > timing.timeoutMs) throw new ToolError(`gave up after ${timing.timeoutMs / 1000}s: ${now.text}`);
       await new Promise((resolve) => setTimeout(resolve, timing.pollIntervalMs));
     }
   };
@@ -239,13 +236,13 @@ export async function main(argv: readonly string[], io: Io, dependencies: Releas
     const tag =
       options.tag ?? nextTag(target.settings.imagePolicy, tags, { sha, nowSeconds: Math.floor((dependencies.now ?? Date.now)() / 1000) });
     if (tag === undefined) {
-      throw new ReleaseError(
+      throw new ToolError(
         `cannot tell which tag comes after ${newestTag(target.settings.imagePolicy, tags) ?? "none"} under ${env}'s imagePolicy: give one with --tag`,
       );
     }
-    if (tags.includes(tag)) throw new ReleaseError(`${tag} is already in the registry: Flux would see nothing new; choose another --tag`);
+    if (tags.includes(tag)) throw new ToolError(`${tag} is already in the registry: Flux would see nothing new; choose another --tag`);
     const verdict = considerTag(target.settings.imagePolicy, tag);
-    if (!verdict.considered && verdict.breaksPolicy) throw new ReleaseError(`not pushing ${tag}: ${verdict.why}`);
+    if (!verdict.considered && verdict.breaksPolicy) throw new ToolError(`not pushing ${tag}: ${verdict.why}`);
 
     const destination = `${target.pushHost}/${target.path}:${tag}`;
     say(io.stderr, `gitops: releasing ${destination}: the talk's image ${demoImage} under a new tag`);
@@ -265,15 +262,7 @@ export async function main(argv: readonly string[], io: Io, dependencies: Releas
     }
     return 0;
   } catch (error) {
-    if (error instanceof EnvironmentError) {
-      say(io.stderr, `gitops: ${error.message}`);
-      return error.exitCode;
-    }
-    if (error instanceof ReleaseError) {
-      say(io.stderr, `gitops: ${error.message}`);
-      return 1;
-    }
-    throw error;
+    return reported(error, io);
   }
 }
 

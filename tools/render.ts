@@ -4,8 +4,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConfigurationError } from "../infra/settings";
-import { parseCommandLine, runMain, say, theEnvironment, UsageError, type Io } from "./cli";
-import { EnvironmentError, loadEnvironment } from "./environments";
+import { parseCommandLine, reported, runMain, say, theEnvironment, UsageError, type Io } from "./cli";
+import { loadEnvironment } from "./environments";
 import { renderRegistrations, toYaml } from "./offline/documents";
 import { evaluateStack } from "./offline/mockEngine";
 
@@ -32,9 +32,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   try {
     environment = loadEnvironment(env, io.root);
   } catch (error) {
-    if (!(error instanceof EnvironmentError)) throw error;
-    say(io.stderr, `gitops: ${error.message}`);
-    return error.exitCode;
+    return reported(error, io);
   }
   for (const warning of environment.warnings) say(io.stderr, `gitops: warning: ${warning}`);
   const evaluation = await evaluateStack({ ...environment.config, root: io.root });

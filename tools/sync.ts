@@ -7,14 +7,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { syncName } from "../infra/settings";
-import { parseCommandLine, runMain, say, theEnvironment, UsageError, type Io, type Output } from "./cli";
-import { EnvironmentError, loadEnvironment } from "./environments";
+import { parseCommandLine, runMain, say, theEnvironment, ToolError, UsageError, reported, type Io, type Output } from "./cli";
+import { loadEnvironment } from "./environments";
 import { localMachine, type Machine } from "./machine";
 
 const usage = "usage: npm run sync -- <env> [--timeout 3m]";
-
-/** A failure the user can act on: printed as one line, exit 1. */
-class SyncError extends Error {}
 
 interface FluxObject {
   readonly kind: string;
@@ -90,7 +87,7 @@ async function reconcileThroughApi(
     try {
       return await call();
     } catch (error) {
-      throw new SyncError(describeRequestError(error, server, env));
+      throw new ToolError(describeRequestError(error, server, env));
     }
   };
   const started = Date.now();
@@ -112,10 +109,10 @@ async function reconcileThroughApi(
       const state = reconcileState(found.status, requestedAt, revision);
       if (state.text !== lastText) say(log, `gitops: [${Math.round((Date.now() - started) / 1000)}s] ${object.kind} ${state.text}`);
       lastText = state.text;
-      if (state.failed) throw new SyncError(`${object.kind} ${syncName} ${state.text}`);
+      if (state.failed) throw new ToolError(`${object.kind} ${syncName} ${state.text}`);
       if (state.done) return state.revision;
       if (Date.now() - started > timeoutMs)
-        throw new SyncError(`Flux did not finish within ${timeoutMs / 1000}s (${object.kind} ${state.text})`);
+        throw new ToolError(`Flux did not finish within ${timeoutMs / 1000}s (${object.kind} ${state.text})`);
       await new Promise((resolve) => setTimeout(resolve, pollIntervalMs));
     }
   };
@@ -174,15 +171,15 @@ export async function main(argv: readonly string[], io: Io, dependencies: SyncDe
   try {
     const { settings } = loadEnvironment(env, io.root);
     const { cluster, git } = settings;
-    if (git.mode === "off") throw new SyncError(`git sync is off for ${env}: no repository configured (set git.url in Pulumi.${env}.yaml)`);
+    if (git.mode === "off") throw new ToolError(`git sync is off for ${env}: no repository configured (set git.url in Pulumi.${env}.yaml)`);
     if (cluster.kind === "existing" && !cluster.kubeconfigPath) {
-      throw new SyncError(
+      throw new ToolError(
         `the ${env} stack's kubeconfig is encrypted config: write it to a file (pulumi stack output --stack ${env} kubeconfig --show-secrets > f) and run flux reconcile kustomization ${syncName} --with-source --kubeconfig f`,
       );
     }
     const kubeconfigPath = cluster.kind === "existing" ? cluster.kubeconfigPath! : path.join(io.root, cluster.kubeconfigFile);
     if (!fs.existsSync(kubeconfigPath)) {
-      throw new SyncError(
+      throw new ToolError(
         `the ${env} cluster is not up: no kubeconfig at ${path.relative(io.root, kubeconfigPath)} (run npm run up -- ${env})`,
       );
     }
@@ -195,15 +192,7 @@ export async function main(argv: readonly string[], io: Io, dependencies: SyncDe
     await reconcileThroughApi(target, env, { timeoutMs, pollIntervalMs: dependencies.pollIntervalMs ?? 1000 }, io.stderr);
     return 0;
   } catch (error) {
-    if (error instanceof EnvironmentError) {
-      say(io.stderr, `gitops: ${error.message}`);
-      return error.exitCode;
-    }
-    if (error instanceof SyncError) {
-      say(io.stderr, `gitops: ${error.message}`);
-      return 1;
-    }
-    throw error;
+    return reported(error, io);
   }
 }
 
