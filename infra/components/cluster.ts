@@ -34,12 +34,19 @@ export function inCluster(
   return { parent, provider: cluster.provider, deletedWith: cluster.deletedWith, ...extra };
 }
 
-/** Resource options for a Flux custom resource: its CRD comes with the flux2 release, so it waits for that. */
+/**
+ * Resource options for a Flux custom resource: its CRD comes with the flux2 release, so it waits
+ * for that, and for whatever else `extra.dependsOn` names (undefined entries are skipped).
+ */
 export function afterFlux(
   parent: pulumi.Resource,
   cluster: ClusterConnection,
   flux: pulumi.Resource,
-  extra: pulumi.CustomResourceOptions = {},
+  extra: Omit<pulumi.CustomResourceOptions, "dependsOn"> & { readonly dependsOn?: readonly (pulumi.Resource | undefined)[] } = {},
 ): pulumi.CustomResourceOptions {
-  return inCluster(parent, cluster, { dependsOn: [flux], ...extra });
+  const { dependsOn = [], ...options } = extra;
+  return inCluster(parent, cluster, {
+    ...options,
+    dependsOn: [flux, ...dependsOn.filter((resource): resource is pulumi.Resource => resource !== undefined)],
+  });
 }

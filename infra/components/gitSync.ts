@@ -129,7 +129,7 @@ export class GitSync extends pulumi.ComponentResource {
         },
       },
       // With the key added first, Flux's first fetch succeeds instead of waiting an interval to retry.
-      afterFlux(this, args.cluster, args.flux, addedKey ? { dependsOn: [args.flux, addedKey] } : {}),
+      afterFlux(this, args.cluster, args.flux, { dependsOn: [addedKey] }),
     );
 
     new Kustomization(

@@ -46,7 +46,7 @@ export class ImagePolicies extends pulumi.ComponentResource {
         metadata: { name: "server", namespace: args.namespace },
         spec: { image: args.repository, interval: args.scanInterval, ...(args.insecure && { insecure: true }) },
       },
-      afterFlux(this, args.cluster, args.flux, args.registry ? { dependsOn: [args.flux, args.registry] } : {}),
+      afterFlux(this, args.cluster, args.flux, { dependsOn: [args.registry] }),
     );
 
     this.policy = new ImagePolicy(
