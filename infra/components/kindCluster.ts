@@ -52,6 +52,25 @@ export function kindClusterConfig(args: Pick<KindClusterArgs, "nodeImage" | "wor
 /** No rc files: nothing a user's shell start-up prints may end up in the kubeconfig on stdout. */
 export const interpreter = ["/bin/bash", "--norc", "--noprofile", "-c"];
 
+/**
+ * Bash for a create script: once it sets `created=1`, any failure (Ctrl-C and SIGTERM too)
+ * runs `undo` before it exits, saying "<what> failed (exit N): <undoing>". Pulumi records
+ * nothing for a failed create, so what it left would block the next `up` by its name.
+ */
+export const undoOnFailure = (what: string, undoing: string, undo: string) => `created=""
+remove_on_failure() {
+  local status=$?
+  if [ "$status" -ne 0 ] && [ -n "$created" ]; then
+    echo "${what} failed (exit $status): ${undoing}, so the next 'up' can start over" >&2
+    ${undo}
+  fi
+  exit "$status"
+}
+trap remove_on_failure EXIT
+# Without these traps bash would die of the signal without running the EXIT trap.
+trap 'exit 130' INT
+trap 'exit 143' TERM`;
+
 // Finding the cluster: `grep -q` would stop reading at the first match; kind, still writing,
 // would then die of SIGPIPE and `pipefail` would turn a found cluster into a missing one.
 // So grep reads everything.
@@ -80,20 +99,12 @@ if grep -xF -- "$KIND_CLUSTER_NAME" <<< "$clusters" >/dev/null; then
   echo "kind cluster \\"$KIND_CLUSTER_NAME\\" already exists, but stack \\"$PULUMI_STACK_NAME\\" did not create it (an interrupted 'pulumi up' leaves one behind). Either delete it: kind delete cluster --name $KIND_CLUSTER_NAME -- or give this stack another cluster name: pulumi config set --stack $PULUMI_STACK_NAME --path cluster.name <new-name>" >&2
   exit 1
 fi
-created=""
-remove_on_failure() {
-  local status=$?
-  if [ "$status" -ne 0 ] && [ -n "$created" ]; then
-    echo "creating kind cluster \\"$KIND_CLUSTER_NAME\\" failed (exit $status): deleting it, so the next 'up' can start over" >&2
-    kind delete cluster --name "$KIND_CLUSTER_NAME" --kubeconfig "$KIND_KUBECONFIG" >&2 || echo "could not delete it: kind delete cluster --name $KIND_CLUSTER_NAME" >&2
-    rm -f "$KIND_KUBECONFIG"
-  fi
-  exit "$status"
-}
-trap remove_on_failure EXIT
-# Without these traps bash would die of the signal without running the EXIT trap.
-trap 'exit 130' INT
-trap 'exit 143' TERM
+${undoOnFailure(
+  'creating kind cluster \\"$KIND_CLUSTER_NAME\\"',
+  "deleting it",
+  `kind delete cluster --name "$KIND_CLUSTER_NAME" --kubeconfig "$KIND_KUBECONFIG" >&2 || echo "could not delete it: kind delete cluster --name $KIND_CLUSTER_NAME" >&2
+    rm -f "$KIND_KUBECONFIG"`,
+)}
 mkdir -p "$(dirname "$KIND_KUBECONFIG")"
 # The name was free a moment ago: from here on, a cluster of that name is this script's.
 created=1

@@ -7,7 +7,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { registryImage, type LocalRegistry as LocalRegistrySettings } from "../settings";
 import { componentType, inCluster, type ClusterConnection } from "./cluster";
-import { interpreter } from "./kindCluster";
+import { interpreter, undoOnFailure } from "./kindCluster";
 import { nodeRegistryFunction } from "./nodeRegistries";
 
 export interface LocalRegistryArgs extends LocalRegistrySettings {
@@ -49,26 +49,19 @@ fi`;
 
 /**
  * Starts the registry container on kind's network, publishing its port on 127.0.0.1 only,
- * then configures the nodes. A failure after the container exists removes it again: Pulumi
- * records nothing for a failed create, so it would block the next `up` by its name and port.
+ * then configures the nodes. A failure after the container exists removes it again (it would
+ * block the next `up` by its name and port).
  */
 export const registryCreateScript = `set -euo pipefail
 if docker container inspect "$REGISTRY_NAME" >/dev/null 2>&1; then
   echo "a container named \\"$REGISTRY_NAME\\" already exists, but stack \\"$PULUMI_STACK_NAME\\" did not create it (an interrupted 'pulumi up' leaves one behind). Remove it: docker rm -f $REGISTRY_NAME" >&2
   exit 1
 fi
-created=""
-remove_on_failure() {
-  local status=$?
-  if [ "$status" -ne 0 ] && [ -n "$created" ]; then
-    echo "starting registry \\"$REGISTRY_NAME\\" failed (exit $status): removing it, so the next 'up' can start over" >&2
-    docker rm -f "$REGISTRY_NAME" >/dev/null || echo "could not remove it: docker rm -f $REGISTRY_NAME" >&2
-  fi
-  exit "$status"
-}
-trap remove_on_failure EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+${undoOnFailure(
+  'starting registry \\"$REGISTRY_NAME\\"',
+  "removing it",
+  'docker rm -f "$REGISTRY_NAME" >/dev/null || echo "could not remove it: docker rm -f $REGISTRY_NAME" >&2',
+)}
 # The name was free a moment ago: from here on, a container of that name is this script's.
 created=1
 docker run --detach --restart=always --name "$REGISTRY_NAME" --network kind \\
