@@ -4,7 +4,8 @@
 /**
  * Docker. Containers are files in $STUB_DIR/containers/<name> (the `docker run` arguments; a
  * second line `stopped` marks one that is not running); images pulled or tagged are lines of
- * $STUB_DIR/images; node files written through `docker exec` land under $STUB_DIR/nodes/<node>/.
+ * $STUB_DIR/images; node files written through `docker exec` land under $STUB_DIR/nodes/<node>/
+ * (the nodes are those of $STUB_NODES; `exec` into any other container fails as Docker does).
  * Without a daemon ($STUB_NO_DAEMON) every command fails as the CLI does. `docker rm --force` of
  * a missing container succeeds (docker/cli#2678, Docker 20.10+); `inspect` of one fails. `run`
  * of a name in use fails with the daemon's Conflict; $STUB_RUN_FAILS names containers whose `run`
@@ -64,6 +65,9 @@ case "$1" in
   exec)
     shift; [ "$1" = -i ] && shift
     node="$1"; shift
+    case " \${STUB_NODES:-} " in *" $node "*) ;; *)
+      echo "Error response from daemon: No such container: $node" >&2; exit 1 ;;
+    esac
     case "$1" in
       mkdir) mkdir -p "$STUB_DIR/nodes/$node$3" ;;
       cp) cat > "$STUB_DIR/nodes/$node$3" ;;
