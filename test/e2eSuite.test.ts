@@ -13,6 +13,8 @@ import { projectRoot } from "../infra/settings";
 import { nothingLeft } from "./e2e/afterChecks";
 import { fetchesBetween, Report } from "./e2e/report";
 import { copyProject, type Run } from "./e2e/throwawayStack";
+import { runCli } from "./helpers";
+import { fakeMachine } from "./support/machine";
 import type { Machine } from "../tools/machine";
 import { createPulumiStub } from "./support/pulumiStub";
 
@@ -200,14 +202,8 @@ describe("the end-to-end suite's own failure paths (stub docker, kind and pulumi
   async function withoutTools(env: NodeJS.ProcessEnv): Promise<{ code: number | null; stderr: string }> {
     const stub = createPulumiStub();
     try {
-      const child = spawn(process.execPath, ["--import", "tsx", path.join(projectRoot, "test/e2e/e2e.ts")], {
-        cwd: projectRoot,
-        env: { ...process.env, PATH: `${stub.bin}:/usr/bin:/bin`, ...env },
-      });
-      let stderr = "";
-      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-      const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
-      return { code, stderr };
+      const { status, stderr } = await runCli("test/e2e/e2e.ts", [], { env: { PATH: `${stub.bin}:/usr/bin:/bin`, ...env } });
+      return { code: status, stderr };
     } finally {
       stub.remove();
     }
@@ -270,11 +266,8 @@ describe("the end-to-end suite's check that destroy left nothing", () => {
     registryPort: 15001,
   };
   /** A machine where `kind get clusters` and `docker ps` print these lines. */
-  const machineWith = (clusters: string[], containers: string[], dockerFails = false, registryLeft = false): Machine => ({
-    platform: "linux",
-    arch: "x64",
-    nodeVersion: process.version,
-    run: (command, args) => {
+  const machineWith = (clusters: string[], containers: string[], dockerFails = false, registryLeft = false): Machine =>
+    fakeMachine((command, args) => {
       const words = [command, ...args].join(" ");
       if (words === "kind get clusters") return Promise.resolve({ found: true, exitCode: 0, stdout: clusters.join("\n") });
       if (words === `docker ps -a --filter label=io.x-k8s.kind.cluster=${run.clusterName} --format {{.Names}}`)
@@ -282,11 +275,7 @@ describe("the end-to-end suite's check that destroy left nothing", () => {
       if (words === `docker container inspect ${run.clusterName}-registry`)
         return Promise.resolve({ found: true, exitCode: registryLeft ? 0 : 1, stdout: registryLeft ? "[{}]" : "" });
       return Promise.resolve({ found: false, exitCode: null, stdout: "" });
-    },
-    readFile: () => Promise.resolve(undefined),
-    listDirectory: () => Promise.resolve([]),
-    portFree: () => Promise.resolve(true),
-  });
+    });
   const stateWith = (urns: string[]) => ({
     exportStack: () => Promise.resolve({ version: 3, deployment: { resources: urns.map((urn) => ({ urn })) } }),
   });

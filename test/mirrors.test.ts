@@ -6,10 +6,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { registryMirrors } from "../infra/settings";
-import type { CommandResult, Machine } from "../tools/machine";
-import { localMachine } from "../tools/machine";
+import { localMachine, type CommandResult } from "../tools/machine";
 import { main, mirrorChecks, upstreamFetches } from "../tools/mirrors";
 import { stubDocker } from "./support/dockerStub";
+import { fakeMachine } from "./support/machine";
 import { captureIo } from "./helpers";
 
 const usage = "usage: npm run mirrors -- status | up | down [--keep-cache]";
@@ -29,30 +29,22 @@ function docker(mirrors: Record<string, FakeMirror>, options: { daemon?: boolean
     registryMirrors.map((mirror) => [mirror.container, mirrors[mirror.registry]]),
   );
   const answer = (exitCode: number, stdout = ""): Promise<CommandResult> => Promise.resolve({ found: true, exitCode, stdout });
-  const machine: Machine = {
-    platform: "linux",
-    arch: "x64",
-    nodeVersion: "v22.23.3",
-    run: (command, args) => {
-      calls.push([command, ...args].join(" "));
-      if (options.daemon === false) return answer(1);
-      const [verb, ...rest] = args;
-      const name = rest.at(-1)!;
-      if (verb === "info") return answer(0, "28.2.2\n");
-      if (verb === "container" && rest[2] === inspectFormat) {
-        const mirror = byContainer.get(name);
-        return mirror ? answer(0, `${mirror.running} PATH=/usr/bin ${(mirror.env ?? []).join(" ")} \n`) : answer(1);
-      }
-      if (verb === "exec" && rest[1] === "wget")
-        return answer(0, JSON.stringify({ repositories: byContainer.get(rest[0]!)?.repositories ?? [] }));
-      if (verb === "exec" && rest[1] === "du") return answer(0, `${byContainer.get(rest[0]!)?.kib ?? 0}\t/var/lib/registry\n`);
-      if (verb === "rm" || verb === "volume") return answer(0);
-      return answer(2);
-    },
-    readFile: (file) => Promise.resolve(options.files?.[file]),
-    listDirectory: () => Promise.resolve([]),
-    portFree: () => Promise.resolve(true),
-  };
+  const machine = fakeMachine((command, args) => {
+    calls.push([command, ...args].join(" "));
+    if (options.daemon === false) return answer(1);
+    const [verb, ...rest] = args;
+    const name = rest.at(-1)!;
+    if (verb === "info") return answer(0, "28.2.2\n");
+    if (verb === "container" && rest[2] === inspectFormat) {
+      const mirror = byContainer.get(name);
+      return mirror ? answer(0, `${mirror.running} PATH=/usr/bin ${(mirror.env ?? []).join(" ")} \n`) : answer(1);
+    }
+    if (verb === "exec" && rest[1] === "wget")
+      return answer(0, JSON.stringify({ repositories: byContainer.get(rest[0]!)?.repositories ?? [] }));
+    if (verb === "exec" && rest[1] === "du") return answer(0, `${byContainer.get(rest[0]!)?.kib ?? 0}\t/var/lib/registry\n`);
+    if (verb === "rm" || verb === "volume") return answer(0);
+    return answer(2);
+  }, options.files);
   return { machine, calls };
 }
 
@@ -234,23 +226,11 @@ describe("what the mirrors fetched from upstream (for the e2e suite's cold and w
       'registry_proxy_misses_total{type="manifest"} 3',
       'registry_proxy_hits_total{type="blob"} 40',
     ].join("\n");
-    const machine: Machine = {
-      platform: "linux",
-      arch: "x64",
-      nodeVersion: "v22.23.3",
-      run: (command, args) => {
-        calls.push([command, ...args].join(" "));
-        const running = args[1] === "gitops-mirror-docker-io" || args[1] === "gitops-mirror-quay-io";
-        return Promise.resolve({
-          found: true,
-          exitCode: running ? 0 : 1,
-          stdout: running ? (args[1]!.includes("quay") ? "" : metrics) : "",
-        });
-      },
-      readFile: () => Promise.resolve(undefined),
-      listDirectory: () => Promise.resolve([]),
-      portFree: () => Promise.resolve(true),
-    };
+    const machine = fakeMachine((command, args) => {
+      calls.push([command, ...args].join(" "));
+      const running = args[1] === "gitops-mirror-docker-io" || args[1] === "gitops-mirror-quay-io";
+      return Promise.resolve({ found: true, exitCode: running ? 0 : 1, stdout: running ? (args[1]!.includes("quay") ? "" : metrics) : "" });
+    });
     assert.deepEqual(await upstreamFetches(machine), {
       "docker.io": { manifests: 3, blobs: 14 },
       "ghcr.io": undefined,

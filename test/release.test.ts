@@ -9,10 +9,11 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { settingsWithStackFiles } from "../infra/settings";
 import { considerTag, newestTag, nextTag } from "../tools/imageTags";
-import type { CommandResult, Machine } from "../tools/machine";
+import type { CommandResult } from "../tools/machine";
 import { loadStackConfig } from "../tools/offline/stackConfig";
 import { main, type ReleaseDependencies } from "../tools/release";
 import { captureIo, fixtures, projectCopy } from "./helpers";
+import { fakeMachine } from "./support/machine";
 
 const usage = "usage: npm run release -- <env> [--tag TAG] [--wait] [--timeout 10m]";
 const registryStack = fs.readFileSync(path.join(fixtures, "stacks", "registry.yaml"), "utf8");
@@ -86,21 +87,13 @@ describe("which tag comes next, as Flux's ImagePolicy sees tags", () => {
 /** Docker that has (or lacks) the talk's image and pushes; each call recorded. */
 function fakeDocker(options: { missing?: boolean; hasImage?: boolean; pushFails?: boolean } = {}) {
   const calls: string[] = [];
-  const machine: Machine = {
-    platform: "linux",
-    arch: "x64",
-    nodeVersion: "v22.23.3",
-    run: (command, args): Promise<CommandResult> => {
-      calls.push([command, ...args].join(" "));
-      if (options.missing) return Promise.resolve({ found: false, exitCode: null, stdout: "" });
-      if (args[0] === "image") return Promise.resolve({ found: true, exitCode: options.hasImage ? 0 : 1, stdout: "" });
-      if (args[0] === "push" && options.pushFails) return Promise.resolve({ found: true, exitCode: 1, stdout: "" });
-      return Promise.resolve({ found: true, exitCode: 0, stdout: "" });
-    },
-    readFile: () => Promise.resolve(undefined),
-    listDirectory: () => Promise.resolve([]),
-    portFree: () => Promise.resolve(true),
-  };
+  const machine = fakeMachine((command, args): Promise<CommandResult> => {
+    calls.push([command, ...args].join(" "));
+    if (options.missing) return Promise.resolve({ found: false, exitCode: null, stdout: "" });
+    if (args[0] === "image") return Promise.resolve({ found: true, exitCode: options.hasImage ? 0 : 1, stdout: "" });
+    if (args[0] === "push" && options.pushFails) return Promise.resolve({ found: true, exitCode: 1, stdout: "" });
+    return Promise.resolve({ found: true, exitCode: 0, stdout: "" });
+  });
   return { machine, calls };
 }
 

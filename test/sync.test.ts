@@ -11,6 +11,7 @@ import { after, afterEach, before, beforeEach, describe, it } from "node:test";
 import type { Machine } from "../tools/machine";
 import { main, parseDuration, reconcileState } from "../tools/sync";
 import { captureIo, projectCopy } from "./helpers";
+import { fakeMachine } from "./support/machine";
 
 const usage = "usage: npm run sync -- <env> [--timeout 3m]";
 const gitConfig = "  gitops:git:\n    url: ssh://git@github.com/acme/gitops-demo.git\n";
@@ -35,15 +36,7 @@ current-context: kind-gitops-dev
 }
 
 /** A machine without a flux CLI (this one has none; a developer's might): sync talks to the API itself. */
-const withoutFlux: Machine = {
-  platform: "linux",
-  arch: "x64",
-  nodeVersion: "v22.23.3",
-  run: () => Promise.resolve({ found: false, exitCode: null, stdout: "" }),
-  readFile: () => Promise.resolve(undefined),
-  listDirectory: () => Promise.resolve([]),
-  portFree: () => Promise.resolve(true),
-};
+const withoutFlux: Machine = fakeMachine(() => Promise.resolve({ found: false, exitCode: null, stdout: "" }));
 /** PATH with node and the system's tools, but no flux CLI. */
 const pathWithoutFlux = path.dirname(process.execPath) + ":/usr/bin:/bin";
 
