@@ -12,32 +12,21 @@ import { LocalRegistry } from "./components/localRegistry";
 import { Monitoring } from "./components/monitoring";
 import { Namespaces } from "./components/namespaces";
 import { Server } from "./components/server";
-import {
-  demoImage,
-  deployKeyPage,
-  imageParts,
-  imageRepository,
-  projectRoot,
-  readSettings,
-  serverImagePolicy,
-  type GitSettings,
-  type Settings,
-} from "./settings";
+import { deployKeyPage, imageRepository, projectRoot, readSettings, serverImagePolicy, type GitSettings, type Settings } from "./settings";
 
 /** Builds the environment; the returned values are the stack outputs. */
 export function buildEnvironment(settings: Settings, root = projectRoot) {
   for (const warning of settings.warnings) void pulumi.log.warn(warning);
   const cluster = connectCluster(settings, root);
-  // The local registry beside a kind cluster, and whether the server's image lives there.
+  // The local registry beside a kind cluster; it fills itself with the server's image when that lives there.
   const registrySettings = settings.cluster.kind === "kind" ? settings.cluster.registry : undefined;
-  const imageOnRegistry = registrySettings !== undefined && imageParts(settings.server.image).registry === registrySettings.host;
+  const imageOnRegistry = registrySettings?.serverImage !== undefined;
   const registry =
     registrySettings && cluster instanceof KindCluster
       ? new LocalRegistry("registry", {
           ...registrySettings,
           clusterName: cluster.clusterName,
           kindCluster: cluster.deletedWith,
-          ...(imageOnRegistry && { seed: registrySeed(settings.server.image) }),
           stack: settings.stack,
           cluster,
         })
@@ -112,12 +101,6 @@ export type EnvironmentOutputs = ReturnType<typeof buildEnvironment>;
 function connectCluster({ cluster, stack }: Settings, root: string): Cluster {
   if (cluster.kind === "existing") return new ExistingCluster("cluster", cluster);
   return new KindCluster("cluster", { ...cluster, clusterName: cluster.name, workDir: root, stack });
-}
-
-/** The talk's image, under the path and tag the stack's image reference names in the local registry. */
-function registrySeed(image: string): { from: string; to: string } {
-  const { path, tag } = imageParts(image);
-  return { from: demoImage, to: `${path}:${tag}` };
 }
 
 /** The Git settings as the credentials Flux gets. */

@@ -369,7 +369,13 @@ describe("all problems at once", () => {
       assert.deepEqual(warned.warnings, [
         "cluster.registry is on, but server.image ricoberger/gitops-using-flux:1.0.0 is not on it: to have the nodes, Flux and npm run release share it, use gitops-qa-registry:5000/ricoberger/gitops-using-flux:1.0.0",
       ]);
-      assert.deepEqual(settingsOf({ cluster: { registry: { enabled: true } }, server: { image } }).warnings, []);
+      const onRegistry = settingsOf({ cluster: { registry: { enabled: true } }, server: { image } });
+      assert.deepEqual(onRegistry.warnings, []);
+      // Derived once: the image's path and tag in the registry, for the program and npm run release.
+      assert.deepEqual(onRegistry.cluster.kind === "kind" && onRegistry.cluster.registry?.serverImage, {
+        path: "ricoberger/gitops-using-flux",
+        tag: "master-84e319d-1580380800",
+      });
     });
   });
 

@@ -54,8 +54,9 @@ function targetOf(env: string, settings: Settings): Target {
       `the local registry of ${env} is off: set cluster.registry.enabled: true in Pulumi.${env}.yaml and run npm run up -- ${env} (README, step 8)`,
     );
   }
-  const image = imageParts(server.image);
-  if (image.registry !== cluster.registry.host) {
+  const { serverImage } = cluster.registry;
+  if (serverImage === undefined) {
+    const image = imageParts(server.image);
     throw new ToolError(
       `server.image of ${env} (${server.image}) is not on its local registry, so Flux would never see a release there: set it to ${cluster.registry.host}/${image.path}:${image.tag}`,
     );
@@ -64,8 +65,8 @@ function targetOf(env: string, settings: Settings): Target {
     env,
     settings,
     pushHost: `localhost:${cluster.registry.hostPort}`,
-    path: image.path,
-    currentTag: image.tag,
+    path: serverImage.path,
+    currentTag: serverImage.tag,
     clusterHost: cluster.registry.host,
   };
 }

@@ -5,22 +5,20 @@
 import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { registryImage, type LocalRegistry as LocalRegistrySettings } from "../settings";
+import { demoImage, registryImage, type LocalRegistry as LocalRegistrySettings } from "../settings";
 import { componentType, inCluster, type ClusterConnection } from "./cluster";
 import { interpreter, undoOnFailure } from "./kindCluster";
 import { nodeRegistryFunction } from "./nodeRegistries";
 
+/**
+ * The registry's names and port; with `serverImage`, the talk's image is pushed under that path
+ * and tag as the registry starts, so the server's first pull finds it.
+ */
 export interface LocalRegistryArgs extends LocalRegistrySettings {
   /** The kind cluster whose nodes pull from the registry. */
   readonly clusterName: string;
   /** The command that made the kind cluster: the registry follows it (a new cluster, a new registry). */
   readonly kindCluster: command.local.Command;
-  /**
-   * An image put into the registry as it starts, so the stack's own reference to it resolves:
-   * `from` (pulled from its public registry once) is pushed as `to` (`<path>:<tag>` in the registry).
-   * @default none
-   */
-  readonly seed?: { readonly from: string; readonly to: string };
   /** The stack's name, for the hints in error messages. */
   readonly stack: string;
   /** The cluster the KEP-1755 ConfigMap goes into. */
@@ -106,7 +104,7 @@ export class LocalRegistry extends pulumi.ComponentResource {
           KIND_CLUSTER_NAME: args.clusterName,
           PULUMI_STACK_NAME: args.stack,
           BASH_ENV: "",
-          ...(args.seed && { SEED_FROM: args.seed.from, SEED_TO: args.seed.to }),
+          ...(args.serverImage && { SEED_FROM: demoImage, SEED_TO: `${args.serverImage.path}:${args.serverImage.tag}` }),
         },
         // The name and port are fixed, and a new cluster has new nodes to configure: replace
         // (delete first) exactly then. A new seed only runs the update.

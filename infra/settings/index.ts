@@ -123,11 +123,12 @@ export function parseSettings(raw: RawSettings): Settings {
       problems,
     );
   const git = parsed.git && resolveGit(parsed.git, raw.project, secrets, problems, raw.environment?.GITHUB_TOKEN);
-  if (cluster && parsed.server) problems.push(...registryImageProblems(raw.project, cluster, parsed.server.image, warnings));
+  const clusterWithImage =
+    cluster && parsed.server ? withServerImage(raw.project, cluster, parsed.server.image, problems, warnings) : cluster;
   problems.push(...stackNameProblems(raw.stack));
   if (
     problems.length > 0 ||
-    !cluster ||
+    !clusterWithImage ||
     !git ||
     !parsed.namespaces ||
     !parsed.flux ||
@@ -156,7 +157,7 @@ export function parseSettings(raw: RawSettings): Settings {
   warnings.push(...resourceWarnings(parsed.server.resources, parsed.server.replicas));
   return {
     stack: raw.stack,
-    cluster,
+    cluster: clusterWithImage,
     namespaces: parsed.namespaces,
     flux: { ...parsed.flux, values: flux },
     server: parsed.server,
@@ -170,24 +171,35 @@ export function parseSettings(raw: RawSettings): Settings {
 const hasKey = (value: unknown, key: string) => isMapping(value) && key in value;
 
 /**
- * The server image and the local registry must agree: an image on the registry needs it on,
- * and a registry the image is not on serves nothing (a warning).
+ * The server image and the local registry must agree: an image on the registry needs it on
+ * (then the registry knows the image's path and tag in it), and a registry the image is not on
+ * serves nothing (a warning).
  */
-function registryImageProblems(project: string, cluster: ClusterSettings, image: string, warnings: string[]): string[] {
-  if (cluster.kind !== "kind") return [];
+function withServerImage(
+  project: string,
+  cluster: ClusterSettings,
+  image: string,
+  problems: string[],
+  warnings: string[],
+): ClusterSettings {
+  if (cluster.kind !== "kind") return cluster;
   const { registry, path: imagePath, tag } = imageParts(image);
-  const own = localRegistry(cluster.name, cluster.registry?.hostPort ?? 0);
-  if (registry === own.host && cluster.registry === undefined) {
-    return [
-      `${project}:server.image: ${show(image)} — is on the local registry ${own.host}, which is off: set cluster.registry.enabled: true`,
-    ];
+  const host = localRegistry(cluster.name, cluster.registry?.hostPort ?? 0).host;
+  if (registry !== host) {
+    if (cluster.registry !== undefined) {
+      warnings.push(
+        `cluster.registry is on, but server.image ${image} is not on it: to have the nodes, Flux and npm run release share it, use ${host}/${imagePath}:${tag}`,
+      );
+    }
+    return cluster;
   }
-  if (cluster.registry !== undefined && registry !== own.host) {
-    warnings.push(
-      `cluster.registry is on, but server.image ${image} is not on it: to have the nodes, Flux and npm run release share it, use ${own.host}/${imagePath}:${tag}`,
+  if (cluster.registry === undefined) {
+    problems.push(
+      `${project}:server.image: ${show(image)} — is on the local registry ${host}, which is off: set cluster.registry.enabled: true`,
     );
+    return cluster;
   }
-  return [];
+  return { ...cluster, registry: { ...cluster.registry, serverImage: { path: imagePath, tag } } };
 }
 
 /** Object names the program derives from the stack name must be names Kubernetes takes. */

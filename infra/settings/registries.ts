@@ -28,6 +28,8 @@ export interface LocalRegistry {
   readonly host: string;
   /** Port on 127.0.0.1 of the host, for `docker push localhost:<port>/...`. */
   readonly hostPort: number;
+  /** The server's image, when it lives in this registry: its path and tag there. */
+  readonly serverImage?: { readonly path: string; readonly tag: string };
 }
 
 /** The local registry of kind cluster `clusterName`. */

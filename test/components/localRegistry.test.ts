@@ -13,6 +13,8 @@ import { build, providerReference, type Built } from "../support/components";
 import { stubDocker, stubKindNodes as stubKind } from "../support/dockerStub";
 
 const registry = localRegistry("gitops-dev", 5001);
+// The server's image lives in the registry: the talk's image is pushed there under its path and tag.
+const serverImage = { path: "ricoberger/gitops-using-flux", tag: "master-84e319d-1580380800" };
 const seed = { from: "ricoberger/gitops-using-flux:master-84e319d", to: "ricoberger/gitops-using-flux:master-84e319d-1580380800" };
 
 describe("the LocalRegistry component and its scripts", () => {
@@ -22,7 +24,7 @@ describe("the LocalRegistry component and its scripts", () => {
   before(async () => {
     built = await build((cluster) => {
       const kindCluster = new command.local.Command("cluster-kind", { create: "true" });
-      return new LocalRegistry("registry", { ...registry, clusterName: "gitops-dev", kindCluster, seed, stack: "dev", cluster });
+      return new LocalRegistry("registry", { ...registry, serverImage, clusterName: "gitops-dev", kindCluster, stack: "dev", cluster });
     });
   });
 
