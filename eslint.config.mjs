@@ -27,4 +27,14 @@ export default tseslint.config(
     files: ["eslint.config.mjs"],
     ...tseslint.configs.disableTypeChecked,
   },
+  {
+    // tools/requireNode.cjs: plain CommonJS that any Node.js runs, to refuse an old one.
+    files: ["**/*.cjs"],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      sourceType: "commonjs",
+      globals: { require: "readonly", exports: "writable", __dirname: "readonly", process: "readonly" },
+    },
+    rules: { ...tseslint.configs.disableTypeChecked.rules, "@typescript-eslint/no-require-imports": "off" },
+  },
 );

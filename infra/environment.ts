@@ -2,17 +2,25 @@
 // Flux, Prometheus (installed by Flux), the demo server, the image policies and, when a
 // repository is configured, the Git sync. Components own their outputs; this only composes.
 import * as pulumi from "@pulumi/pulumi";
-import type { Cluster } from "./components/cluster";
-import { ExistingCluster } from "./components/existingCluster";
-import { Flux } from "./components/flux";
-import { GitSync, type GitCredentials } from "./components/gitSync";
-import { ImagePolicies } from "./components/imagePolicies";
-import { KindCluster } from "./components/kindCluster";
-import { LocalRegistry } from "./components/localRegistry";
-import { Monitoring } from "./components/monitoring";
-import { Namespaces } from "./components/namespaces";
-import { Server } from "./components/server";
-import { deployKeyPage, imageRepository, projectRoot, readSettings, serverImagePolicy, type GitSettings, type Settings } from "./settings";
+import type { Cluster } from "./components/cluster.ts";
+import { ExistingCluster } from "./components/existingCluster.ts";
+import { Flux } from "./components/flux.ts";
+import { GitSync, type GitCredentials } from "./components/gitSync.ts";
+import { ImagePolicies } from "./components/imagePolicies.ts";
+import { KindCluster } from "./components/kindCluster.ts";
+import { LocalRegistry } from "./components/localRegistry.ts";
+import { Monitoring } from "./components/monitoring.ts";
+import { Namespaces } from "./components/namespaces.ts";
+import { Server } from "./components/server.ts";
+import {
+  deployKeyPage,
+  imageRepository,
+  projectRoot,
+  readSettings,
+  serverImagePolicy,
+  type GitSettings,
+  type Settings,
+} from "./settings/index.ts";
 
 /** Builds the environment; the returned values are the stack outputs. */
 export function buildEnvironment(settings: Settings, root = projectRoot) {

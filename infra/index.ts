@@ -1,4 +1,4 @@
 // Pulumi entry point (Pulumi.yaml `main: infra/`): the exported function's result is the stack outputs.
-import { deployEnvironment } from "./environment";
+import { deployEnvironment } from "./environment.ts";
 
-export = deployEnvironment;
+export default deployEnvironment;

@@ -1,8 +1,8 @@
 // npm run bench: its command line (the measurements themselves are a benchmark, not a test).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { main } from "../tools/bench";
-import { captureIo } from "./helpers";
+import { main } from "../tools/bench.ts";
+import { captureIo } from "./helpers.ts";
 
 describe("npm run bench", () => {
   it("prints its usage with --help", async () => {

@@ -5,9 +5,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { main } from "../tools/doctor";
-import type { Machine } from "../tools/machine";
-import { captureIo, projectCopy } from "./helpers";
+import { main } from "../tools/doctor.ts";
+import type { Machine } from "../tools/machine.ts";
+import { captureIo, projectCopy } from "./helpers.ts";
 
 const usage = "usage: npm run doctor [-- <env>...]   (all environments by default)";
 

@@ -9,14 +9,14 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
-import { projectRoot } from "../infra/settings";
-import { nothingLeft } from "./e2e/afterChecks";
-import { fetchesBetween, Report } from "./e2e/report";
-import { copyProject, type Run } from "./e2e/throwawayStack";
-import { runCli } from "./helpers";
-import { fakeMachine } from "./support/machine";
-import type { Machine } from "../tools/machine";
-import { createPulumiStub } from "./support/pulumiStub";
+import { projectRoot } from "../infra/settings/index.ts";
+import { nothingLeft } from "./e2e/afterChecks.ts";
+import { fetchesBetween, Report } from "./e2e/report.ts";
+import { copyProject, type Run } from "./e2e/throwawayStack.ts";
+import { asNpmRuns, runCli } from "./helpers.ts";
+import { fakeMachine } from "./support/machine.ts";
+import type { Machine } from "../tools/machine.ts";
+import { createPulumiStub } from "./support/pulumiStub.ts";
 
 // Docker with a daemon and no containers; kind that has no clusters, deletes and exports logs.
 const stubDocker = `#!/usr/bin/env bash
@@ -57,15 +57,11 @@ async function suite(options: { env?: NodeJS.ProcessEnv; signal?: NodeJS.Signals
   fs.writeFileSync(path.join(stub.bin, "kind"), stubKind, { mode: 0o755 });
   const out = fs.mkdtempSync(path.join(os.tmpdir(), "e2e-out-"));
   try {
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", path.join(projectRoot, "test/e2e/e2e.ts"), "--timings", path.join(out, "e2e-timings.json")],
-      {
-        cwd: projectRoot,
-        env: { ...process.env, ...stub.env(options.env), PATH: `${stub.bin}:/usr/bin:/bin` },
-        detached: true,
-      },
-    );
+    const child = spawn(process.execPath, [...asNpmRuns("test/e2e/e2e.ts"), "--timings", path.join(out, "e2e-timings.json")], {
+      cwd: projectRoot,
+      env: { ...process.env, ...stub.env(options.env), PATH: `${stub.bin}:/usr/bin:/bin` },
+      detached: true,
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));

@@ -6,8 +6,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
-import { projectRoot } from "../infra/settings";
-import { minimumKind } from "../tools/preflight";
+import { projectRoot } from "../infra/settings/index.ts";
+import { minimumKind } from "../tools/preflight.ts";
 
 interface Step {
   readonly name?: string;

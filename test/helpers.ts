@@ -6,12 +6,12 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { before } from "node:test";
 import * as YAML from "yaml";
-import { isMapping, projectRoot, type HelmValues } from "../infra/settings";
-import type { Io } from "../tools/cli";
-import { evaluateStack, type Evaluation, type EvaluationOptions, type Registration } from "../tools/offline/mockEngine";
-import { loadStackConfig } from "../tools/offline/stackConfig";
+import { isMapping, projectRoot, type HelmValues } from "../infra/settings/index.ts";
+import type { Io } from "../tools/cli.ts";
+import { evaluateStack, type Evaluation, type EvaluationOptions, type Registration } from "../tools/offline/mockEngine.ts";
+import { loadStackConfig } from "../tools/offline/stackConfig.ts";
 
-export const fixtures = path.join(__dirname, "fixtures");
+export const fixtures = path.join(import.meta.dirname, "fixtures");
 export const shippedStacks = ["dev", "prod"] as const;
 
 /** Evaluates a stack of this project, optionally with some `gitops:` keys replaced. */
@@ -128,6 +128,13 @@ export function captureIo(
   };
 }
 
+/** Node's arguments to run a TypeScript file of the project in `root` as its npm scripts do (the Node floor check first). */
+export const asNpmRuns = (script: string, root = projectRoot): string[] => [
+  "--require",
+  path.join(root, "tools/requireNode.cjs"),
+  path.join(root, script),
+];
+
 /** Runs a TypeScript CLI of the project (as `npm run` does) in `cwd`, as its own process. */
 export function runCli(
   script: string,
@@ -138,7 +145,7 @@ export function runCli(
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ["--import", "tsx", path.join(cwd, script), ...args],
+      [...asNpmRuns(script, cwd), ...args],
       { cwd, env: { ...process.env, ...options.env }, encoding: "utf8", timeout: 60_000 },
       (error, stdout, stderr) => resolve({ status: error ? (typeof error.code === "number" ? error.code : null) : 0, stdout, stderr }),
     );

@@ -5,8 +5,8 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { demoPassphrase } from "../tools/pulumiDefaults";
-import { machine, operations, stateNotes, usage, withFixture, type Fixture } from "./support/lifecycle";
+import { demoPassphrase } from "../tools/pulumiDefaults.ts";
+import { machine, operations, stateNotes, usage, withFixture, type Fixture } from "./support/lifecycle.ts";
 
 describe("npm run up|preview|destroy", { concurrency: true }, () => {
   describe("one environment: the Pulumi CLI itself, in the project folder", () => {

@@ -5,8 +5,9 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { demoPassphrase } from "../tools/pulumiDefaults";
-import { machine, operations, stateNotes, summary, until, withFixture, type Fixture } from "./support/lifecycle";
+import { demoPassphrase } from "../tools/pulumiDefaults.ts";
+import { asNpmRuns } from "./helpers.ts";
+import { machine, operations, stateNotes, summary, until, withFixture, type Fixture } from "./support/lifecycle.ts";
 
 describe("npm run up|preview|destroy -- --all", { concurrency: true }, () => {
   describe("--all: every environment at once through the Automation API", () => {
@@ -223,15 +224,11 @@ describe("npm run up|preview|destroy -- --all", { concurrency: true }, () => {
      * alone (a CI cancel), and returns what it printed and which signals the Pulumi runs got.
      */
     async function interrupted({ stub, project }: Pick<Fixture, "stub" | "project">, signal: "SIGINT" | "SIGTERM", toGroup: boolean) {
-      const child = spawn(
-        process.execPath,
-        ["--import", "tsx", path.join(project.root, "tools/lifecycle.ts"), "up", "--all", "--yes", "--no-preflight"],
-        {
-          cwd: project.root,
-          env: stub.env({ STUB_SECONDS: "30" }),
-          detached: true,
-        },
-      );
+      const child = spawn(process.execPath, [...asNpmRuns("tools/lifecycle.ts", project.root), "up", "--all", "--yes", "--no-preflight"], {
+        cwd: project.root,
+        env: stub.env({ STUB_SECONDS: "30" }),
+        detached: true,
+      });
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));

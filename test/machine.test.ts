@@ -6,7 +6,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { dockerAnswers, kindClusters, localMachine } from "../tools/machine";
+import { dockerAnswers, kindClusters, localMachine } from "../tools/machine.ts";
 
 /** A folder of stub programs (name → bash script body) and a machine whose PATH holds only them and the system's tools. */
 function machineWithStubs(stubs: Record<string, string>) {

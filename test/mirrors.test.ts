@@ -5,12 +5,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { registryMirrors } from "../infra/settings";
-import { localMachine, type CommandResult } from "../tools/machine";
-import { main, mirrorChecks, upstreamFetches } from "../tools/mirrors";
-import { stubDocker } from "./support/dockerStub";
-import { fakeMachine } from "./support/machine";
-import { captureIo } from "./helpers";
+import { registryMirrors } from "../infra/settings/index.ts";
+import { localMachine, type CommandResult } from "../tools/machine.ts";
+import { main, mirrorChecks, upstreamFetches } from "../tools/mirrors.ts";
+import { stubDocker } from "./support/dockerStub.ts";
+import { fakeMachine } from "./support/machine.ts";
+import { captureIo } from "./helpers.ts";
 
 const usage = "usage: npm run mirrors -- status | up | down [--keep-cache]";
 const inspectFormat = "{{.State.Running}} {{range .Config.Env}}{{.}} {{end}}";

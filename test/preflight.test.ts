@@ -17,10 +17,10 @@ import {
   needsOf,
   preflight,
   type Needs,
-} from "../tools/preflight";
-import { loadEnvironment } from "../tools/environments";
-import type { CommandResult, Machine } from "../tools/machine";
-import { projectCopy } from "./helpers";
+} from "../tools/preflight.ts";
+import { loadEnvironment } from "../tools/environments.ts";
+import type { CommandResult, Machine } from "../tools/machine.ts";
+import { projectCopy } from "./helpers.ts";
 
 type Programs = Record<string, { exitCode?: number; stdout?: string; timedOut?: true } | undefined>;
 interface MachineOptions {
@@ -78,13 +78,17 @@ const qemuArm = qemuAmd64
   .replace("magic 7f454c4602010100000000000000000002003e00", "magic 7f454c4601010100000000000000000002002800");
 
 describe("preflight checks", () => {
-  it("node: 22.12 or newer passes; older fails with the download link", () => {
-    assert.deepEqual(checkNode(machine({}, { node: "v22.12.0" })), { name: "node", status: "ok", detail: "v22.12.0" });
-    assert.deepEqual(checkNode(machine({}, { node: "v20.20.2" })), {
-      name: "node",
-      status: "fail",
-      detail: "v20.20.2 is too old: need 22.12 or newer — https://nodejs.org/en/download",
-    });
+  it("node: 22.19.0 (package.json's engines) or newer passes; older fails with the download link", () => {
+    for (const version of ["v22.19.0", "v22.23.3", "v24.1.0", "v25.0.0"]) {
+      assert.deepEqual(checkNode(machine({}, { node: version })), { name: "node", status: "ok", detail: version });
+    }
+    for (const version of ["v20.20.2", "v22.12.0", "v22.18.9", "v21.99.0"]) {
+      assert.deepEqual(checkNode(machine({}, { node: version })), {
+        name: "node",
+        status: "fail",
+        detail: `${version} is too old: need 22.19.0 or newer — https://nodejs.org/en/download`,
+      });
+    }
   });
 
   it("pulumi: warns below v3.260.0, where a replaced cluster's objects are deleted one by one", async () => {

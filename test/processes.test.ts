@@ -3,8 +3,8 @@
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { main as render } from "../tools/render";
-import { captureIo, dockerDaemonAnswers, executableMissing, readYamlDocuments, runCli } from "./helpers";
+import { main as render } from "../tools/render.ts";
+import { captureIo, dockerDaemonAnswers, executableMissing, readYamlDocuments, runCli } from "./helpers.ts";
 
 // What this machine lacks, found out independently of doctor and of the e2e suite.
 const missingTools = ["pulumi", "docker", "kind"].filter((tool) => (tool === "docker" ? !dockerDaemonAnswers() : executableMissing(tool)));

@@ -4,11 +4,14 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import Ajv2020 from "ajv/dist/2020";
+// ajv is CommonJS: from an ES module, its class is the default export's `default`.
+import ajv2020 from "ajv/dist/2020.js";
 import * as YAML from "yaml";
-import { parseSettings, projectRoot, settingsSchema } from "../infra/settings";
-import { loadStackConfig } from "../tools/offline/stackConfig";
-import { fixtures, projectCopy, readYamlFile } from "./helpers";
+import { parseSettings, projectRoot, settingsSchema } from "../infra/settings/index.ts";
+import { loadStackConfig } from "../tools/offline/stackConfig.ts";
+import { fixtures, projectCopy, readYamlFile } from "./helpers.ts";
+
+const Ajv2020 = ajv2020.default;
 
 const project = readYamlFile(path.join(projectRoot, "Pulumi.yaml")) as Record<string, unknown> & {
   config: Record<string, Record<string, unknown>>;

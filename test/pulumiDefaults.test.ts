@@ -4,9 +4,9 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { demoPassphrase, projectStateDirectory, publicPassphraseProblems, pulumiDefaults } from "../tools/pulumiDefaults";
-import type { StackConfig } from "../tools/offline/stackConfig";
-import { projectCopy } from "./helpers";
+import { demoPassphrase, projectStateDirectory, publicPassphraseProblems, pulumiDefaults } from "../tools/pulumiDefaults.ts";
+import type { StackConfig } from "../tools/offline/stackConfig.ts";
+import { projectCopy } from "./helpers.ts";
 
 describe("Pulumi defaults", () => {
   it("the state folder is Pulumi.yaml's file:// backend, resolved against the project folder; none for any other backend", () => {

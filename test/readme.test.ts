@@ -7,11 +7,11 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 import { RE2JS } from "re2js";
 import type { z } from "zod";
-import { isMapping, projectRoot, secretSettings, settingsSchema, settingsWithStackFiles } from "../infra/settings";
-import { descriptionOf } from "../infra/settings/fields";
-import { loadStackConfig } from "../tools/offline/stackConfig";
-import { minimumPulumi } from "../tools/preflight";
-import { readYamlFile } from "./helpers";
+import { isMapping, projectRoot, secretSettings, settingsSchema, settingsWithStackFiles } from "../infra/settings/index.ts";
+import { descriptionOf } from "../infra/settings/fields.ts";
+import { loadStackConfig } from "../tools/offline/stackConfig.ts";
+import { minimumPulumi } from "../tools/preflight.ts";
+import { readYamlFile } from "./helpers.ts";
 
 const readme = fs.readFileSync(path.join(projectRoot, "README.md"), "utf8");
 

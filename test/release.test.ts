@@ -7,17 +7,17 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { settingsWithStackFiles } from "../infra/settings";
-import { considerTag, newestTag, nextTag } from "../tools/imageTags";
-import type { CommandResult } from "../tools/machine";
-import { loadStackConfig } from "../tools/offline/stackConfig";
-import { main, type ReleaseDependencies } from "../tools/release";
-import { captureIo, fixtures, projectCopy } from "./helpers";
-import { fakeMachine } from "./support/machine";
+import { settingsWithStackFiles } from "../infra/settings/index.ts";
+import { considerTag, newestTag, nextTag } from "../tools/imageTags.ts";
+import type { CommandResult } from "../tools/machine.ts";
+import { loadStackConfig } from "../tools/offline/stackConfig.ts";
+import { main, type ReleaseDependencies } from "../tools/release.ts";
+import { captureIo, fixtures, projectCopy } from "./helpers.ts";
+import { fakeMachine } from "./support/machine.ts";
 
 const usage = "usage: npm run release -- <env> [--tag TAG] [--wait] [--timeout 10m]";
 const registryStack = fs.readFileSync(path.join(fixtures, "stacks", "registry.yaml"), "utf8");
-const shippedProd = fs.readFileSync(path.join(__dirname, "..", "Pulumi.prod.yaml"), "utf8");
+const shippedProd = fs.readFileSync(path.join(import.meta.dirname, "..", "Pulumi.prod.yaml"), "utf8");
 /** prod with its registry on and its image there. */
 const registryProd = shippedProd
   .replace("    registry:\n", "    registry:\n      enabled: true\n")

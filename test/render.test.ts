@@ -5,9 +5,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { projectRoot } from "../infra/settings";
-import { main } from "../tools/render";
-import { captureIo, evaluate, projectCopy, readYamlDocuments, readYamlFile, shippedStacks } from "./helpers";
+import { projectRoot } from "../infra/settings/index.ts";
+import { main } from "../tools/render.ts";
+import { captureIo, evaluate, projectCopy, readYamlDocuments, readYamlFile, shippedStacks } from "./helpers.ts";
 
 const usage = "usage: npm run render -- <env> [--out DIR]";
 

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { run } from "node:test";
 import { spec } from "node:test/reporters";
 
-const testRoot = __dirname;
+const testRoot = import.meta.dirname;
 const testFiles = (directory: string): string[] =>
   fs.readdirSync(directory, { withFileTypes: true }).flatMap((entry) => {
     const file = path.join(directory, entry.name);

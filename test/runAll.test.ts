@@ -2,7 +2,7 @@
 // results and errors are read. Running it is test/lifecycle.test.ts's.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { changedCount, pulumiErrors, summaryTable } from "../tools/runAll";
+import { changedCount, pulumiErrors, summaryTable } from "../tools/runAll.ts";
 
 describe("--all summary", () => {
   it("is a table of environment, result, duration (to the second) and resources changed", () => {

@@ -1,9 +1,9 @@
 // Every object rendered for dev and prod against the upstream schemas.
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { main as render } from "../tools/render";
-import { crdProblems, isFluxObject, validateWithModel, type KubernetesObject } from "./support/schemas";
-import { captureIo, readYamlDocuments, shippedStacks } from "./helpers";
+import { main as render } from "../tools/render.ts";
+import { crdProblems, isFluxObject, validateWithModel, type KubernetesObject } from "./support/schemas.ts";
+import { captureIo, readYamlDocuments, shippedStacks } from "./helpers.ts";
 
 for (const stack of shippedStacks) {
   describe(`${stack}: rendered objects`, () => {

@@ -13,10 +13,10 @@ import {
   githubKnownHosts,
   projectRoot,
   settingsWithStackFiles,
-} from "../infra/settings";
-import { loadStackConfig } from "../tools/offline/stackConfig";
-import { settle, shippedStacks } from "./helpers";
-import { problemsOf, rejectionOf, settingsFor, type Secrets } from "./support/settings";
+} from "../infra/settings/index.ts";
+import { loadStackConfig } from "../tools/offline/stackConfig.ts";
+import { settle, shippedStacks } from "./helpers.ts";
+import { problemsOf, rejectionOf, settingsFor, type Secrets } from "./support/settings.ts";
 
 const fluxValuesPath = "stacks/qa/flux-values.yaml";
 

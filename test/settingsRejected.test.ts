@@ -4,9 +4,9 @@ import assert from "node:assert/strict";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigurationError, defaultNodeImage, projectRoot } from "../infra/settings";
-import { evaluate, settle } from "./helpers";
-import { problemsOf, rawSettings, rejectionOf, settingsFor, type Secrets } from "./support/settings";
+import { ConfigurationError, defaultNodeImage, projectRoot } from "../infra/settings/index.ts";
+import { evaluate, settle } from "./helpers.ts";
+import { problemsOf, rawSettings, rejectionOf, settingsFor, type Secrets } from "./support/settings.ts";
 
 const digest = "sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5";
 

@@ -5,10 +5,17 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { ConfigurationError, parseSettings, projectRoot, settingsSchema, type RawSettings, type Settings } from "../infra/settings";
-import { branchProblem, knownHostsProblems } from "../infra/settings/gitRules";
-import { mastermindsRangeValid } from "../infra/settings/imagePolicy";
-import { githubKnownHosts } from "../infra/settings";
+import {
+  ConfigurationError,
+  parseSettings,
+  projectRoot,
+  settingsSchema,
+  type RawSettings,
+  type Settings,
+} from "../infra/settings/index.ts";
+import { branchProblem, knownHostsProblems } from "../infra/settings/gitRules.ts";
+import { mastermindsRangeValid } from "../infra/settings/imagePolicy.ts";
+import { githubKnownHosts } from "../infra/settings/index.ts";
 
 /** The engine's view of a `qa` stack: `config` under gitops:, `other` keys as they are. */
 function raw(config: Record<string, unknown>, extra: Partial<RawSettings> = {}, other: Record<string, string> = {}): RawSettings {

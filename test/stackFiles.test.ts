@@ -6,14 +6,14 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { main as doctor } from "../tools/doctor";
-import { clashes, loadEnvironment } from "../tools/environments";
-import { main as lifecycle } from "../tools/lifecycle";
-import type { Machine } from "../tools/machine";
-import { loadStackConfig, StackNotFoundError } from "../tools/offline/stackConfig";
-import { main as render } from "../tools/render";
-import { main as sync } from "../tools/sync";
-import { captureIo, projectCopy } from "./helpers";
+import { main as doctor } from "../tools/doctor.ts";
+import { clashes, loadEnvironment } from "../tools/environments.ts";
+import { main as lifecycle } from "../tools/lifecycle.ts";
+import type { Machine } from "../tools/machine.ts";
+import { loadStackConfig, StackNotFoundError } from "../tools/offline/stackConfig.ts";
+import { main as render } from "../tools/render.ts";
+import { main as sync } from "../tools/sync.ts";
+import { captureIo, projectCopy } from "./helpers.ts";
 
 /** A machine where every check passes, so only the environments' own problems show. */
 const readyMachine: Machine = {
@@ -57,7 +57,7 @@ async function everyTool(files: Record<string, string>, env = "dev") {
   }
 }
 
-const shipped = (file: string) => fs.readFileSync(path.join(__dirname, "..", file), "utf8");
+const shipped = (file: string) => fs.readFileSync(path.join(import.meta.dirname, "..", file), "utf8");
 
 describe("an unreadable stack file or flux-values.yaml", () => {
   const broken: [string, Record<string, string>, RegExp][] = [
@@ -280,7 +280,10 @@ describe("render --out", () => {
 
   it("into an existing folder leaves no stale file of an earlier render", async () => {
     const copy = projectCopy({
-      "test/fixtures/kubeconfig-existing.yaml": fs.readFileSync(path.join(__dirname, "fixtures/kubeconfig-existing.yaml"), "utf8"),
+      "test/fixtures/kubeconfig-existing.yaml": fs.readFileSync(
+        path.join(import.meta.dirname, "fixtures/kubeconfig-existing.yaml"),
+        "utf8",
+      ),
     });
     try {
       const out = path.join(copy.root, "rendered");
@@ -288,7 +291,7 @@ describe("render --out", () => {
       assert.ok(fs.existsSync(path.join(out, "kind-cluster.yaml")));
       fs.writeFileSync(
         path.join(copy.root, "Pulumi.dev.yaml"),
-        fs.readFileSync(path.join(__dirname, "fixtures/stacks/existing-path.yaml"), "utf8"),
+        fs.readFileSync(path.join(import.meta.dirname, "fixtures/stacks/existing-path.yaml"), "utf8"),
       );
       assert.equal(await render(["dev", "--out", out], captureIo({ root: copy.root })), 0);
       assert.deepEqual(fs.readdirSync(out).sort(), ["helm-releases.yaml", "manifests.yaml"]);

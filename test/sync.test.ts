@@ -8,17 +8,19 @@ import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, afterEach, before, beforeEach, describe, it } from "node:test";
-import type { Machine } from "../tools/machine";
-import { main, parseDuration, reconcileState } from "../tools/sync";
-import { captureIo, projectCopy } from "./helpers";
-import { fakeMachine } from "./support/machine";
+import type { Machine } from "../tools/machine.ts";
+import { main, parseDuration, reconcileState } from "../tools/sync.ts";
+import { captureIo, projectCopy } from "./helpers.ts";
+import { fakeMachine } from "./support/machine.ts";
 
 const usage = "usage: npm run sync -- <env> [--timeout 3m]";
 const gitConfig = "  gitops:git:\n    url: ssh://git@github.com/acme/gitops-demo.git\n";
 
 /** A project copy whose dev stack syncs a repository; the kubeconfig, when given, points at `server`. */
 function projectWithRepository(server?: string) {
-  const copy = projectCopy({ "Pulumi.dev.yaml": fs.readFileSync(path.join(__dirname, "..", "Pulumi.dev.yaml"), "utf8") + gitConfig });
+  const copy = projectCopy({
+    "Pulumi.dev.yaml": fs.readFileSync(path.join(import.meta.dirname, "..", "Pulumi.dev.yaml"), "utf8") + gitConfig,
+  });
   if (server) {
     fs.mkdirSync(path.join(copy.root, ".kube"));
     fs.writeFileSync(

@@ -2,7 +2,7 @@
 // returns the exit code, so tests call it in-process; `runMain` wires it to this process.
 import * as readline from "node:readline";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { projectRoot } from "../infra/settings";
+import { projectRoot } from "../infra/settings/index.ts";
 
 /** A stream a tool writes to. */
 export interface Output {
@@ -48,11 +48,11 @@ export class UsageError extends Error {}
 
 /** A failure the user can act on: its message says what to do; printed as one line, then exit `exitCode`. */
 export class ToolError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number = 1,
-  ) {
+  readonly exitCode: number;
+
+  constructor(message: string, exitCode = 1) {
     super(message);
+    this.exitCode = exitCode;
   }
 }
 

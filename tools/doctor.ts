@@ -1,11 +1,11 @@
 // npm run doctor [-- <env>...]
 // Checks this machine for what the environments need (all of them by default), one line per
 // check; exits 1 when any check failed.
-import { parseCommandLine, runMain, say, UsageError, type Io } from "./cli";
-import { clashes, EnvironmentError, listEnvironments, loadEnvironment, unknownEnvironments, type Environment } from "./environments";
-import { localMachine, type Machine } from "./machine";
-import { mirrorChecks } from "./mirrors";
-import { formatResults, needsOf, preflight, type CheckResult, type Purpose } from "./preflight";
+import { parseCommandLine, runMain, say, UsageError, type Io } from "./cli.ts";
+import { clashes, EnvironmentError, listEnvironments, loadEnvironment, unknownEnvironments, type Environment } from "./environments.ts";
+import { localMachine, type Machine } from "./machine.ts";
+import { mirrorChecks } from "./mirrors.ts";
+import { formatResults, needsOf, preflight, type CheckResult, type Purpose } from "./preflight.ts";
 
 const usage = "usage: npm run doctor [-- <env>...]   (all environments by default)";
 
@@ -71,4 +71,4 @@ export async function main(argv: readonly string[], io: Io, machine: Machine = l
   return (await runPreflight(environments, "doctor", io, machine, problems, invalid)) ? 0 : 1;
 }
 
-if (require.main === module) runMain(main);
+if (import.meta.main) runMain(main);

@@ -1,8 +1,8 @@
 // The environments of the project, loaded the way every tool needs them: the stack file read
 // as the Pulumi CLI reads it, then the same settings validation the program runs.
-import { ConfigurationError, portsClash, settingsWithStackFiles, type Settings } from "../infra/settings";
-import { ToolError } from "./cli";
-import { listStacks, loadStackConfig, StackConfigError, StackNotFoundError, type StackConfig } from "./offline/stackConfig";
+import { ConfigurationError, portsClash, settingsWithStackFiles, type Settings } from "../infra/settings/index.ts";
+import { ToolError } from "./cli.ts";
+import { listStacks, loadStackConfig, StackConfigError, StackNotFoundError, type StackConfig } from "./offline/stackConfig.ts";
 
 export interface Environment {
   readonly name: string;
@@ -14,10 +14,9 @@ export interface Environment {
 
 /** Why an environment cannot be used: `exitCode` 2 for an unknown name (a usage error), 1 for invalid settings. */
 export class EnvironmentError extends ToolError {
-  constructor(
-    message: string,
-    override readonly exitCode: 1 | 2,
-  ) {
+  declare readonly exitCode: 1 | 2;
+
+  constructor(message: string, exitCode: 1 | 2) {
     super(message, exitCode);
   }
 }

@@ -5,7 +5,7 @@
 // semver ranges are evaluated with node-semver, which agrees with Masterminds on release versions.
 import { RE2JS } from "re2js";
 import * as semver from "semver";
-import type { ImagePolicySettings } from "../infra/settings";
+import type { ImagePolicySettings } from "../infra/settings/index.ts";
 
 /**
  * Ignored by the policy (and why), or considered with the value it orders by. `breaksPolicy`:

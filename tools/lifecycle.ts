@@ -5,13 +5,13 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import { parseArgs } from "node:util";
-import { PulumiCommand } from "@pulumi/pulumi/automation";
-import { runMain, say, type Io } from "./cli";
-import { runPreflight } from "./doctor";
-import { clashes, EnvironmentError, listEnvironments, loadEnvironment, type Environment } from "./environments";
-import { kindClusters, localMachine, type Machine } from "./machine";
-import { publicPassphraseProblems, pulumiDefaults } from "./pulumiDefaults";
-import { runAll, summaryTable, type EnvironmentResult, type LifecycleCommand, type OperationOptions } from "./runAll";
+import { PulumiCommand } from "@pulumi/pulumi/automation/index.js";
+import { runMain, say, type Io } from "./cli.ts";
+import { runPreflight } from "./doctor.ts";
+import { clashes, EnvironmentError, listEnvironments, loadEnvironment, type Environment } from "./environments.ts";
+import { kindClusters, localMachine, type Machine } from "./machine.ts";
+import { publicPassphraseProblems, pulumiDefaults } from "./pulumiDefaults.ts";
+import { runAll, summaryTable, type EnvironmentResult, type LifecycleCommand, type OperationOptions } from "./runAll.ts";
 
 const commands: readonly LifecycleCommand[] = ["up", "preview", "destroy"];
 const usage = (command: string, root: string) =>
@@ -282,4 +282,4 @@ function runPulumi(args: readonly string[], env: NodeJS.ProcessEnv, cwd: string)
   });
 }
 
-if (require.main === module) runMain(main);
+if (import.meta.main) runMain(main);

@@ -4,11 +4,11 @@
 // cluster's `up` starts them; no environment owns or removes them. doctor reports them
 // through mirrorChecks.
 import * as path from "node:path";
-import { startMirrorFunction } from "../infra/components/nodeRegistries";
-import { registryMirrors } from "../infra/settings";
-import { parseCommandLine, runMain, say, UsageError, type Io } from "./cli";
-import { localMachine, type Machine } from "./machine";
-import type { CheckResult } from "./preflight";
+import { startMirrorFunction } from "../infra/components/nodeRegistries.ts";
+import { registryMirrors } from "../infra/settings/index.ts";
+import { parseCommandLine, runMain, say, UsageError, type Io } from "./cli.ts";
+import { localMachine, type Machine } from "./machine.ts";
+import type { CheckResult } from "./preflight.ts";
 
 const usage = "usage: npm run mirrors -- status | up | down [--keep-cache]";
 
@@ -227,4 +227,4 @@ export async function main(argv: readonly string[], io: Io, machine: Machine = l
   return (await down(machine, io, states, keepCache)) ? 0 : 1;
 }
 
-if (require.main === module) runMain(main);
+if (import.meta.main) runMain(main);

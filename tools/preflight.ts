@@ -1,7 +1,8 @@
 // Preflight: is this machine ready for the stacks? Every check reads the machine through the
 // `Machine` boundary, so tests decide which executables exist and what they print.
-import type { Settings } from "../infra/settings";
-import { kindClusters, probeTimeoutMs, type Machine } from "./machine";
+import type { Settings } from "../infra/settings/index.ts";
+import { kindClusters, probeTimeoutMs, type Machine } from "./machine.ts";
+import { meetsFloor, nodeFloor } from "./requireNode.cjs";
 
 export type CheckStatus = "ok" | "warn" | "fail";
 
@@ -26,7 +27,8 @@ export interface Needs {
  */
 export type Purpose = "doctor" | "up" | "preview" | "destroy";
 
-export const minimumNode = { major: 22, minor: 12 };
+/** package.json's engines.node: undici 8 (through @kubernetes/client-node) needs 22.19. */
+export const minimumNode = nodeFloor();
 export const minimumKind = { major: 0, minor: 32 };
 /** pulumi/pulumi#23818: a replaced kind cluster takes its objects with it, no one-by-one deletes. */
 export const minimumPulumi = { major: 3, minor: 260 };
@@ -47,11 +49,9 @@ const warn = (name: string, detail: string): CheckResult => ({ name, status: "wa
 const fail = (name: string, detail: string): CheckResult => ({ name, status: "fail", detail });
 
 export function checkNode(machine: Machine): CheckResult {
-  const [major = 0, minor = 0] = machine.nodeVersion.replace(/^v/, "").split(".").map(Number);
-  const enough = major > minimumNode.major || (major === minimumNode.major && minor >= minimumNode.minor);
-  return enough
+  return meetsFloor(machine.nodeVersion, minimumNode)
     ? ok("node", machine.nodeVersion)
-    : fail("node", `${machine.nodeVersion} is too old: need ${minimumNode.major}.${minimumNode.minor} or newer — ${links.node}`);
+    : fail("node", `${machine.nodeVersion} is too old: need ${minimumNode} or newer — ${links.node}`);
 }
 
 /** A probe that never answered: say so, rather than guess why. */

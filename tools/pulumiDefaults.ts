@@ -5,8 +5,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
-import { isMapping, secretSettings } from "../infra/settings";
-import type { StackConfig } from "./offline/stackConfig";
+import { isMapping, secretSettings } from "../infra/settings/index.ts";
+import type { StackConfig } from "./offline/stackConfig.ts";
 
 /** Passphrase of the demo stacks' secrets when the user sets none. Not a secret: demo clusters only. */
 export const demoPassphrase = "gitops-demo";

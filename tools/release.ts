@@ -6,12 +6,12 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
-import { demoImage, imageParts, serverImagePolicy, syncName, type Settings } from "../infra/settings";
-import { parseCommandLine, runMain, say, theEnvironment, ToolError, UsageError, reported, type Io, type Output } from "./cli";
-import { loadEnvironment } from "./environments";
-import { considerTag, newestTag, nextTag } from "./imageTags";
-import { localMachine, type Machine } from "./machine";
-import { parseDuration } from "./sync";
+import { demoImage, imageParts, serverImagePolicy, syncName, type Settings } from "../infra/settings/index.ts";
+import { parseCommandLine, runMain, say, theEnvironment, ToolError, UsageError, reported, type Io, type Output } from "./cli.ts";
+import { loadEnvironment } from "./environments.ts";
+import { considerTag, newestTag, nextTag } from "./imageTags.ts";
+import { localMachine, type Machine } from "./machine.ts";
+import { parseDuration } from "./sync.ts";
 
 const usage = "usage: npm run release -- <env> [--tag TAG] [--wait] [--timeout 10m]";
 
@@ -267,4 +267,4 @@ export async function main(argv: readonly string[], io: Io, dependencies: Releas
   }
 }
 
-if (require.main === module) runMain(main);
+if (import.meta.main) runMain(main);

@@ -3,11 +3,11 @@
 // and prints (or writes) what the stack would apply.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ConfigurationError } from "../infra/settings";
-import { parseCommandLine, reported, runMain, say, theEnvironment, UsageError, type Io } from "./cli";
-import { loadEnvironment } from "./environments";
-import { renderRegistrations, toYaml } from "./offline/documents";
-import { evaluateStack } from "./offline/mockEngine";
+import { ConfigurationError } from "../infra/settings/index.ts";
+import { parseCommandLine, reported, runMain, say, theEnvironment, UsageError, type Io } from "./cli.ts";
+import { loadEnvironment } from "./environments.ts";
+import { renderRegistrations, toYaml } from "./offline/documents.ts";
+import { evaluateStack } from "./offline/mockEngine.ts";
 
 const usage = "usage: npm run render -- <env> [--out DIR]";
 
@@ -79,4 +79,4 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
 /** Every file `--out` may write. */
 const renderedFiles = ["manifests.yaml", "helm-releases.yaml", "kind-cluster.yaml"];
 
-if (require.main === module) runMain(main);
+if (import.meta.main) runMain(main);

@@ -1,8 +1,8 @@
 // `--all`: every environment at once through Pulumi's Automation API. Each environment's output
 // is printed line by line behind its name; the summary comes from Pulumi's own results, not
 // from scraping its output. One failing environment does not stop the others.
-import { CommandError, LocalWorkspace, type OpMap, type PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
-import { say, type Io } from "./cli";
+import { CommandError, LocalWorkspace, type OpMap, type PulumiCommand, type Stack } from "@pulumi/pulumi/automation/index.js";
+import { say, type Io } from "./cli.ts";
 
 export type LifecycleCommand = "up" | "preview" | "destroy";
 

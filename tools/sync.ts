@@ -6,10 +6,10 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
-import { syncName } from "../infra/settings";
-import { parseCommandLine, runMain, say, theEnvironment, ToolError, UsageError, reported, type Io, type Output } from "./cli";
-import { loadEnvironment } from "./environments";
-import { localMachine, type Machine } from "./machine";
+import { syncName } from "../infra/settings/index.ts";
+import { parseCommandLine, runMain, say, theEnvironment, ToolError, UsageError, reported, type Io, type Output } from "./cli.ts";
+import { loadEnvironment } from "./environments.ts";
+import { localMachine, type Machine } from "./machine.ts";
 
 const usage = "usage: npm run sync -- <env> [--timeout 3m]";
 
@@ -196,4 +196,4 @@ export async function main(argv: readonly string[], io: Io, dependencies: SyncDe
   }
 }
 
-if (require.main === module) runMain(main);
+if (import.meta.main) runMain(main);

@@ -1,28 +1,24 @@
 // Typed Flux and Prometheus-operator custom resources: each class's `spec` type is generated
 // from the CRD schema (kubernetes-models), so a misspelt field fails to compile. Only the API
-// versions Flux 2.8 and prometheus-operator serve as current are used. The model packages are
-// ESM-only; these imports are types only and cost nothing at run time.
+// versions Flux 2.8 and prometheus-operator serve as current are used. These imports are types
+// only and cost nothing at run time.
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import type { IHelmRelease as HelmReleaseModel } from "@kubernetes-models/flux-cd/helm.toolkit.fluxcd.io/v2" with {
-  "resolution-mode": "import",
-};
+import type { IHelmRelease as HelmReleaseModel } from "@kubernetes-models/flux-cd/helm.toolkit.fluxcd.io/v2";
 import type {
   IImagePolicy as ImagePolicyModel,
   IImageRepository as ImageRepositoryModel,
   IImageUpdateAutomation as ImageUpdateAutomationModel,
-} from "@kubernetes-models/flux-cd/image.toolkit.fluxcd.io/v1" with { "resolution-mode": "import" };
-import type { IKustomization as KustomizationModel } from "@kubernetes-models/flux-cd/kustomize.toolkit.fluxcd.io/v1" with {
-  "resolution-mode": "import",
-};
+} from "@kubernetes-models/flux-cd/image.toolkit.fluxcd.io/v1";
+import type { IKustomization as KustomizationModel } from "@kubernetes-models/flux-cd/kustomize.toolkit.fluxcd.io/v1";
 import type {
   IGitRepository as GitRepositoryModel,
   IHelmRepository as HelmRepositoryModel,
-} from "@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1" with { "resolution-mode": "import" };
+} from "@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1";
 import type {
   IPodMonitor as PodMonitorModel,
   IServiceMonitor as ServiceMonitorModel,
-} from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1" with { "resolution-mode": "import" };
+} from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
 
 interface Model {
   apiVersion: string;

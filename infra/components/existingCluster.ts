@@ -3,7 +3,7 @@
 // exactly the objects the stack created, one by one, in dependency order.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { componentType, type Cluster } from "./cluster";
+import { componentType, type Cluster } from "./cluster.ts";
 
 export interface ExistingClusterArgs {
   /** The kubeconfig; pass a Pulumi secret. */

@@ -1,8 +1,8 @@
 // Flux v2, installed from the community flux2 Helm chart with the stack's values.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { componentType, inCluster, type ClusterConnection } from "./cluster";
-import type { HelmValues } from "../settings";
+import { componentType, inCluster, type ClusterConnection } from "./cluster.ts";
+import type { HelmValues } from "../settings/index.ts";
 
 export interface FluxArgs {
   /** Namespace the controllers run in (created by the Namespaces component). */

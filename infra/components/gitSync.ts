@@ -1,13 +1,14 @@
 // The GitOps loop: Flux applies a path of a Git repository to the cluster, garbage-collects
 // what is removed from it, and (optionally) commits new image tags back. The demo's
 // `fluxctl identity` becomes a deploy key the stack generates; its public half is an output.
-import * as github from "@pulumi/github";
+import { createRequire } from "node:module";
+import type * as github from "@pulumi/github";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { syncName } from "../settings";
-import { afterFlux, componentType, inCluster, type ClusterConnection } from "./cluster";
-import { GitRepository, ImageUpdateAutomation, Kustomization } from "./customResources";
+import { syncName } from "../settings/index.ts";
+import { afterFlux, componentType, inCluster, type ClusterConnection } from "./cluster.ts";
+import { GitRepository, ImageUpdateAutomation, Kustomization } from "./customResources.ts";
 
 /** How Flux authenticates to the repository. */
 export type GitCredentials =
@@ -184,6 +185,12 @@ export class GitSync extends pulumi.ComponentResource {
 export const deployKeyTitle = (environment: string) => `Flux: ${environment}`;
 
 /**
+ * The GitHub provider's SDK, loaded only by a stack that adds a deploy key: it is large (a
+ * tenth of `npm run render`'s time), and the shipped stacks never need it.
+ */
+const githubSdk = () => createRequire(import.meta.url)("@pulumi/github") as typeof github;
+
+/**
  * Adds the generated key to the repository as a deploy key, through a GitHub provider of its own
  * (never the ambient default); destroy removes it. Not deleted with the cluster: it lives on GitHub.
  */
@@ -195,8 +202,9 @@ function addDeployKey(
   readOnly: boolean,
   environment: string,
 ): github.RepositoryDeployKey {
-  const provider = new github.Provider(`${name}-github`, { owner: repository.owner, token: repository.token }, { parent });
-  return new github.RepositoryDeployKey(
+  const { Provider, RepositoryDeployKey } = githubSdk();
+  const provider = new Provider(`${name}-github`, { owner: repository.owner, token: repository.token }, { parent });
+  return new RepositoryDeployKey(
     `${name}-deploy-key`,
     { repository: repository.name, title: deployKeyTitle(environment), key: key.publicKeyOpenssh, readOnly },
     // GitHub refuses a key that is already on the repository: a replacement (say, readOnly

@@ -2,8 +2,8 @@
 // (the demo's `fluxcd.io/tag.server` annotations, in Flux v2 form).
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { afterFlux, componentType, type ClusterConnection } from "./cluster";
-import { ImagePolicy, ImageRepository, type ImagePolicySpec } from "./customResources";
+import { afterFlux, componentType, type ClusterConnection } from "./cluster.ts";
+import { ImagePolicy, ImageRepository, type ImagePolicySpec } from "./customResources.ts";
 
 export interface ImagePoliciesArgs {
   /** Namespace of the Flux objects. */

@@ -4,9 +4,9 @@ import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
-import type { PortMapping } from "../settings";
-import { componentType, type Cluster } from "./cluster";
-import { forgetMirrorsFunction, mirrorsVariable, nodeRegistryFunction, useMirrorsFunction } from "./nodeRegistries";
+import type { PortMapping } from "../settings/index.ts";
+import { componentType, type Cluster } from "./cluster.ts";
+import { forgetMirrorsFunction, mirrorsVariable, nodeRegistryFunction, useMirrorsFunction } from "./nodeRegistries.ts";
 
 export interface KindClusterArgs {
   /** Cluster name; kind names the nodes `<name>-control-plane`, `<name>-worker`, ... */

@@ -5,10 +5,10 @@
 import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { demoImage, registryImage, type LocalRegistry as LocalRegistrySettings } from "../settings";
-import { componentType, inCluster, type ClusterConnection } from "./cluster";
-import { interpreter, undoOnFailure } from "./kindCluster";
-import { nodeRegistryFunction } from "./nodeRegistries";
+import { demoImage, registryImage, type LocalRegistry as LocalRegistrySettings } from "../settings/index.ts";
+import { componentType, inCluster, type ClusterConnection } from "./cluster.ts";
+import { interpreter, undoOnFailure } from "./kindCluster.ts";
+import { nodeRegistryFunction } from "./nodeRegistries.ts";
 
 /**
  * The registry's names and port; with `serverImage`, the talk's image is pushed under that path

@@ -2,9 +2,9 @@
 // reduced to the Prometheus server as in the demo, plus the PodMonitor for Flux's own metrics.
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { afterFlux, componentType, inCluster, type ClusterConnection } from "./cluster";
-import type { HelmValues } from "../settings";
-import { HelmRelease, HelmRepository, PodMonitor } from "./customResources";
+import { afterFlux, componentType, inCluster, type ClusterConnection } from "./cluster.ts";
+import type { HelmValues } from "../settings/index.ts";
+import { HelmRelease, HelmRepository, PodMonitor } from "./customResources.ts";
 
 /** The demo's release name; kube-prometheus-stack derives its object names from it. */
 export const prometheusReleaseName = "prometheus-operator";

@@ -1,7 +1,7 @@
 // The stack's namespaces. Pulumi owns them: no chart or HelmRelease creates a namespace.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { componentType, inCluster, type ClusterConnection } from "./cluster";
+import { componentType, inCluster, type ClusterConnection } from "./cluster.ts";
 
 /** What each namespace is for. */
 export type NamespaceRole = "flux" | "server" | "monitoring";

@@ -3,7 +3,7 @@
 // images since v0.27 set config_path there) reads at each pull, so no restart is needed. The
 // stack's local registry and the machine's pull-through mirrors both use it. Bash functions,
 // for the scripts of local.Command resources; they read KIND_CLUSTER_NAME.
-import { registryImage, registryMirrors } from "../settings";
+import { registryImage, registryMirrors } from "../settings/index.ts";
 
 /** `node_registry <registry> <hosts.toml>`: writes the file on every node of the cluster. */
 export const nodeRegistryFunction = `node_registry() {

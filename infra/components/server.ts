@@ -2,9 +2,9 @@
 // figures of the demo's merged kustomize manifests and a pod that passes Pod Security "restricted".
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { componentType, inCluster, type ClusterConnection } from "./cluster";
-import type { ComputeResources } from "../settings";
-import { ServiceMonitor } from "./customResources";
+import { componentType, inCluster, type ClusterConnection } from "./cluster.ts";
+import type { ComputeResources } from "../settings/index.ts";
+import { ServiceMonitor } from "./customResources.ts";
 
 /** The image's user is the name `nobody`; the kubelet can only verify a numeric user as non-root. */
 export const nobody = 65534;

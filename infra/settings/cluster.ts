@@ -4,12 +4,12 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { z } from "zod";
-import { described, kindDuration, nonEmpty, oneOf, section, wholeNumber, yesNo } from "./fields";
-import { show } from "./problems";
-import { resolveUserPath } from "./project";
-import type { SecretValues } from "./secrets";
-import { localRegistry, type LocalRegistry } from "./registries";
-import { isMapping, secretPlaceholder } from "./values";
+import { described, kindDuration, nonEmpty, oneOf, section, wholeNumber, yesNo } from "./fields.ts";
+import { show } from "./problems.ts";
+import { resolveUserPath } from "./project.ts";
+import type { SecretValues } from "./secrets.ts";
+import { localRegistry, type LocalRegistry } from "./registries.ts";
+import { isMapping, secretPlaceholder } from "./values.ts";
 
 /** kind v0.32.0's default node image (its release notes), Kubernetes v1.36.1. */
 export const defaultNodeImage = "kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5";

@@ -4,10 +4,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
 import type { z } from "zod";
-import { described, pinnedChart, section, wholeNumber } from "./fields";
-import { show } from "./problems";
-import { readYaml, type ProjectFile } from "./project";
-import { isMapping, mergeValues, type HelmValues } from "./values";
+import { described, pinnedChart, section, wholeNumber } from "./fields.ts";
+import { show } from "./problems.ts";
+import { readYaml, type ProjectFile } from "./project.ts";
+import { isMapping, mergeValues, type HelmValues } from "./values.ts";
 
 export const fluxSchema = described(
   section({
@@ -58,7 +58,7 @@ export function fluxValues(file: ProjectFile | undefined, problems: string[]): H
 
 /** The pinned flux2 chart's own default values (charts/flux2-values.yaml names the source). */
 export function chartDefaultValues(): HelmValues {
-  return YAML.parse(fs.readFileSync(path.join(__dirname, "charts", "flux2-values.yaml"), "utf8")) as HelmValues;
+  return YAML.parse(fs.readFileSync(path.join(import.meta.dirname, "charts", "flux2-values.yaml"), "utf8")) as HelmValues;
 }
 
 const typeName = (value: unknown) =>

@@ -2,9 +2,9 @@
 // is parsed once; the result is off, ssh (a generated or supplied key) or https (a token).
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { described, fluxDuration, fluxShortDuration, hidden, nonEmpty, section, string, yesNo } from "./fields";
-import { branchProblem, knownHostsProblems } from "./gitRules";
-import type { SecretValues } from "./secrets";
+import { described, fluxDuration, fluxShortDuration, hidden, nonEmpty, section, string, yesNo } from "./fields.ts";
+import { branchProblem, knownHostsProblems } from "./gitRules.ts";
+import type { SecretValues } from "./secrets.ts";
 
 /** Flux bootstrap's names for the sync objects and their Secret; `flux reconcile` users know them. */
 export const syncName = "flux-system";

@@ -2,8 +2,8 @@
 // environment's ImagePolicy.
 import { RE2JS } from "re2js";
 import { z } from "zod";
-import { described, fluxDuration, oneOf, section, string } from "./fields";
-import type { ProjectFile } from "./project";
+import { described, fluxDuration, oneOf, section, string } from "./fields.ts";
+import type { ProjectFile } from "./project.ts";
 
 /**
  * Name of an environment's server ImagePolicy. It differs per environment because every

@@ -4,19 +4,19 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { clusterSchema, resolveCluster, type ClusterSettings } from "./cluster";
-import { fluxSchema, fluxValues, fluxValuesFile, type FluxSettings } from "./flux";
-import { gitSchema, resolveGit, type GitSettings } from "./git";
-import { imagePolicySchema, markerWarning, serverImagePolicy, type ImagePolicySettings } from "./imagePolicy";
-import { namespacesSchema, type NamespaceSettings } from "./namespaces";
-import { configInput } from "./input";
-import { ConfigurationError, describeIssue, show } from "./problems";
-import { projectFile, projectRoot, readFileOrUndefined, type ProjectFile } from "./project";
-import { isMapping, secretPlaceholder } from "./values";
-import { prometheusSchema, type PrometheusSettings } from "./prometheus";
-import { localRegistry } from "./registries";
-import { readSecrets, secretSettings } from "./secrets";
-import { imageParts, resourceWarnings, serverSchema, type ServerSettings } from "./server";
+import { clusterSchema, resolveCluster, type ClusterSettings } from "./cluster.ts";
+import { fluxSchema, fluxValues, fluxValuesFile, type FluxSettings } from "./flux.ts";
+import { gitSchema, resolveGit, type GitSettings } from "./git.ts";
+import { imagePolicySchema, markerWarning, serverImagePolicy, type ImagePolicySettings } from "./imagePolicy.ts";
+import { namespacesSchema, type NamespaceSettings } from "./namespaces.ts";
+import { configInput } from "./input.ts";
+import { ConfigurationError, describeIssue, show } from "./problems.ts";
+import { projectFile, projectRoot, readFileOrUndefined, type ProjectFile } from "./project.ts";
+import { isMapping, secretPlaceholder } from "./values.ts";
+import { prometheusSchema, type PrometheusSettings } from "./prometheus.ts";
+import { localRegistry } from "./registries.ts";
+import { readSecrets, secretSettings } from "./secrets.ts";
+import { imageParts, resourceWarnings, serverSchema, type ServerSettings } from "./server.ts";
 
 /** The Pulumi configuration keys of this project (namespace `gitops:`), one per concern. */
 export const settingsSchema = (stack: string) => {
@@ -253,11 +253,11 @@ export function readSettings(root = projectRoot, environment: RawSettings["envir
 const isConfigSecret = (key: string): boolean =>
   (pulumi.runtime as unknown as { isConfigSecret(key: string): boolean }).isConfigSecret(key);
 
-export { ConfigurationError } from "./problems";
-export { editDistance } from "./input";
-export { projectRoot, readYaml, resolveUserPath, type ProjectFile } from "./project";
-export { isMapping, mergeValues, secretPlaceholder, type HelmValues } from "./values";
-export { secretSettings, type SecretSetting } from "./secrets";
+export { ConfigurationError } from "./problems.ts";
+export { editDistance } from "./input.ts";
+export { projectRoot, readYaml, resolveUserPath, type ProjectFile } from "./project.ts";
+export { isMapping, mergeValues, secretPlaceholder, type HelmValues } from "./values.ts";
+export { secretSettings, type SecretSetting } from "./secrets.ts";
 export {
   portsClash,
   kubeconfigFile,
@@ -266,7 +266,7 @@ export {
   type KindClusterSettings,
   type ExistingClusterSettings,
   type PortMapping,
-} from "./cluster";
+} from "./cluster.ts";
 export {
   syncName,
   githubKnownHosts,
@@ -276,10 +276,10 @@ export {
   type SshGitSettings,
   type HttpsGitSettings,
   type GitLocation,
-} from "./git";
-export { serverImagePolicy, imagePolicyMarker, type ImagePolicySettings } from "./imagePolicy";
-export { localRegistry, registryImage, registryMirrors, type LocalRegistry } from "./registries";
-export { demoImage, imageParts, imageRepository, type ServerSettings, type ComputeResources } from "./server";
-export { fluxDefaultValues, fluxValuesFile, type FluxSettings } from "./flux";
-export type { NamespaceSettings, NamespaceRole } from "./namespaces";
-export type { PrometheusSettings } from "./prometheus";
+} from "./git.ts";
+export { serverImagePolicy, imagePolicyMarker, type ImagePolicySettings } from "./imagePolicy.ts";
+export { localRegistry, registryImage, registryMirrors, type LocalRegistry } from "./registries.ts";
+export { demoImage, imageParts, imageRepository, type ServerSettings, type ComputeResources } from "./server.ts";
+export { fluxDefaultValues, fluxValuesFile, type FluxSettings } from "./flux.ts";
+export type { NamespaceSettings, NamespaceRole } from "./namespaces.ts";
+export type { PrometheusSettings } from "./prometheus.ts";

@@ -1,10 +1,10 @@
 // A stack's configuration as the engine hands it over (`project:key` → string), decoded into
 // the project's sections; other namespaces sorted into Pulumi's or a provider's, misspellings
 // and strangers.
-import { show } from "./problems";
-import type { RawSettings } from "./index";
-import { secretSettings } from "./secrets";
-import { secretPlaceholder } from "./values";
+import { show } from "./problems.ts";
+import type { RawSettings } from "./index.ts";
+import { secretSettings } from "./secrets.ts";
+import { secretPlaceholder } from "./values.ts";
 
 /** Namespaces of configuration this program (or Pulumi itself) reads besides its own. */
 const otherNamespaces = ["pulumi", "kubernetes", "command", "tls", "github"];

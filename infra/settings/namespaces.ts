@@ -1,6 +1,6 @@
 // The namespaces of each role: Flux, the demo server, Prometheus.
 import type { z } from "zod";
-import { described, section, text } from "./fields";
+import { described, section, text } from "./fields.ts";
 
 const allowed = "must be a namespace name (DNS label: a-z, 0-9, '-', at most 63)";
 /** Namespaces every cluster already has: the stack would take them over, and destroy would delete them. */

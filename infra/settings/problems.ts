@@ -1,19 +1,21 @@
 // How invalid settings are reported: every problem at once, each as `key: value — what is allowed`.
 import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
-import { hidden } from "./fields";
+import { hidden } from "./fields.ts";
 
 /** A stack's settings are invalid; `problems` lists each one as `key: value — what is allowed`. */
 export class ConfigurationError extends pulumi.RunError {
-  constructor(
-    readonly stackName: string,
-    readonly problems: readonly string[],
-  ) {
+  readonly stackName: string;
+  readonly problems: readonly string[];
+
+  constructor(stackName: string, problems: readonly string[]) {
     super(
       `Invalid configuration for stack "${stackName}" (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
         problems.map((problem) => `  - ${problem}`).join("\n"),
     );
     this.name = "ConfigurationError";
+    this.stackName = stackName;
+    this.problems = problems;
   }
 }
 

@@ -5,7 +5,7 @@ import * as path from "node:path";
 import * as YAML from "yaml";
 
 /** Root of the project: Pulumi.yaml, the stack files and stacks/<env>/ are resolved against it. */
-export const projectRoot = path.resolve(__dirname, "..", "..");
+export const projectRoot = path.resolve(import.meta.dirname, "..", "..");
 
 /** A file of the project, as read from disk; `path` is relative to the project root, for messages. */
 export interface ProjectFile {

@@ -1,6 +1,6 @@
 // Prometheus: kube-prometheus-stack, installed by Flux, reduced to the Prometheus server.
 import type { z } from "zod";
-import { described, pinnedChart, prometheusDurationPattern, section, text, wholeNumber, yesNo } from "./fields";
+import { described, pinnedChart, prometheusDurationPattern, section, text, wholeNumber, yesNo } from "./fields.ts";
 
 export const prometheusSchema = described(
   section({

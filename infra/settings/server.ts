@@ -1,6 +1,6 @@
 // The demo server: its image, replicas, log level and resources.
 import { z } from "zod";
-import { described, oneOf, section, text, wholeNumber } from "./fields";
+import { described, oneOf, section, text, wholeNumber } from "./fields.ts";
 
 // An image reference with a tag (and optionally a digest): registry/path:tag[@sha256:...].
 const taggedImage =

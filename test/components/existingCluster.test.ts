@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { ExistingCluster } from "../../infra/components/existingCluster";
-import { build } from "../support/components";
+import { ExistingCluster } from "../../infra/components/existingCluster.ts";
+import { build } from "../support/components.ts";
 
 const kubeconfig = () => pulumi.secret("apiVersion: v1\nkind: Config\n");
 

@@ -3,10 +3,10 @@
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { Flux } from "../../infra/components/flux";
-import { fluxDefaultValues, projectRoot } from "../../infra/settings";
-import { fixtures, readYamlFile, unknownValuePaths } from "../helpers";
-import { build, providerReference } from "../support/components";
+import { Flux } from "../../infra/components/flux.ts";
+import { fluxDefaultValues, projectRoot } from "../../infra/settings/index.ts";
+import { fixtures, readYamlFile, unknownValuePaths } from "../helpers.ts";
+import { build, providerReference } from "../support/components.ts";
 
 const flux2Chart = readYamlFile(path.join(fixtures, "charts/flux2/Chart.yaml")) as { version: string };
 const flux2Defaults = readYamlFile(path.join(projectRoot, "infra/settings/charts/flux2-values.yaml"));

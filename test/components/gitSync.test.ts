@@ -4,10 +4,10 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { commitMessageTemplate, GitSync, secretData, type GitCredentials, type GitSyncArgs } from "../../infra/components/gitSync";
-import { githubKnownHosts } from "../../infra/settings";
-import { settle } from "../helpers";
-import { build, fluxRelease, types } from "../support/components";
+import { commitMessageTemplate, GitSync, secretData, type GitCredentials, type GitSyncArgs } from "../../infra/components/gitSync.ts";
+import { githubKnownHosts } from "../../infra/settings/index.ts";
+import { settle } from "../helpers.ts";
+import { build, fluxRelease, types } from "../support/components.ts";
 
 const base: Omit<GitSyncArgs, "credentials" | "flux" | "cluster"> = {
   url: "ssh://git@github.com/acme/gitops-demo.git",

@@ -1,8 +1,8 @@
 // The ImagePolicies component under plain mocks: the ImageRepository Flux scans and the policy.
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { ImagePolicies } from "../../infra/components/imagePolicies";
-import { build, fluxRelease, type Built } from "../support/components";
+import { ImagePolicies } from "../../infra/components/imagePolicies.ts";
+import { build, fluxRelease, type Built } from "../support/components.ts";
 
 // A suite of its own: the tests of every file run in one process, and a top-level hook would run for all of them.
 describe("the ImagePolicies component", () => {

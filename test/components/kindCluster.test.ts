@@ -8,9 +8,9 @@ import * as path from "node:path";
 import { afterEach, before, beforeEach, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
-import { KindCluster, kindClusterConfig, type KindClusterArgs } from "../../infra/components/kindCluster";
-import { mirrorsVariable } from "../../infra/components/nodeRegistries";
-import { build, type Built } from "../support/components";
+import { KindCluster, kindClusterConfig, type KindClusterArgs } from "../../infra/components/kindCluster.ts";
+import { mirrorsVariable } from "../../infra/components/nodeRegistries.ts";
+import { build, type Built } from "../support/components.ts";
 
 const clusterArgs: KindClusterArgs = {
   clusterName: "gitops-dev",

@@ -7,10 +7,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, before, beforeEach, describe, it } from "node:test";
 import * as command from "@pulumi/command";
-import { LocalRegistry } from "../../infra/components/localRegistry";
-import { localRegistry, registryImage } from "../../infra/settings";
-import { build, providerReference, type Built } from "../support/components";
-import { stubDocker, stubKindNodes as stubKind } from "../support/dockerStub";
+import { LocalRegistry } from "../../infra/components/localRegistry.ts";
+import { localRegistry, registryImage } from "../../infra/settings/index.ts";
+import { build, providerReference, type Built } from "../support/components.ts";
+import { stubDocker, stubKindNodes as stubKind } from "../support/dockerStub.ts";
 
 const registry = localRegistry("gitops-dev", 5001);
 // The server's image lives in the registry: the talk's image is pushed there under its path and tag.

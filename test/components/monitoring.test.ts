@@ -3,10 +3,10 @@
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { before, describe, it } from "node:test";
-import { fluxControllers, Monitoring, prometheusReleaseName } from "../../infra/components/monitoring";
-import { projectRoot, type HelmValues } from "../../infra/settings";
-import { fixtures, readYamlFile, unknownValuePaths } from "../helpers";
-import { build, fluxRelease, type Built } from "../support/components";
+import { fluxControllers, Monitoring, prometheusReleaseName } from "../../infra/components/monitoring.ts";
+import { projectRoot, type HelmValues } from "../../infra/settings/index.ts";
+import { fixtures, readYamlFile, unknownValuePaths } from "../helpers.ts";
+import { build, fluxRelease, type Built } from "../support/components.ts";
 
 // kube-prometheus-stack's and flux2's values.yaml at the pinned versions (test/fixtures/README.md).
 const chartDefaults = readYamlFile(path.join(fixtures, "charts/kube-prometheus-stack/values.yaml")) as HelmValues;

@@ -1,9 +1,9 @@
 // The Namespaces component under plain mocks: one namespace per role, Pod Security labels.
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { Namespaces } from "../../infra/components/namespaces";
-import { settle } from "../helpers";
-import { build, providerReference, type Built } from "../support/components";
+import { Namespaces } from "../../infra/components/namespaces.ts";
+import { settle } from "../helpers.ts";
+import { build, providerReference, type Built } from "../support/components.ts";
 
 // A suite of its own: the tests of every file run in one process, and a top-level hook would run for all of them.
 describe("the Namespaces component, built alone", () => {

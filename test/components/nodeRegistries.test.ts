@@ -7,11 +7,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
-import { interpreter } from "../../infra/components/kindCluster";
-import { forgetMirrorsFunction, mirrorsVariable, nodeRegistryFunction, useMirrorsFunction } from "../../infra/components/nodeRegistries";
-import { registryImage, registryMirrors } from "../../infra/settings";
-import { evaluate } from "../helpers";
-import { stubDocker, stubKindNodes } from "../support/dockerStub";
+import { interpreter } from "../../infra/components/kindCluster.ts";
+import { forgetMirrorsFunction, mirrorsVariable, nodeRegistryFunction, useMirrorsFunction } from "../../infra/components/nodeRegistries.ts";
+import { registryImage, registryMirrors } from "../../infra/settings/index.ts";
+import { evaluate } from "../helpers.ts";
+import { stubDocker, stubKindNodes } from "../support/dockerStub.ts";
 
 const nodes = ["gitops-dev-control-plane", "gitops-dev-worker"];
 

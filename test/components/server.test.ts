@@ -3,9 +3,9 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import * as command from "@pulumi/command";
-import { Server, serverPodTemplate, type ServerArgs } from "../../infra/components/server";
-import { build, providerReference, type Built } from "../support/components";
-import { restrictedViolations, type PodSpec } from "../support/podSecurity";
+import { Server, serverPodTemplate, type ServerArgs } from "../../infra/components/server.ts";
+import { build, providerReference, type Built } from "../support/components.ts";
+import { restrictedViolations, type PodSpec } from "../support/podSecurity.ts";
 
 const args: Omit<ServerArgs, "monitoringReady" | "cluster"> = {
   image: "registry.example/team/server:2.3.4",

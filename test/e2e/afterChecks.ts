@@ -1,10 +1,10 @@
 // The checks after the live ones: a release reaches the ImagePolicy (step 8 without the Git
 // host), and destroy leaves nothing behind.
-import type { Stack } from "@pulumi/pulumi/automation";
-import { kindClusters, type Machine } from "../../tools/machine";
-import { CheckFailed, log } from "./common";
-import { machine } from "./report";
-import type { Run } from "./throwawayStack";
+import type { Stack } from "@pulumi/pulumi/automation/index.js";
+import { kindClusters, type Machine } from "../../tools/machine.ts";
+import { CheckFailed, log } from "./common.ts";
+import { machine } from "./report.ts";
+import type { Run } from "./throwawayStack.ts";
 
 /** After destroy: no kind cluster, no Docker container of it, and no resource in the stack's state. */
 export async function nothingLeft(run: Run, stack: Pick<Stack, "exportStack">, on: Machine = machine): Promise<void> {
@@ -45,7 +45,7 @@ export async function nothingLeft(run: Run, stack: Pick<Stack, "exportStack">, o
  */
 export async function releaseNewTag(run: Run): Promise<void> {
   // Loaded here, not at the top: a skipped suite must not wait for the Kubernetes client.
-  const { main: release } = await import("../../tools/release.js");
+  const { main: release } = await import("../../tools/release.ts");
   const prefix = (line: string) => `release | ${line}`;
   const output = {
     write: (text: string) =>

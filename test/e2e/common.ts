@@ -2,7 +2,7 @@
 // interrupt that stops whatever runs.
 import * as path from "node:path";
 
-export const projectRoot = path.resolve(__dirname, "..", "..");
+export const projectRoot = path.resolve(import.meta.dirname, "..", "..");
 export const baseStack = "dev";
 // dev keeps the default namespace names (README "Settings"); Flux's comes from the stack output.
 export const serverNamespace = "server";

@@ -5,9 +5,9 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
-import type { Stack } from "@pulumi/pulumi/automation";
-import { log, messageOf, minute } from "./common";
-import { kubeconfigOf, type Run } from "./throwawayStack";
+import type { Stack } from "@pulumi/pulumi/automation/index.js";
+import { log, messageOf, minute } from "./common.ts";
+import { kubeconfigOf, type Run } from "./throwawayStack.ts";
 
 /** Flux's kinds whose status says where a reconciliation stands. */
 const fluxKinds = [

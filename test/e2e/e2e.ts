@@ -1,4 +1,4 @@
-// End-to-end suite: `npm run test:e2e` (node --import tsx test/e2e/e2e.ts [--timings <path>]).
+// End-to-end suite: `npm run test:e2e` (node test/e2e/e2e.ts [--timings <path>]).
 // Brings up a throw-away copy of the `dev` environment under its own stack and cluster name,
 // checks the live cluster, checks that preview and refresh see no drift, destroys it, and
 // records how long each phase took. Needs Docker, kind and the Pulumi CLI; without them it
@@ -12,12 +12,21 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { interrupt, log, messageOf, minute, projectRoot } from "./common";
-import { saveDiagnostics } from "./diagnostics";
-import { nothingLeft, releaseNewTag } from "./afterChecks";
-import { checkEnvironment } from "./liveChecks";
-import { fetchesBetween, machine, milestoneRecorder, missingPrerequisites, PhaseFailed, Report, toolVersions } from "./report";
-import { cleanup, copyProject, createStack, pulumiIsCancelling, pulumiOperation, stopPulumi, type Run, type State } from "./throwawayStack";
+import { interrupt, log, messageOf, minute, projectRoot } from "./common.ts";
+import { saveDiagnostics } from "./diagnostics.ts";
+import { nothingLeft, releaseNewTag } from "./afterChecks.ts";
+import { checkEnvironment } from "./liveChecks.ts";
+import { fetchesBetween, machine, milestoneRecorder, missingPrerequisites, PhaseFailed, Report, toolVersions } from "./report.ts";
+import {
+  cleanup,
+  copyProject,
+  createStack,
+  pulumiIsCancelling,
+  pulumiOperation,
+  stopPulumi,
+  type Run,
+  type State,
+} from "./throwawayStack.ts";
 
 const usage = "usage: npm run test:e2e [-- --timings FILE]   (default out/e2e-timings.json)";
 
@@ -133,7 +142,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     const stack = (state.stack = await report.time("stack setup", () => createStack(run)));
     // Loaded here: a skipped suite must not wait for the SDK the mirrors' module brings.
-    const { upstreamFetches } = await import("../../tools/mirrors.js");
+    const { upstreamFetches } = await import("../../tools/mirrors.ts");
     // The mirrors' counters around each up: what reached the internet (README, "Image pulls and the mirrors").
     let fetchesBefore = await upstreamFetches(machine);
     await report.time("up total", () => {

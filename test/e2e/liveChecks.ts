@@ -4,9 +4,9 @@ import * as net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 // Types only: the modules themselves load after the prerequisite check, so a skip is instant.
 import type * as K8s from "@kubernetes/client-node";
-import type { Stack } from "@pulumi/pulumi/automation";
-import { CheckFailed, interrupt, log, messageOf, minute, monitoringNamespace, serverNamespace } from "./common";
-import { stackSetting, type Run } from "./throwawayStack";
+import type { Stack } from "@pulumi/pulumi/automation/index.js";
+import { CheckFailed, interrupt, log, messageOf, minute, monitoringNamespace, serverNamespace } from "./common.ts";
+import { stackSetting, type Run } from "./throwawayStack.ts";
 
 interface Clients {
   readonly config: K8s.KubeConfig;

@@ -2,11 +2,11 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { EngineEvent } from "@pulumi/pulumi/automation";
-import { dockerAnswers, localMachine } from "../../tools/machine";
-import type { UpstreamFetches } from "../../tools/mirrors";
-import { CheckFailed, interrupt, lastLines, log, messageOf } from "./common";
-import type { Run } from "./throwawayStack";
+import type { EngineEvent } from "@pulumi/pulumi/automation/index.js";
+import { dockerAnswers, localMachine } from "../../tools/machine.ts";
+import type { UpstreamFetches } from "../../tools/mirrors.ts";
+import { CheckFailed, interrupt, lastLines, log, messageOf } from "./common.ts";
+import type { Run } from "./throwawayStack.ts";
 
 /** The machine, as doctor and the lifecycle wrapper see it (tools/machine.ts). */
 export const machine = localMachine(30_000);
@@ -36,11 +36,13 @@ export async function toolVersions(): Promise<ToolVersions> {
 
 /** A phase that failed: the message says which one, then why. */
 export class PhaseFailed extends Error {
-  constructor(
-    readonly phase: string,
-    readonly reason: unknown,
-  ) {
+  readonly phase: string;
+  readonly reason: unknown;
+
+  constructor(phase: string, reason: unknown) {
     super(reason instanceof CheckFailed ? reason.message : `${phase} failed: ${lastLines(messageOf(reason))}`);
+    this.phase = phase;
+    this.reason = reason;
   }
 }
 
@@ -76,11 +78,14 @@ export class Report {
   private failure?: string;
   private diagnostics?: string;
 
-  constructor(
-    private readonly file: string,
-    private readonly run: Run,
-    private readonly versions: ToolVersions,
-  ) {
+  private readonly file: string;
+  private readonly run: Run;
+  private readonly versions: ToolVersions;
+
+  constructor(file: string, run: Run, versions: ToolVersions) {
+    this.file = file;
+    this.run = run;
+    this.versions = versions;
     this.write();
   }
 

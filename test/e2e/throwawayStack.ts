@@ -7,8 +7,8 @@ import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { pathToFileURL } from "node:url";
 import * as YAML from "yaml";
-import type { Stack } from "@pulumi/pulumi/automation";
-import { baseStack, log, messageOf, minute, projectRoot } from "./common";
+import type { Stack } from "@pulumi/pulumi/automation/index.js";
+import { baseStack, log, messageOf, minute, projectRoot } from "./common.ts";
 
 export interface Run {
   readonly id: string;

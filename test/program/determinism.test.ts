@@ -2,7 +2,7 @@
 // random values or map-order effects, so previews of an unchanged stack show no changes.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { evaluate, shippedStacks } from "../helpers";
+import { evaluate, shippedStacks } from "../helpers.ts";
 
 describe("determinism", () => {
   for (const stack of shippedStacks) {

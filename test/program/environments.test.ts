@@ -6,10 +6,10 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
-import { projectRoot } from "../../infra/settings";
-import { main as render } from "../../tools/render";
-import { captureIo, evaluate, evaluatedBefore, fixtures, only, projectCopy, readYamlDocuments } from "../helpers";
-import { crdProblems, isFluxObject, validateWithModel, type KubernetesObject } from "../support/schemas";
+import { projectRoot } from "../../infra/settings/index.ts";
+import { main as render } from "../../tools/render.ts";
+import { captureIo, evaluate, evaluatedBefore, fixtures, only, projectCopy, readYamlDocuments } from "../helpers.ts";
+import { crdProblems, isFluxObject, validateWithModel, type KubernetesObject } from "../support/schemas.ts";
 
 const fixture = (name: string) => path.join(fixtures, "stacks", `${name}.yaml`);
 

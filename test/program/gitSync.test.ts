@@ -8,14 +8,14 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 import type * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
-import { parseSettings, projectRoot } from "../../infra/settings";
-import { main as render } from "../../tools/render";
-import type { Registration } from "../../tools/offline/mockEngine";
-import { renderRegistrations } from "../../tools/offline/documents";
-import { loadStackConfig } from "../../tools/offline/stackConfig";
-import { captureIo, evaluate, evaluatedBefore, fixtures, only, projectCopy, settle } from "../helpers";
-import { types } from "../support/components";
-import { crdProblems, validateWithModel, type KubernetesObject } from "../support/schemas";
+import { parseSettings, projectRoot } from "../../infra/settings/index.ts";
+import { main as render } from "../../tools/render.ts";
+import type { Registration } from "../../tools/offline/mockEngine.ts";
+import { renderRegistrations } from "../../tools/offline/documents.ts";
+import { loadStackConfig } from "../../tools/offline/stackConfig.ts";
+import { captureIo, evaluate, evaluatedBefore, fixtures, only, projectCopy, settle } from "../helpers.ts";
+import { types } from "../support/components.ts";
+import { crdProblems, validateWithModel, type KubernetesObject } from "../support/schemas.ts";
 
 const fixture = (name: string) => path.join(fixtures, "stacks", `${name}.yaml`);
 // A suite of its own: the tests of every file run in one process, and a top-level hook would run for all of them.

@@ -2,13 +2,13 @@
 import assert from "node:assert/strict";
 import { createRequire, syncBuiltinESMExports } from "node:module";
 import { describe, it } from "node:test";
-import { evaluate, only } from "../helpers";
+import { evaluate, only } from "../helpers.ts";
 
 const processStarters = ["spawn", "spawnSync", "exec", "execSync", "execFile", "execFileSync", "fork"] as const;
 
 describe("preview with an unknown kubeconfig", () => {
   it("evaluates the whole program without throwing and without starting a process", async () => {
-    const childProcess = createRequire(__filename)("node:child_process") as Record<string, unknown>;
+    const childProcess = createRequire(import.meta.filename)("node:child_process") as Record<string, unknown>;
     const started: string[] = [];
     const originals = processStarters.map((name) => [name, childProcess[name]] as const);
     for (const name of processStarters) {

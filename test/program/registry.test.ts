@@ -5,10 +5,10 @@
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { registryImage } from "../../infra/settings";
-import { renderRegistrations } from "../../tools/offline/documents";
-import { evaluatedBefore, fixtures, only } from "../helpers";
-import { crdProblems, validateWithModel, type KubernetesObject } from "../support/schemas";
+import { registryImage } from "../../infra/settings/index.ts";
+import { renderRegistrations } from "../../tools/offline/documents.ts";
+import { evaluatedBefore, fixtures, only } from "../helpers.ts";
+import { crdProblems, validateWithModel, type KubernetesObject } from "../support/schemas.ts";
 
 const registryCommand = "command:local:Command";
 const imageRepositoryType = "kubernetes:image.toolkit.fluxcd.io/v1:ImageRepository";

@@ -7,11 +7,11 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
-import { mirrorsVariable } from "../../infra/components/nodeRegistries";
-import { projectRoot } from "../../infra/settings";
-import type { Registration } from "../../tools/offline/mockEngine";
-import { loadStackConfig } from "../../tools/offline/stackConfig";
-import { evaluatedBefore, fluxValues, only, settle, shippedStacks } from "../helpers";
+import { mirrorsVariable } from "../../infra/components/nodeRegistries.ts";
+import { projectRoot } from "../../infra/settings/index.ts";
+import type { Registration } from "../../tools/offline/mockEngine.ts";
+import { loadStackConfig } from "../../tools/offline/stackConfig.ts";
+import { evaluatedBefore, fluxValues, only, settle, shippedStacks } from "../helpers.ts";
 
 const commandType = "command:local:Command";
 const providerType = "pulumi:providers:kubernetes";

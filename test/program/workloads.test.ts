@@ -5,12 +5,12 @@ import assert from "node:assert/strict";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import * as YAML from "yaml";
-import { isMapping, projectRoot, type HelmValues } from "../../infra/settings";
-import { prometheusReleaseName } from "../../infra/components/monitoring";
-import type { Registration } from "../../tools/offline/mockEngine";
-import { evaluatedBefore, fixtures, only, readYamlDocuments, readYamlFile, shippedStacks } from "../helpers";
+import { isMapping, projectRoot, type HelmValues } from "../../infra/settings/index.ts";
+import { prometheusReleaseName } from "../../infra/components/monitoring.ts";
+import type { Registration } from "../../tools/offline/mockEngine.ts";
+import { evaluatedBefore, fixtures, only, readYamlDocuments, readYamlFile, shippedStacks } from "../helpers.ts";
 import * as fs from "node:fs";
-import { restrictedViolations, type PodSpec } from "../support/podSecurity";
+import { restrictedViolations, type PodSpec } from "../support/podSecurity.ts";
 
 type KubernetesObject = { kind: string; metadata: Record<string, unknown> & { name: string }; spec: Record<string, unknown> };
 // A suite of its own: the tests of every file run in one process, and a top-level hook would run for all of them.

@@ -2,8 +2,8 @@
 // arguments and look at what it registers (inputs and resource options) by type token.
 import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
-import type { ClusterConnection } from "../../infra/components/cluster";
-import { evaluateUnderMocks, type Evaluation, type Registration } from "../../tools/offline/mockEngine";
+import type { ClusterConnection } from "../../infra/components/cluster.ts";
+import { evaluateUnderMocks, type Evaluation, type Registration } from "../../tools/offline/mockEngine.ts";
 
 export interface Built<T> extends Evaluation<undefined> {
   readonly component: T;

@@ -1,7 +1,7 @@
 // Evaluates a stack under the mock engine in a process of its own and prints a JSON summary:
 // { error, registered: ["type name", ...] }. Usage: evaluate.ts <stack> [--preview] [--kind-stdout TEXT]
 import { parseArgs } from "node:util";
-import { evaluate } from "../helpers";
+import { evaluate } from "../helpers.ts";
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,

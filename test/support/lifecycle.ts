@@ -4,12 +4,12 @@
 // in-process through main() on a faked machine.
 import assert from "node:assert/strict";
 import * as path from "node:path";
-import { PulumiCommand } from "@pulumi/pulumi/automation";
-import type { Io } from "../../tools/cli";
-import { main } from "../../tools/lifecycle";
-import type { CommandResult, Machine } from "../../tools/machine";
-import { captureIo, projectCopy } from "../helpers";
-import { createPulumiStub, type PulumiStub } from "./pulumiStub";
+import { PulumiCommand } from "@pulumi/pulumi/automation/index.js";
+import type { Io } from "../../tools/cli.ts";
+import { main } from "../../tools/lifecycle.ts";
+import type { CommandResult, Machine } from "../../tools/machine.ts";
+import { captureIo, projectCopy } from "../helpers.ts";
+import { createPulumiStub, type PulumiStub } from "./pulumiStub.ts";
 
 /** A machine with Pulumi, Docker, kind (which runs `clusters`) and kubectl, less the programs `missing` names. */
 export function machine(options: { clusters?: string[]; missing?: string[] } = {}): Machine {

@@ -33,8 +33,12 @@
 // operation takes $STUB_SECONDS_<COMMAND> (STUB_SECONDS_UP, ...), else $STUB_SECONDS (default 0.1),
 // and fails for the stacks named in $STUB_FAIL.
 import * as fs from "node:fs";
+import { createRequire } from "node:module";
 import * as os from "node:os";
 import * as path from "node:path";
+
+/** Where a package file is, as a CommonJS require (the stub's own requires) finds it. */
+const resolveModule = createRequire(import.meta.url).resolve;
 
 const script = (paths: { yaml: string; eventsGrpc: string }) => `#!${process.execPath}
 // The Pulumi CLI stand-in written by test/support/pulumiStub.ts: see there.
@@ -277,7 +281,7 @@ export function createPulumiStub(): PulumiStub {
   fs.mkdirSync(bin);
   fs.writeFileSync(
     path.join(bin, "pulumi"),
-    script({ yaml: require.resolve("yaml"), eventsGrpc: require.resolve("@pulumi/pulumi/proto/events_grpc_pb") }),
+    script({ yaml: resolveModule("yaml"), eventsGrpc: resolveModule("@pulumi/pulumi/proto/events_grpc_pb") }),
     {
       mode: 0o755,
     },

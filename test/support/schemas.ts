@@ -4,10 +4,13 @@
 //   fields the schema does not have: the API server would silently drop a misspelt field.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import Ajv, { type ValidateFunction } from "ajv";
+// ajv is CommonJS: from an ES module, its class is the default export's `default`.
+import ajvModule, { type ValidateFunction } from "ajv";
 import * as YAML from "yaml";
-import { isMapping } from "../../infra/settings";
-import { fixtures } from "../helpers";
+import { isMapping } from "../../infra/settings/index.ts";
+import { fixtures } from "../helpers.ts";
+
+const Ajv = ajvModule.default;
 
 export interface KubernetesObject {
   apiVersion: string;

@@ -1,7 +1,7 @@
 // What the settings tests share: a `qa` stack's configuration as the engine hands it over, and
 // its parsed settings or its problems.
 import assert from "node:assert/strict";
-import { ConfigurationError, parseSettings, type RawSettings, type SecretSetting, type Settings } from "../../infra/settings";
+import { ConfigurationError, parseSettings, type RawSettings, type SecretSetting, type Settings } from "../../infra/settings/index.ts";
 
 /** Secret settings a case sets; each is stored encrypted unless listed in `plaintext`. */
 export interface Secrets {

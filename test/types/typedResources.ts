@@ -1,7 +1,7 @@
 // Compile-time checks (run by `tsc --noEmit` in npm test): a misspelt field in a typed custom
 // resource must not compile. If one did, its @ts-expect-error would be unused, and tsc fails.
 import * as pulumi from "@pulumi/pulumi";
-import { HelmRelease, ImagePolicy, ServiceMonitor } from "../../infra/components/customResources";
+import { HelmRelease, ImagePolicy, ServiceMonitor } from "../../infra/components/customResources.ts";
 
 export function misspeltFieldsDoNotCompile(): void {
   const metadata = { name: "x", namespace: "y" };

@@ -1,8 +1,8 @@
 // What a stack applies, as documents: the Kubernetes objects it creates itself, the Helm
 // releases it installs, and the kind cluster config. Built from the mock engine's record.
 import * as YAML from "yaml";
-import { isMapping } from "../../infra/settings";
-import type { Registration } from "./mockEngine";
+import { isMapping } from "../../infra/settings/index.ts";
+import type { Registration } from "./mockEngine.ts";
 
 const helmReleaseType = "kubernetes:helm.sh/v3:Release";
 const kindCommandType = "command:local:Command";

@@ -2,7 +2,7 @@
 // with the options a plain mock cannot see (provider, deletedWith, dependencies, ...).
 // `npm run render` and the tests both use it, so neither defines an object a second time.
 import * as pulumi from "@pulumi/pulumi";
-import { deployEnvironment, type EnvironmentOutputs } from "../../infra/environment";
+import { deployEnvironment, type EnvironmentOutputs } from "../../infra/environment.ts";
 import {
   interceptRegistrations,
   runInPulumiStack,
@@ -10,7 +10,7 @@ import {
   specialSigKey,
   unknownValue,
   type RegisterRequest,
-} from "./pulumiInternals";
+} from "./pulumiInternals.ts";
 
 /** Stands in for a value that only exists after deployment. */
 export const afterDeployment = (what: string) => `(known after deployment: ${what})`;

@@ -1,8 +1,8 @@
 // Every part of the Pulumi Node.js SDK the mock engine uses that is not its public API, in one
 // place: an SDK upgrade that moves them breaks this file only. Checked against @pulumi/pulumi 3.270.
-export { specialSecretSig, specialSigKey, unknownValue } from "@pulumi/pulumi/runtime/rpc";
-export { runInPulumiStack } from "@pulumi/pulumi/runtime/stack";
-import { getMonitor } from "@pulumi/pulumi/runtime/settings";
+export { specialSecretSig, specialSigKey, unknownValue } from "@pulumi/pulumi/runtime/rpc.js";
+export { runInPulumiStack } from "@pulumi/pulumi/runtime/stack.js";
+import { getMonitor } from "@pulumi/pulumi/runtime/settings.js";
 
 /** The parts of a RegisterResourceRequest (proto/resource_pb) the mock engine records. */
 export interface RegisterRequest {

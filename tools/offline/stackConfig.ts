@@ -2,7 +2,7 @@
 // Pulumi CLI hands it to the program, for evaluating the program without the CLI.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { editDistance, isMapping, projectRoot, readYaml, secretPlaceholder, type ProjectFile } from "../../infra/settings";
+import { editDistance, isMapping, projectRoot, readYaml, secretPlaceholder, type ProjectFile } from "../../infra/settings/index.ts";
 
 export interface StackConfig {
   readonly project: string;
