@@ -7,14 +7,15 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 import { demoPassphrase } from "../tools/pulumiDefaults.ts";
 import { asNpmRuns } from "./helpers.ts";
-import { machine, operations, stateNotes, summary, until, withFixture, type Fixture } from "./support/lifecycle.ts";
+import { machine, operations, startedRuns, stateNotes, summary, until, withFixture, type Fixture } from "./support/lifecycle.ts";
+import { onTerminal } from "./support/terminal.ts";
 
 describe("npm run up|preview|destroy -- --all", { concurrency: true }, () => {
   describe("--all: every environment at once through the Automation API", () => {
     it(
       "selects the stacks one after another, then runs them at the same time, each line behind its name; one failure leaves the other's result",
       withFixture(async ({ stub, lifecycle }) => {
-        const result = await lifecycle(["up", "--all", "--yes", "--no-preflight"], { env: { STUB_FAIL: "prod", STUB_SECONDS: "0.5" } });
+        const result = await lifecycle(["up", "--all", "--yes", "--no-preflight"], { env: { STUB_FAIL: "prod", STUB_BARRIER: "2" } });
         assert.equal(result.code, 1);
         assert.deepEqual(stub.calls().slice(0, 4), [
           `stack select --stack dev --non-interactive | passphrase=${demoPassphrase} backend= unreachable=`,
@@ -22,7 +23,8 @@ describe("npm run up|preview|destroy -- --all", { concurrency: true }, () => {
           `stack select --stack prod --non-interactive | passphrase=${demoPassphrase} backend= unreachable=`,
           `stack init prod --secrets-provider passphrase --non-interactive | passphrase=${demoPassphrase} backend= unreachable=`,
         ]);
-        // Overlap, not just completion: each started before the other ended.
+        // Overlap, not just completion: each started before the other ended (each stub waits
+        // for both to have started, which only runs at the same time can do).
         const at = (event: string) =>
           Number(
             stub
@@ -218,15 +220,24 @@ describe("npm run up|preview|destroy -- --all", { concurrency: true }, () => {
       }),
     );
 
+    /** The signals each Pulumi run got, as "SIGINT dev", sorted. */
+    const signalsGot = (stub: Fixture["stub"]) =>
+      stub
+        .times()
+        .filter((line) => /^SIG/.test(line))
+        .map((line) => line.split(" ").slice(0, 2).join(" "))
+        .sort();
+
     /**
-     * Runs `up --all` as its own process (signals are per process), sends `signal` once both
-     * Pulumi runs are under way, to the whole process group (a terminal's Ctrl-C) or to the tool
-     * alone (a CI cancel), and returns what it printed and which signals the Pulumi runs got.
+     * Runs `up --all` as its own process with no terminal (signals are per process), sends
+     * `signal` to it alone (a CI cancel, a `kill`) once both Pulumi runs are under way, and
+     * returns what it printed and which signals the Pulumi runs got.
      */
-    async function interrupted({ stub, project }: Pick<Fixture, "stub" | "project">, signal: "SIGINT" | "SIGTERM", toGroup: boolean) {
+    async function signalled({ stub, project }: Pick<Fixture, "stub" | "project">, signal: "SIGINT" | "SIGTERM") {
+      // detached: a session of its own, without a controlling terminal, wherever the tests run.
       const child = spawn(process.execPath, [...asNpmRuns("tools/lifecycle.ts", project.root), "up", "--all", "--yes", "--no-preflight"], {
         cwd: project.root,
-        env: stub.env({ STUB_SECONDS: "30" }),
+        env: stub.env({ STUB_SECONDS: "600" }),
         detached: true,
       });
       let stdout = "";
@@ -235,28 +246,19 @@ describe("npm run up|preview|destroy -- --all", { concurrency: true }, () => {
       child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
       // "close", not "exit": exit can come before the last output has been read.
       const closed = new Promise<number | null>((resolve) => child.on("close", resolve));
-      const running = () => child.exitCode === null && child.signalCode === null;
-      let code: number | null;
       try {
-        await until(() => stub.times().filter((line) => line.startsWith("start ")).length === 2 || !running(), "both runs starting");
-        assert.ok(running(), `the tool ended before both runs started:\n${stderr}`);
-        process.kill(toGroup ? -child.pid! : child.pid!, signal);
-        code = await closed;
+        await until(() => startedRuns(stub) === 2, "both runs starting", closed);
+        process.kill(child.pid!, signal);
+        return { code: await closed, stdout, stderr, signals: signalsGot(stub) };
       } finally {
-        if (running()) process.kill(-child.pid!, "SIGKILL");
+        if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, "SIGKILL");
       }
-      const signals = stub
-        .times()
-        .filter((line) => /^SIG/.test(line))
-        .map((line) => line.split(" ").slice(0, 2).join(" "))
-        .sort();
-      return { code, stdout, stderr, signals };
     }
 
     it(
       "on SIGTERM (a CI cancel, to the tool only) stops each Pulumi run with exactly one SIGINT, and reports them interrupted",
       withFixture(async ({ project, stub }) => {
-        const result = await interrupted({ stub, project }, "SIGTERM", false);
+        const result = await signalled({ stub, project }, "SIGTERM");
         assert.equal(result.code, 1, result.stderr);
         assert.deepEqual(result.signals, ["SIGINT dev", "SIGINT prod"]);
         assert.match(result.stderr, /^gitops: asked to stop; stopping each Pulumi run cleanly$/m);
@@ -266,19 +268,60 @@ describe("npm run up|preview|destroy -- --all", { concurrency: true }, () => {
     );
 
     it(
-      "on Ctrl-C stops every Pulumi run cleanly (each gets the terminal's one SIGINT, none a second), reports them interrupted, and does not wait them out",
+      "on a SIGINT where no terminal could have sent it (to the tool only) stops each Pulumi run with exactly one SIGINT",
       withFixture(async ({ project, stub }) => {
-        const result = await interrupted({ stub, project }, "SIGINT", true);
+        const result = await signalled({ stub, project }, "SIGINT");
         assert.equal(result.code, 1, result.stderr);
-        // Cancelled, not waited out: a run left alone for its 30s would have succeeded.
-        assert.match(result.stdout, /^\[dev \]\s+error: update canceled$/m);
-        assert.match(result.stdout, /^\[prod\]\s+error: update canceled$/m);
         assert.deepEqual(result.signals, ["SIGINT dev", "SIGINT prod"]);
-        assert.match(result.stderr, /^gitops: stopping; waiting for Pulumi to finish cleanly \(Ctrl-C again forces it\)$/m);
-        assert.match(result.stdout, /^\[dev \] \^C received; cancelling\. If you would like to terminate immediately, press \^C again\.$/m);
-        assert.match(result.stdout, /^\[prod\] \^C received; cancelling\. If you would like to terminate immediately, press \^C again\.$/m);
-        assert.doesNotMatch(result.stdout, /received; terminating/);
         assert.match(summary(result.stdout), /^dev {10}interrupted {2}XmXXs {5}-\nprod {9}interrupted {2}XmXXs {5}-\n$/m);
+      }),
+    );
+
+    it(
+      "on Ctrl-C at a terminal stops every Pulumi run cleanly (each gets the terminal's one SIGINT, none a second), reports them interrupted, and does not wait them out",
+      withFixture(async ({ project, stub }) => {
+        const tool = onTerminal(
+          process.execPath,
+          [...asNpmRuns("tools/lifecycle.ts", project.root), "up", "--all", "--yes", "--no-preflight"],
+          {
+            cwd: project.root,
+            env: stub.env({ STUB_SECONDS: "600" }),
+          },
+        );
+        await until(() => startedRuns(stub) === 2, "both runs starting", tool.ended);
+        tool.ctrlC();
+        const { code, output } = await tool.ended;
+        assert.equal(code, 1, output);
+        // Cancelled, not waited out: a run left alone would have gone on for 10 minutes.
+        assert.match(output, /^\[dev \]\s+error: update canceled$/m);
+        assert.match(output, /^\[prod\]\s+error: update canceled$/m);
+        assert.deepEqual(signalsGot(stub), ["SIGINT dev", "SIGINT prod"]);
+        assert.match(output, /^gitops: stopping; waiting for Pulumi to finish cleanly \(Ctrl-C again forces it\)$/m);
+        assert.match(output, /^\[dev \] \^C received; cancelling\. If you would like to terminate immediately, press \^C again\.$/m);
+        assert.match(output, /^\[prod\] \^C received; cancelling\. If you would like to terminate immediately, press \^C again\.$/m);
+        assert.doesNotMatch(output, /received; terminating/);
+        assert.match(summary(output), /^dev {10}interrupted {2}XmXXs {5}-\nprod {9}interrupted {2}XmXXs {5}-\n$/m);
+      }),
+    );
+
+    it(
+      "one environment at a terminal: Ctrl-C reaches Pulumi, and the tool waits for it to finish cancelling, then ends with its code",
+      withFixture(async ({ project, stub }) => {
+        const tool = onTerminal(
+          process.execPath,
+          [...asNpmRuns("tools/lifecycle.ts", project.root), "up", "dev", "--yes", "--no-preflight"],
+          {
+            cwd: project.root,
+            env: stub.env({ STUB_SECONDS: "600" }),
+          },
+        );
+        await until(() => startedRuns(stub) === 1, "the run starting", tool.ended);
+        tool.ctrlC();
+        const { code, output } = await tool.ended;
+        // Pulumi's own exit code, and its last words printed before the tool ended.
+        assert.equal(code, 1, output);
+        assert.match(output, /^\s+error: update canceled$/m);
+        assert.deepEqual(signalsGot(stub), ["SIGINT dev"]);
       }),
     );
   });

@@ -2,7 +2,7 @@
 // Runs Pulumi for environments' stacks with the project's defaults (tools/pulumiDefaults.ts),
 // each stack created on first use. One environment runs the Pulumi CLI itself, with its own
 // prompt; --all runs every environment in parallel (tools/runAll.ts), then a summary.
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import { parseArgs } from "node:util";
 import { PulumiCommand } from "@pulumi/pulumi/automation/index.js";
@@ -12,6 +12,7 @@ import { clashes, EnvironmentError, listEnvironments, loadEnvironment, type Envi
 import { kindClusters, localMachine, type Machine } from "./machine.ts";
 import { publicPassphraseProblems, pulumiDefaults } from "./pulumiDefaults.ts";
 import { runAll, summaryTable, type EnvironmentResult, type LifecycleCommand, type OperationOptions } from "./runAll.ts";
+import { hasControllingTerminal, passesOn, Stopping } from "./stopping.ts";
 
 const commands: readonly LifecycleCommand[] = ["up", "preview", "destroy"];
 const usage = (command: string, root: string) =>
@@ -22,6 +23,11 @@ export interface LifecycleDependencies {
   readonly machine?: Machine;
   /** The Pulumi CLI the Automation API runs for --all. */
   readonly pulumiCommand?: () => Promise<PulumiCommand>;
+  /**
+   * Whether a Ctrl-C reaches Pulumi itself (this process has a controlling terminal).
+   * @default hasControllingTerminal()
+   */
+  readonly terminal?: boolean;
 }
 
 /** The command line: our own flags, the environment, and the rest for Pulumi, in their order. */
@@ -151,6 +157,7 @@ export async function main(argv: readonly string[], io: Io, dependencies: Lifecy
   }
 
   const defaults = pulumiDefaults(io.root, io.env);
+  const terminal = dependencies.terminal ?? hasControllingTerminal();
   if (defaults.stateDirectory) fs.mkdirSync(defaults.stateDirectory, { recursive: true });
   const running = lifecycle === "destroy" ? await kindClusters(machine) : undefined;
   const clusterGone = ({ settings }: Environment) =>
@@ -166,6 +173,7 @@ export async function main(argv: readonly string[], io: Io, dependencies: Lifecy
       yes: line.yes,
       clusterGone: clusterGone(environment),
       forPulumi: line.forPulumi,
+      terminal,
     });
   }
 
@@ -183,22 +191,23 @@ export async function main(argv: readonly string[], io: Io, dependencies: Lifecy
   }
   defaults.notes.forEach((note) => say(io.stderr, `gitops: ${note}`));
 
-  // A terminal's Ctrl-C reaches every Pulumi run directly (one process group): forwarding it
-  // would be a second one, which Pulumi takes as "terminate now". A SIGTERM (a CI cancel)
-  // reaches only this process: forward it once, as SIGINT, so each run stops cleanly.
-  let interrupted = false;
-  const abort = new AbortController();
-  const onInterrupt = () => {
-    interrupted = true;
-    say(io.stderr, "\ngitops: stopping; waiting for Pulumi to finish cleanly (Ctrl-C again forces it)");
+  // A terminal's Ctrl-C reaches every Pulumi run itself (tools/stopping.ts); any other signal
+  // is passed on once, so each run stops cleanly. Either way no further run starts.
+  const stopping = new Stopping();
+  const onSignal = (signal: NodeJS.Signals) => {
+    const passOn = passesOn(signal, terminal);
+    if (!stopping.requested) {
+      say(
+        io.stderr,
+        passOn
+          ? "\ngitops: asked to stop; stopping each Pulumi run cleanly"
+          : "\ngitops: stopping; waiting for Pulumi to finish cleanly (Ctrl-C again forces it)",
+      );
+    }
+    stopping.request("interrupted", passOn);
   };
-  const onTerminate = () => {
-    interrupted = true;
-    say(io.stderr, "\ngitops: asked to stop; stopping each Pulumi run cleanly");
-    abort.abort();
-  };
-  process.on("SIGINT", onInterrupt);
-  process.on("SIGTERM", onTerminate);
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
   try {
     const pulumiCommand = await (dependencies.pulumiCommand ?? (() => PulumiCommand.get()))();
     const results = await runAll(
@@ -211,17 +220,15 @@ export async function main(argv: readonly string[], io: Io, dependencies: Lifecy
         secretsProvider: defaults.secretsProvider,
         operation,
         pulumiCommand,
-        signal: abort.signal,
+        stopping,
       },
     );
-    // The runs' exits can be handled before a Ctrl-C that stopped them is: let it arrive first.
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const all = [...results, ...invalid].map((result) => ({ ...result, interrupted: interrupted && result.exitCode !== 0 }));
+    const all = [...results, ...invalid];
     say(io.stdout, `\n${summaryTable(all)}`);
     return all.some((result) => result.exitCode !== 0) ? 1 : 0;
   } finally {
-    process.off("SIGINT", onInterrupt);
-    process.off("SIGTERM", onTerminate);
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
   }
 }
 
@@ -246,6 +253,8 @@ interface RunOneOptions {
   readonly yes: boolean;
   readonly clusterGone: boolean;
   readonly forPulumi: readonly string[];
+  /** A Ctrl-C reaches Pulumi itself. */
+  readonly terminal: boolean;
 }
 
 /** One environment: the Pulumi CLI itself, on this terminal, with its own prompt. */
@@ -263,19 +272,42 @@ async function runOne(command: LifecycleCommand, stack: string, options: RunOneO
     invocations.push(["refresh", "--stack", stack, "--yes", "--non-interactive"]);
   }
   invocations.push([command, "--stack", stack, ...unattended, ...options.forPulumi]);
-  for (const args of invocations) {
-    const exitCode = await runPulumi(args, { ...io.env, ...variables }, io.root);
-    if (exitCode !== 0) return exitCode;
+
+  // Without handlers, this process would end at the first Ctrl-C and leave Pulumi cancelling
+  // (and printing) after the shell's prompt is back: it waits for Pulumi instead, passes on
+  // what Pulumi did not get itself (tools/stopping.ts), and starts nothing after a stop.
+  let stopped = false;
+  let passedOn = false;
+  let running: ChildProcess | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    stopped = true;
+    if (running === undefined || passedOn || !passesOn(signal, options.terminal)) return;
+    passedOn = true;
+    running.kill("SIGINT");
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    for (const args of invocations) {
+      if (stopped) return 130;
+      const exitCode = await runPulumi(args, { ...io.env, ...variables }, io, (child) => (running = child));
+      running = undefined;
+      if (exitCode !== 0) return exitCode;
+    }
+    return 0;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
   }
-  return 0;
 }
 
 /** Runs the Pulumi CLI on this terminal, in the project folder (where Pulumi.yaml's relative state folder resolves). */
-function runPulumi(args: readonly string[], env: NodeJS.ProcessEnv, cwd: string): Promise<number> {
+function runPulumi(args: readonly string[], env: NodeJS.ProcessEnv, io: Io, started: (child: ChildProcess) => void): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn("pulumi", args, { cwd, env, stdio: "inherit" });
+    const child = spawn("pulumi", args, { cwd: io.root, env, stdio: "inherit" });
+    started(child);
     child.on("error", (error) => {
-      console.error(`gitops: could not run pulumi: ${error.message}`);
+      say(io.stderr, `gitops: could not run pulumi: ${error.message}`);
       resolve(1);
     });
     child.on("close", (code, signal) => resolve(code ?? (signal ? 130 : 1)));

@@ -3,6 +3,7 @@
 // from scraping its output. One failing environment does not stop the others.
 import { CommandError, LocalWorkspace, type OpMap, type PulumiCommand, type Stack } from "@pulumi/pulumi/automation/index.js";
 import { say, type Io } from "./cli.ts";
+import type { Stopping } from "./stopping.ts";
 
 export type LifecycleCommand = "up" | "preview" | "destroy";
 
@@ -18,7 +19,7 @@ export interface EnvironmentResult {
   readonly seconds: number;
   /** Resources created, updated, replaced or deleted (or, for a preview, that would be). */
   readonly changed?: number;
-  /** Ctrl-C came while it ran (whatever code Pulumi then exits with). */
+  /** Stopped: Pulumi said it was cancelling, or the stop came before it started. */
   readonly interrupted?: boolean;
 }
 
@@ -40,8 +41,8 @@ export interface RunAllOptions {
   readonly secretsProvider?: string;
   readonly operation: OperationOptions;
   readonly pulumiCommand: PulumiCommand;
-  /** Aborting sends each running Pulumi one SIGINT: it stops cleanly. */
-  readonly signal: AbortSignal;
+  /** Once requested, no operation starts; passed on, each running Pulumi gets one SIGINT. */
+  readonly stopping: Stopping;
 }
 
 /** Sum of what Pulumi changed, from its summary: every operation but "same". */
@@ -133,26 +134,47 @@ export async function runAll(
       const started = Date.now();
       const out = lineWriter((line) => say(io.stdout, line), prefix(name));
       const err = lineWriter((line) => say(io.stdout, line), prefix(name));
-      const streams = { onOutput: out.chunk, onError: err.chunk, signal: options.signal };
+      let interrupted = false;
+      /** One Pulumi operation with this environment's streams; none starts once a stop is requested. */
+      const operate = async <T>(
+        run: (streams: { onOutput(text: string): void; onError(text: string): void; signal: AbortSignal }) => Promise<T>,
+      ) => {
+        if (options.stopping.requested) {
+          interrupted = true;
+          throw new Error("stopped before it started");
+        }
+        const { operation, finished } = options.stopping.begin();
+        try {
+          return await run({
+            onOutput: (text) => (operation.output(text), out.chunk(text)),
+            onError: (text) => (operation.output(text), err.chunk(text)),
+            signal: operation.signal,
+          });
+        } finally {
+          finished();
+          interrupted ||= operation.cancelling;
+        }
+      };
       try {
         let changed: number | undefined;
         if (command === "preview") {
-          changed = changedCount((await stack.preview({ ...options.operation, ...streams })).changeSummary);
+          changed = changedCount((await operate((streams) => stack.preview({ ...options.operation, ...streams }))).changeSummary);
         } else if (command === "up") {
-          changed = changedCount((await stack.up({ ...options.operation, ...streams })).summary.resourceChanges);
+          changed = changedCount((await operate((streams) => stack.up({ ...options.operation, ...streams }))).summary.resourceChanges);
         } else {
           if (clusterGone) {
             say(
               io.stderr,
               `${prefix(name)}gitops: the kind cluster of ${name} is already gone: refreshing with PULUMI_K8S_DELETE_UNREACHABLE=true first`,
             );
-            await stack.refresh(streams);
+            await operate((streams) => stack.refresh(streams));
           }
-          changed = changedCount((await stack.destroy({ ...options.operation, ...streams })).summary.resourceChanges);
+          const destroyed = await operate((streams) => stack.destroy({ ...options.operation, ...streams }));
+          changed = changedCount(destroyed.summary.resourceChanges);
         }
-        return { env: name, exitCode: 0, seconds: (Date.now() - started) / 1000, changed };
+        return { env: name, exitCode: 0, seconds: (Date.now() - started) / 1000, changed, interrupted };
       } catch (error) {
-        return { env: name, exitCode: exitCodeOf(error), seconds: (Date.now() - started) / 1000 };
+        return { env: name, exitCode: exitCodeOf(error), seconds: (Date.now() - started) / 1000, interrupted };
       } finally {
         out.flush();
         err.flush();

@@ -47,11 +47,19 @@ export const operations = (calls: readonly string[]) =>
     .filter((call) => /^(up|preview|refresh|destroy) /.test(call))
     .map((call) => call.replace(/tcp:\/\/127\.0\.0\.1:\d+/, "tcp://127.0.0.1:PORT"));
 
-export async function until(condition: () => boolean, what: string): Promise<void> {
-  const started = Date.now();
+/** How many Pulumi operations the stub has started (each with its signal handlers in place). */
+export const startedRuns = (stub: PulumiStub) => stub.times().filter((line) => line.startsWith("start ")).length;
+
+/**
+ * Waits for `condition` (read from what a stub writes), however long it takes; fails when the
+ * process it waits on ends first.
+ */
+export async function until(condition: () => boolean, what: string, ended: Promise<unknown>): Promise<void> {
+  let done = false;
+  void ended.then(() => (done = true));
   while (!condition()) {
-    assert.ok(Date.now() - started < 30_000, `${what} never happened`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.ok(!done, `${what} never happened: the process ended first`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
@@ -82,6 +90,7 @@ export function withFixture(test: (fixture: Fixture) => Promise<void> | void): (
           const code = await main(argv, io, {
             machine: options.machine ?? machine(),
             pulumiCommand: () => PulumiCommand.get({ root: stub.root, skipVersionCheck: true }),
+            terminal: false,
           });
           return { code, stdout: io.out(), stderr: io.err() };
         },

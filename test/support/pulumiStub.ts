@@ -169,7 +169,6 @@ function operate(command, stack) {
   const startTime = new Date();
   const at = () => (performance.timeOrigin + performance.now()).toFixed(3);
   say(\`\${banner} (\${name}):\`);
-  record(env.STUB_TIMES, \`start \${name} \${command} \${at()}\`);
 
   let signals = 0;
   let timer;
@@ -230,8 +229,19 @@ function operate(command, stack) {
       timer = setTimeout(() => end("canceled"), 300);
     });
   }
+  // Recorded once a signal can no longer kill it: a test that signals on "start" is never early.
+  record(env.STUB_TIMES, \`start \${name} \${command} \${at()}\`);
   const failing = (env.STUB_FAIL ?? "").split(/[\\s,]+/).includes(name);
-  timer = setTimeout(() => end(failing ? "failed" : "succeeded"), Number(env[\`STUB_SECONDS_\${command.toUpperCase()}\`] ?? env.STUB_SECONDS ?? 0.1) * 1000);
+  const seconds = Number(env[\`STUB_SECONDS_\${command.toUpperCase()}\`] ?? env.STUB_SECONDS ?? 0.1);
+  // A barrier: with STUB_BARRIER=n, no operation goes on until n have started (their runs overlap).
+  const started = () => fs.readFileSync(env.STUB_TIMES, "utf8").split("\\n").filter((line) => line.startsWith("start ")).length;
+  const barrier = Number(env.STUB_BARRIER ?? 0);
+  const proceed = () => {
+    if (signals > 0) return;
+    if (started() < barrier) return void (timer = setTimeout(proceed, 10));
+    timer = setTimeout(() => end(failing ? "failed" : "succeeded"), seconds * 1000);
+  };
+  proceed();
 }
 
 /** Sends engine events to the Automation API's Events service, as Pulumi does for --event-log tcp://. */
