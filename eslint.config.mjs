@@ -28,12 +28,16 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
   },
   {
-    // tools/requireNode.cjs: plain CommonJS that any Node.js runs, to refuse an old one.
+    // Plain CommonJS: tools/requireNode.cjs, which any Node.js runs to refuse an old one, and the
+    // Pulumi stub the tests install as a program.
     files: ["**/*.cjs"],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
       sourceType: "commonjs",
-      globals: { require: "readonly", exports: "writable", __dirname: "readonly", process: "readonly" },
+      globals: Object.fromEntries(
+        ["require", "exports", "__dirname", "process", "performance", "setTimeout", "clearTimeout"].map((name) => [name, "readonly"]),
+      ),
     },
     rules: { ...tseslint.configs.disableTypeChecked.rules, "@typescript-eslint/no-require-imports": "off" },
   },
