@@ -63,12 +63,10 @@ export function readYamlDocuments(text: string): unknown[] {
   return YAML.parseAllDocuments(text).map((document) => document.toJS() as unknown);
 }
 
-/** Resolves after the output settles; fails the test instead of hanging when it never does. */
+/** Resolves once the output settles (an output that never does is caught by the tests' timeout, test/run.ts). */
 export function settle<T>(output: { apply<U>(f: (value: T) => U): unknown }): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("output never resolved")), 5000);
+  return new Promise<T>((resolve) => {
     output.apply((value) => {
-      clearTimeout(timer);
       resolve(value);
       return value;
     });
@@ -102,7 +100,7 @@ export function executableMissing(command: string): boolean {
 
 /** Whether a Docker daemon answers (the client alone does not count). */
 export function dockerDaemonAnswers(): boolean {
-  return spawnSync("docker", ["info"], { timeout: 5000 }).status === 0;
+  return spawnSync("docker", ["info"]).status === 0;
 }
 
 export interface CliResult {
@@ -146,7 +144,7 @@ export function runCli(
     execFile(
       process.execPath,
       [...asNpmRuns(script, cwd), ...args],
-      { cwd, env: { ...process.env, ...options.env }, encoding: "utf8", timeout: 60_000 },
+      { cwd, env: { ...process.env, ...options.env }, encoding: "utf8" },
       (error, stdout, stderr) => resolve({ status: error ? (typeof error.code === "number" ? error.code : null) : 0, stdout, stderr }),
     );
   });

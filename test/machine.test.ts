@@ -15,25 +15,43 @@ function machineWithStubs(stubs: Record<string, string>) {
     fs.writeFileSync(path.join(bin, name), `#!/usr/bin/env bash\n${body}\n`, { mode: 0o755 });
   return {
     bin,
-    machine: localMachine(5000, { PATH: `${bin}:/usr/bin:/bin` }),
+    // No probe timeout: these tests are about what a command says, never about how fast it says it.
+    machine: localMachine(0, { PATH: `${bin}:/usr/bin:/bin` }),
     remove: () => fs.rmSync(bin, { recursive: true, force: true }),
   };
 }
 
 describe("this machine's probes", () => {
   it("tell a command that never answers (timed out) from one that failed or is missing", async () => {
-    const probe = localMachine(300);
-    assert.deepEqual(await probe.run("sleep", ["5"]), { found: true, exitCode: null, timedOut: true, stdout: "" });
-    assert.deepEqual(await probe.run("false", []), { found: true, exitCode: 1, timedOut: false, stdout: "" });
-    assert.deepEqual(await probe.run("no-such-command-gitops", []), { found: false, exitCode: null, stdout: "" });
+    // `sleep infinity` outlasts any probe timeout, however busy the machine; the others have none.
+    assert.deepEqual(await localMachine(300).run("sleep", ["infinity"]), {
+      found: true,
+      exitCode: null,
+      timedOut: true,
+      stdout: "",
+      stderr: "",
+    });
+    assert.deepEqual(await localMachine(0).run("false", []), { found: true, exitCode: 1, timedOut: false, stdout: "", stderr: "" });
+    assert.deepEqual(await localMachine(0).run("no-such-command-gitops", []), { found: false, exitCode: null, stdout: "", stderr: "" });
   });
 
   it("return what a command prints, with its exit code, and pass it its arguments", async () => {
     const stubs = machineWithStubs({ "gitops-echo": 'echo "args: $*"; echo "on stderr" >&2; exit "${STUB_EXIT:-0}"' });
     try {
-      assert.deepEqual(await stubs.machine.run("gitops-echo", ["a b", "c"]), { found: true, exitCode: 0, stdout: "args: a b c\n" });
-      const failing = localMachine(5000, { PATH: `${stubs.bin}:/usr/bin:/bin`, STUB_EXIT: "3" });
-      assert.deepEqual(await failing.run("gitops-echo", []), { found: true, exitCode: 3, timedOut: false, stdout: "args: \n" });
+      assert.deepEqual(await stubs.machine.run("gitops-echo", ["a b", "c"]), {
+        found: true,
+        exitCode: 0,
+        stdout: "args: a b c\n",
+        stderr: "on stderr\n",
+      });
+      const failing = localMachine(0, { PATH: `${stubs.bin}:/usr/bin:/bin`, STUB_EXIT: "3" });
+      assert.deepEqual(await failing.run("gitops-echo", []), {
+        found: true,
+        exitCode: 3,
+        timedOut: false,
+        stdout: "args: \n",
+        stderr: "on stderr\n",
+      });
     } finally {
       stubs.remove();
     }
@@ -43,7 +61,7 @@ describe("this machine's probes", () => {
     const stubs = machineWithStubs({ "gitops-only-here": "echo here" });
     try {
       assert.equal((await stubs.machine.run("gitops-only-here", [])).found, true);
-      assert.equal((await localMachine(5000, process.env).run("gitops-only-here", [])).found, false);
+      assert.equal((await localMachine(0, process.env).run("gitops-only-here", [])).found, false);
     } finally {
       stubs.remove();
     }
@@ -53,7 +71,7 @@ describe("this machine's probes", () => {
     const directory = fs.mkdtempSync(path.join(os.tmpdir(), "machine-files-"));
     try {
       fs.writeFileSync(path.join(directory, "max_user_watches"), "65536\n");
-      const machine = localMachine();
+      const machine = localMachine(0);
       assert.equal(await machine.readFile(path.join(directory, "max_user_watches")), "65536\n");
       assert.deepEqual(await machine.listDirectory(directory), ["max_user_watches"]);
       assert.equal(await machine.readFile(path.join(directory, "missing")), undefined);
@@ -67,7 +85,7 @@ describe("this machine's probes", () => {
     const server = net.createServer();
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const port = (server.address() as AddressInfo).port;
-    const machine = localMachine();
+    const machine = localMachine(0);
     try {
       assert.equal(await machine.portFree("127.0.0.1", port), false);
     } finally {

@@ -16,7 +16,9 @@ const testFiles = (directory: string): string[] =>
   });
 
 const only = process.argv.slice(2).map((file) => path.resolve(file));
-run({ files: only.length > 0 ? only : testFiles(testRoot).sort(), isolation: "none" })
+// No test waits on the clock; the timeout only ends one that hangs (a stub that never answers),
+// so that the run reports it instead of never ending.
+run({ files: only.length > 0 ? only : testFiles(testRoot).sort(), isolation: "none", timeout: 5 * 60_000 })
   .on("test:fail", () => (process.exitCode = 1))
   .compose(spec)
   .pipe(process.stdout);

@@ -13,6 +13,8 @@ export interface CommandResult {
   /** It did not finish within the probe timeout and was stopped. */
   readonly timedOut?: boolean;
   readonly stdout: string;
+  /** What it said on stderr, where a caller shows why it failed. */
+  readonly stderr?: string;
 }
 
 export interface Machine {
@@ -37,12 +39,12 @@ export const localMachine = (timeoutMs = probeTimeoutMs, env: NodeJS.ProcessEnv 
   nodeVersion: process.version,
   run: (command, args) =>
     new Promise((resolve) => {
-      execFile(command, [...args], { env, timeout: timeoutMs, encoding: "utf8", maxBuffer: 16 * 1024 * 1024 }, (error, stdout) => {
-        if (!error) return resolve({ found: true, exitCode: 0, stdout });
+      execFile(command, [...args], { env, timeout: timeoutMs, encoding: "utf8", maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+        if (!error) return resolve({ found: true, exitCode: 0, stdout, stderr });
         // A number for a non-zero exit; "ENOENT" when there is no such executable; killed on timeout.
         const { code, killed } = error as { code?: unknown; killed?: boolean };
-        if (code === "ENOENT") return resolve({ found: false, exitCode: null, stdout: "" });
-        resolve({ found: true, exitCode: typeof code === "number" ? code : null, timedOut: killed === true, stdout });
+        if (code === "ENOENT") return resolve({ found: false, exitCode: null, stdout: "", stderr: "" });
+        resolve({ found: true, exitCode: typeof code === "number" ? code : null, timedOut: killed === true, stdout, stderr });
       });
     }),
   readFile: (file) => fs.readFile(file, "utf8").catch(() => undefined),

@@ -172,19 +172,27 @@ echo "node/gitops-dev-control-plane condition met" >&2
 
     it("is interrupted cleanly: SIGTERM while kind runs still deletes the cluster", async () => {
       const [shell, ...flags] = interpreter();
-      // kind create that takes a while, so the signal arrives while it runs.
-      fs.writeFileSync(path.join(dir, "bin", "kind"), stubKind.replace('"create cluster")', '"create cluster") sleep 0.5;'), {
-        mode: 0o755,
-      });
+      // kind create says it runs (a file), then goes on until the test lets it finish.
+      const running = path.join(dir, "kind-create-runs");
+      const finish = path.join(dir, "kind-create-may-finish");
+      fs.writeFileSync(
+        path.join(dir, "bin", "kind"),
+        stubKind.replace('"create cluster")', `"create cluster") touch "${running}"; while [ ! -f "${finish}" ]; do sleep 0.01; done;`),
+        { mode: 0o755 },
+      );
       const child = spawn(shell!, [...flags, script("create")], {
         cwd: dir,
         env: scriptEnvironment(),
         stdio: ["pipe", "pipe", "pipe"],
       });
+      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
       child.stdin.end("kind: Cluster\n");
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      while (!fs.existsSync(running) && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.ok(fs.existsSync(running), "kind create never ran");
       child.kill("SIGTERM");
-      const status = await new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+      // bash runs its trap once the command in the foreground (kind) has ended.
+      fs.writeFileSync(finish, "");
+      const status = await exited;
       assert.equal(status, 143);
       const calls = fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n");
       assert.equal(calls.at(-1), "kind delete cluster --name gitops-dev --kubeconfig .kube/gitops-dev.yaml");
