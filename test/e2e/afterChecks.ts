@@ -3,11 +3,10 @@
 import type { Stack } from "@pulumi/pulumi/automation/index.js";
 import { kindClusters, type Machine } from "../../tools/machine.ts";
 import { CheckFailed, log } from "./common.ts";
-import { machine } from "./report.ts";
 import type { Run } from "./throwawayStack.ts";
 
 /** After destroy: no kind cluster, no Docker container of it, and no resource in the stack's state. */
-export async function nothingLeft(run: Run, stack: Pick<Stack, "exportStack">, on: Machine = machine): Promise<void> {
+export async function nothingLeft(run: Run, stack: Pick<Stack, "exportStack">, on: Machine): Promise<void> {
   const clusters = await kindClusters(on);
   if (clusters === undefined) throw new CheckFailed("kind get clusters failed");
   if (clusters.includes(run.clusterName)) throw new CheckFailed(`kind cluster ${run.clusterName} still exists after destroy`);

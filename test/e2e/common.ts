@@ -1,5 +1,4 @@
-// What the parts of the end-to-end suite share: where things are, how it logs, and the one
-// interrupt that stops whatever runs.
+// What the parts of the end-to-end suite share: where things are and how it logs.
 import * as path from "node:path";
 
 export const projectRoot = path.resolve(import.meta.dirname, "..", "..");
@@ -12,11 +11,11 @@ export const minute = 60_000;
 /** A check of the live environment that did not hold: its message names what was expected. */
 export class CheckFailed extends Error {}
 
-/** Aborted by Ctrl-C: stops the running Pulumi operation or wait, then cleanup runs. */
-export const interrupt = new AbortController();
+/** Where the suite's progress and Pulumi's output go: this process's stdout, unless a test collects it. */
+export const progress = { write: (text: string): unknown => process.stdout.write(text) };
 
 export function log(message: string): void {
-  console.log(`e2e: ${message}`);
+  progress.write(`e2e: ${message}\n`);
 }
 
 export function messageOf(error: unknown): string {

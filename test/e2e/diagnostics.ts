@@ -1,12 +1,12 @@
 // What a failed run saves before cleanup, so the failure explains itself: the cluster's pods,
 // events and Flux objects, the Flux controllers' logs, kind's own logs, and Pulumi's diff when a
 // "no changes" check failed. Each part is saved on its own; a part that cannot be is noted.
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
 import type { Stack } from "@pulumi/pulumi/automation/index.js";
-import { log, messageOf, minute } from "./common.ts";
+import type { CommandResult, Machine } from "../../tools/machine.ts";
+import { log, messageOf } from "./common.ts";
 import { kubeconfigOf, type Run } from "./throwawayStack.ts";
 
 /** Flux's kinds whose status says where a reconciliation stands. */
@@ -34,8 +34,12 @@ export interface DiagnosticsOptions {
   readonly previewDiff?: boolean;
 }
 
+/** Why a command failed, in a line: what it said, or that it is missing or timed out. */
+const whyFailed = (result: CommandResult) =>
+  !result.found ? "not on PATH" : result.timedOut ? "timed out" : (result.stderr ?? "").trim() || `exit code ${result.exitCode}`;
+
 /** Saves the bundle into `dir` (created); returns the files it holds. Never throws. */
-export async function saveDiagnostics(dir: string, run: Run, options: DiagnosticsOptions): Promise<string[]> {
+export async function saveDiagnostics(dir: string, run: Run, machine: Machine, options: DiagnosticsOptions): Promise<string[]> {
   fs.mkdirSync(dir, { recursive: true });
   const notes: string[] = [];
   const write = (file: string, content: unknown) => {
@@ -101,19 +105,16 @@ export async function saveDiagnostics(dir: string, run: Run, options: Diagnostic
     notes.push(`cluster objects and logs: no kubeconfig at ${kubeconfig} (kind never created the cluster)`);
   }
 
-  await part("kind export logs", () => {
-    const exported = spawnSync("kind", ["export", "logs", path.join(dir, "kind-logs"), "--name", run.clusterName], {
-      encoding: "utf8",
-      timeout: 5 * minute,
-    });
-    if (exported.status !== 0) throw new Error(`kind export logs failed: ${(exported.error?.message ?? exported.stderr).trim()}`);
+  await part("kind export logs", async () => {
+    const exported = await machine.run("kind", ["export", "logs", path.join(dir, "kind-logs"), "--name", run.clusterName]);
+    if (exported.exitCode !== 0) throw new Error(whyFailed(exported));
   });
 
-  await part("registry log", () => {
+  await part("docker logs of the local registry", async () => {
     const registry = `${run.clusterName}-registry`;
-    const logs = spawnSync("docker", ["logs", registry], { encoding: "utf8", timeout: minute });
-    if (logs.status !== 0) throw new Error(`docker logs ${registry} failed: ${(logs.error?.message ?? logs.stderr).trim()}`);
-    write("logs/registry.log", logs.stdout + logs.stderr);
+    const logs = await machine.run("docker", ["logs", registry]);
+    if (logs.exitCode !== 0) throw new Error(whyFailed(logs));
+    write("logs/registry.log", logs.stdout + (logs.stderr ?? ""));
   });
 
   if (options.previewDiff && options.stack) {

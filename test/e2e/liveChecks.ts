@@ -5,10 +5,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 // Types only: the modules themselves load after the prerequisite check, so a skip is instant.
 import type * as K8s from "@kubernetes/client-node";
 import type { Stack } from "@pulumi/pulumi/automation/index.js";
-import { CheckFailed, interrupt, log, messageOf, minute, monitoringNamespace, serverNamespace } from "./common.ts";
+import { CheckFailed, log, messageOf, minute, monitoringNamespace, serverNamespace } from "./common.ts";
 import { stackSetting, type Run } from "./throwawayStack.ts";
 
 interface Clients {
+  /** Aborted when the suite is stopped: every wait and request ends. */
+  readonly stop: AbortSignal;
   readonly config: K8s.KubeConfig;
   readonly core: K8s.CoreV1Api;
   readonly apps: K8s.AppsV1Api;
@@ -16,11 +18,12 @@ interface Clients {
   readonly forward: K8s.PortForward;
 }
 
-async function clientsFor(kubeconfig: string): Promise<Clients> {
+async function clientsFor(kubeconfig: string, stop: AbortSignal): Promise<Clients> {
   const k8s = await import("@kubernetes/client-node");
   const config = new k8s.KubeConfig();
   config.loadFromString(kubeconfig);
   return {
+    stop,
     config,
     core: config.makeApiClient(k8s.CoreV1Api),
     apps: config.makeApiClient(k8s.AppsV1Api),
@@ -37,15 +40,16 @@ const isTrue = (conditions: readonly Condition[] | undefined, type: string) =>
  * Polls `check` until it returns undefined (holds) or `timeoutMs` passes. `check` returns what
  * is still wrong; errors (the API not answering yet) count as not yet, and are reported.
  */
-async function waitFor(
+async function waitUntil(
   description: string,
   check: () => Promise<string | undefined>,
   timeoutMs: number,
+  stop: AbortSignal,
   intervalMs = 5_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    interrupt.signal.throwIfAborted();
+    stop.throwIfAborted();
     let problem: string | undefined;
     try {
       problem = await check();
@@ -61,7 +65,7 @@ async function waitFor(
     if (Date.now() >= deadline) {
       throw new CheckFailed(`${description}: still not so after ${Math.round(timeoutMs / 1000)}s (${problem})`);
     }
-    await sleep(intervalMs, undefined, { signal: interrupt.signal });
+    await sleep(intervalMs, undefined, { signal: stop });
   }
 }
 
@@ -170,15 +174,15 @@ async function withPortForward<T>(
   }
 }
 
-async function httpGet(url: string): Promise<{ status: number; body: string }> {
-  const response = await fetch(url, { signal: AbortSignal.any([AbortSignal.timeout(15_000), interrupt.signal]) });
+async function httpGet(url: string, stop: AbortSignal): Promise<{ status: number; body: string }> {
+  const response = await fetch(url, { signal: AbortSignal.any([AbortSignal.timeout(15_000), stop]) });
   return { status: response.status, body: await response.text() };
 }
 
 async function serverHealthy(clients: Clients): Promise<string | undefined> {
   const pod = await readyPodOf(clients, serverNamespace, "server");
   const { status, body } = await withPortForward(clients, serverNamespace, pod, 8080, (localPort) =>
-    httpGet(`http://127.0.0.1:${localPort}/health`),
+    httpGet(`http://127.0.0.1:${localPort}/health`, clients.stop),
   );
   return status === 200 && body.trim() === "OK" ? undefined : `pod ${pod} answered ${status} ${JSON.stringify(body.slice(0, 200))}`;
 }
@@ -198,7 +202,7 @@ interface TargetsResponse {
 async function activeTargets(clients: Clients): Promise<Target[] | string> {
   const pod = await readyPodOf(clients, monitoringNamespace, "prometheus-operated");
   const { status, body } = await withPortForward(clients, monitoringNamespace, pod, 9090, (localPort) =>
-    httpGet(`http://127.0.0.1:${localPort}/api/v1/targets`),
+    httpGet(`http://127.0.0.1:${localPort}/api/v1/targets`, clients.stop),
   );
   if (status !== 200) return `/api/v1/targets answered ${status}`;
   return (JSON.parse(body) as TargetsResponse).data?.activeTargets ?? [];
@@ -236,14 +240,16 @@ async function everyTargetUp(clients: Clients): Promise<string | undefined> {
   return notUp.length === 0 ? undefined : `${notUp.length} of ${all.length} targets not up: ${notUp.map(describeTarget).join("; ")}`;
 }
 
-/** Everything the environment promises, checked against the live cluster. */
-export async function checkEnvironment(stack: Stack, run: Run): Promise<void> {
+/** Everything the environment promises, checked against the live cluster; `stop` ends every wait. */
+export async function checkEnvironment(stack: Stack, run: Run, stop: AbortSignal): Promise<void> {
   const outputs = await stack.outputs();
   const kubeconfig: unknown = outputs.kubeconfig?.value;
   if (typeof kubeconfig !== "string" || kubeconfig === "") throw new CheckFailed("stack output kubeconfig is missing");
   const fluxNamespace = typeof outputs.fluxNamespace?.value === "string" ? outputs.fluxNamespace.value : "flux-system";
   const expectedReplicas = Number(stackSetting(run.projectDir, run.stackName, "gitops:server").replicas ?? 1);
-  const clients = await clientsFor(kubeconfig);
+  const clients = await clientsFor(kubeconfig, stop);
+  const waitFor = (description: string, check: () => Promise<string | undefined>, timeoutMs: number, intervalMs?: number) =>
+    waitUntil(description, check, timeoutMs, stop, intervalMs);
 
   await waitFor("all nodes Ready", () => nodesReady(clients), 2 * minute);
   await waitFor(`every Deployment in ${fluxNamespace} Available`, () => deploymentsAvailable(clients, fluxNamespace), 3 * minute);

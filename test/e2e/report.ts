@@ -5,11 +5,11 @@ import * as path from "node:path";
 import type { EngineEvent } from "@pulumi/pulumi/automation/index.js";
 import { dockerAnswers, localMachine } from "../../tools/machine.ts";
 import type { UpstreamFetches } from "../../tools/mirrors.ts";
-import { CheckFailed, interrupt, lastLines, log, messageOf } from "./common.ts";
+import { CheckFailed, lastLines, log, messageOf, minute } from "./common.ts";
 import type { Run } from "./throwawayStack.ts";
 
-/** The machine, as doctor and the lifecycle wrapper see it (tools/machine.ts). */
-export const machine = localMachine(30_000);
+/** The machine, as doctor and the lifecycle wrapper see it (tools/machine.ts); kind's deletes and log exports take minutes. */
+export const machine = localMachine(5 * minute);
 
 /** What this machine lacks to run the suite; empty when everything is there. */
 export async function missingPrerequisites(): Promise<string[]> {
@@ -34,15 +34,28 @@ export async function toolVersions(): Promise<ToolVersions> {
   };
 }
 
-/** A phase that failed: the message says which one, then why. */
+/** A phase that failed, or that a stop ended: the message says which one, then why. */
 export class PhaseFailed extends Error {
   readonly phase: string;
   readonly reason: unknown;
 
-  constructor(phase: string, reason: unknown) {
-    super(reason instanceof CheckFailed ? reason.message : `${phase} failed: ${lastLines(messageOf(reason))}`);
+  constructor(phase: string, reason: unknown, stopped = false) {
+    super(
+      stopped
+        ? `${messageOf(reason)} during ${phase}`
+        : reason instanceof CheckFailed
+          ? reason.message
+          : `${phase} failed: ${lastLines(messageOf(reason))}`,
+    );
     this.phase = phase;
     this.reason = reason;
+  }
+}
+
+/** A phase that did not start: the suite had been stopped. */
+export class PhaseNotStarted extends Error {
+  constructor(phase: string, reason: unknown) {
+    super(`${messageOf(reason)} before ${phase}`);
   }
 }
 
@@ -81,11 +94,14 @@ export class Report {
   private readonly file: string;
   private readonly run: Run;
   private readonly versions: ToolVersions;
+  /** Aborted when the suite is stopped: no phase starts after that, and one that ends does not count. */
+  private readonly stop: AbortSignal;
 
-  constructor(file: string, run: Run, versions: ToolVersions) {
+  constructor(file: string, run: Run, versions: ToolVersions, stop: AbortSignal = new AbortController().signal) {
     this.file = file;
     this.run = run;
     this.versions = versions;
+    this.stop = stop;
     this.write();
   }
 
@@ -98,23 +114,28 @@ export class Report {
     this.write();
   }
 
-  /** Runs one phase; its time is recorded whether it succeeds or fails. */
+  /** Runs one phase, unless the suite was stopped; its time is recorded whether it succeeds or fails. */
   async time<T>(phase: string, run: () => Promise<T>): Promise<T> {
+    if (this.stop.aborted) throw new PhaseNotStarted(phase, this.stop.reason);
     const start = Date.now();
     this.phase = phase;
     this.write();
     log(`${phase}: started`);
+    let result: T;
     try {
-      const result = await run();
-      // An operation that ignored Ctrl-C (or the deadline) and finished anyway still does not count.
-      interrupt.signal.throwIfAborted();
-      this.record(phase, Date.now() - start);
-      log(`${phase}: done`);
-      return result;
+      result = await run();
     } catch (error) {
       this.record(phase, Date.now() - start, false);
-      throw new PhaseFailed(phase, error);
+      throw this.stop.aborted ? new PhaseFailed(phase, this.stop.reason, true) : new PhaseFailed(phase, error);
     }
+    // An operation that ignored Ctrl-C (or the deadline) and finished anyway still does not count.
+    if (this.stop.aborted) {
+      this.record(phase, Date.now() - start, false);
+      throw new PhaseFailed(phase, this.stop.reason, true);
+    }
+    this.record(phase, Date.now() - start);
+    log(`${phase}: done`);
+    return result;
   }
 
   /** Records what the mirrors fetched from upstream during `up` (a phase name). */

@@ -4,11 +4,12 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { spawnSync } from "node:child_process";
 import { pathToFileURL } from "node:url";
 import * as YAML from "yaml";
-import type { Stack } from "@pulumi/pulumi/automation/index.js";
-import { baseStack, log, messageOf, minute, projectRoot } from "./common.ts";
+import type { PulumiCommand, Stack } from "@pulumi/pulumi/automation/index.js";
+import type { Machine } from "../../tools/machine.ts";
+import type { Stopping } from "../../tools/stopping.ts";
+import { baseStack, log, messageOf, progress, projectRoot } from "./common.ts";
 
 export interface Run {
   readonly id: string;
@@ -61,13 +62,23 @@ export function stackSetting(projectDir: string, stackName: string, key: string)
   return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
 }
 
-export async function createStack(run: Run): Promise<Stack> {
-  // The file itself: an ES import does not resolve the package's directory index.
+/** Which Pulumi CLI the suite drives, and what it adds to its environment. */
+export interface PulumiSetup {
+  /** @default the `pulumi` on PATH */
+  readonly pulumiCommand?: PulumiCommand;
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** The throw-away stack; `created` gets it as soon as it exists, so that cleanup finds it whatever happens next. */
+export async function createStack(run: Run, pulumi: PulumiSetup, created: (stack: Stack) => void): Promise<Stack> {
+  // Loaded here: a skipped suite must not wait for the SDK.
   const { LocalWorkspace } = await import("@pulumi/pulumi/automation/index.js");
   const stack = await LocalWorkspace.createOrSelectStack(
     { stackName: run.stackName, workDir: run.projectDir },
     {
+      ...(pulumi.pulumiCommand && { pulumiCommand: pulumi.pulumiCommand }),
       envVars: {
+        ...pulumi.env,
         // Its own state and passphrase: nothing of the user's stacks is read or touched.
         PULUMI_BACKEND_URL: pathToFileURL(run.stateDir).href,
         PULUMI_CONFIG_PASSPHRASE: randomBytes(24).toString("hex"),
@@ -75,6 +86,7 @@ export async function createStack(run: Run): Promise<Stack> {
       },
     },
   );
+  created(stack);
   // A unique cluster name, so the suite never collides with `npm run up -- dev`; set as the
   // structured value a user sets (--path), not as a JSON string.
   await stack.setConfig("gitops:cluster.name", { value: run.clusterName }, true);
@@ -89,7 +101,7 @@ export async function createStack(run: Run): Promise<Stack> {
 /** Pulumi's output, line by line, behind a prefix. */
 function prefixedOutput(prefix: string): { write: (chunk: string) => void; flush: () => void } {
   let pending = "";
-  const emit = (line: string) => process.stdout.write(`${prefix} | ${line}\n`);
+  const emit = (line: string) => progress.write(`${prefix} | ${line}\n`);
   return {
     write(chunk) {
       const lines = (pending + chunk).split("\n");
@@ -105,38 +117,25 @@ function prefixedOutput(prefix: string): { write: (chunk: string) => void; flush
 
 type OperationOptions = { onOutput: (out: string) => void; onError: (err: string) => void; signal?: AbortSignal };
 
-/** The Pulumi operation that runs now: how to stop it, and whether it has said it is stopping. */
-let running: { readonly stop: AbortController; cancelling: boolean } | undefined;
-
 /**
- * Asks the running Pulumi operation to stop, once: the Automation API sends it one SIGINT, and
- * Pulumi stops gracefully (a second SIGINT would make it terminate at once).
+ * Runs one Pulumi operation with its output streamed under `pulumi <name> |`. With `stopping`, a
+ * stop passed on reaches it (one SIGINT: tools/stopping.ts); without, it runs to its end (cleanup).
  */
-export function stopPulumi(): void {
-  if (running && !running.stop.signal.aborted && !running.cancelling) running.stop.abort();
-}
-
-/** Whether the running Pulumi has already announced that it is cancelling (it got a SIGINT itself). */
-export const pulumiIsCancelling = (): boolean => running?.cancelling ?? false;
-
-/** Runs one Pulumi operation with its output streamed under `pulumi <name> |`; `cancellable`: stopPulumi reaches it. */
 export async function pulumiOperation<T>(
   name: string,
+  stopping: Stopping | undefined,
   operation: (options: OperationOptions) => Promise<T>,
-  cancellable = true,
 ): Promise<T> {
   const output = prefixedOutput(`pulumi ${name}`);
-  const current = { stop: new AbortController(), cancelling: false };
+  const stoppable = stopping?.begin();
   const write = (text: string) => {
-    // Pulumi's own words when a SIGINT reaches it (pkg/backend/cancellation_scope.go).
-    if (/received; cancelling/.test(text)) current.cancelling = true;
+    stoppable?.operation.output(text);
     output.write(text);
   };
-  if (cancellable) running = current;
   try {
-    return await operation({ onOutput: write, onError: write, ...(cancellable && { signal: current.stop.signal }) });
+    return await operation({ onOutput: write, onError: write, ...(stoppable && { signal: stoppable.operation.signal }) });
   } finally {
-    if (running === current) running = undefined;
+    stoppable?.finished();
     output.flush();
   }
 }
@@ -147,21 +146,22 @@ export interface State {
 }
 
 /** Leaves nothing behind, whatever happened: each step runs even if the one before failed. */
-export async function cleanup(run: Run, state: State): Promise<void> {
+export async function cleanup(run: Run, state: State, machine: Machine): Promise<void> {
   if (state.stack && !state.destroyed) {
     log("cleanup: destroying the stack");
     const stack = state.stack;
     // The cluster may be gone or half made: do not fail on Kubernetes objects it cannot reach.
     stack.workspace.envVars.PULUMI_K8S_DELETE_UNREACHABLE = "true";
     try {
-      await pulumiOperation("cleanup destroy", (options) => stack.destroy(options), false);
+      await pulumiOperation("cleanup destroy", undefined, (options) => stack.destroy(options));
     } catch (error) {
       log(`cleanup: destroy failed (ignored): ${messageOf(error).split("\n")[0]}`);
     }
   }
   // Safety net: kind deletes a missing cluster without error.
-  const kindDelete = spawnSync("kind", ["delete", "cluster", "--name", run.clusterName], { stdio: "inherit", timeout: 5 * minute });
-  if (kindDelete.status !== 0) log(`cleanup: kind delete cluster --name ${run.clusterName} failed; delete it by hand`);
+  log(`cleanup: kind delete cluster --name ${run.clusterName}`);
+  const kindDelete = await machine.run("kind", ["delete", "cluster", "--name", run.clusterName]);
+  if (kindDelete.exitCode !== 0) log(`cleanup: kind delete cluster --name ${run.clusterName} failed; delete it by hand`);
   if (state.stack) {
     try {
       await state.stack.workspace.removeStack(run.stackName, { force: true });
