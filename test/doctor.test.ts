@@ -137,7 +137,7 @@ describe("npm run doctor", () => {
   it("refuses an unknown environment, naming the ones there are (exit 2)", async () => {
     const io = captureIo();
     assert.equal(await main(["dev", "staging"], io, machine(healthy)), 2);
-    assert.equal(io.err(), `gitops: no environment staging (environments: dev, prod)\n${usage}\n`);
+    assert.equal(io.err(), `gitops: no environment "staging": Pulumi.staging.yaml does not exist (environments: dev, prod)\n${usage}\n`);
   });
 
   it("prints its usage on stdout with --help (exit 0)", async () => {

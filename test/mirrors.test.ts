@@ -9,11 +9,11 @@ import { registryMirrors } from "../infra/settings/index.ts";
 import { localMachine, type CommandResult } from "../tools/machine.ts";
 import { main, mirrorChecks, upstreamFetches } from "../tools/mirrors.ts";
 import { stubDocker } from "./support/dockerStub.ts";
+import { dockerFormat } from "./support/goTemplate.ts";
 import { fakeMachine } from "./support/machine.ts";
 import { captureIo } from "./helpers.ts";
 
 const usage = "usage: npm run mirrors -- status | up | down [--keep-cache]";
-const inspectFormat = "{{.State.Running}} {{range .Config.Env}}{{.}} {{end}}";
 
 interface FakeMirror {
   readonly running: boolean;
@@ -35,9 +35,22 @@ function docker(mirrors: Record<string, FakeMirror>, options: { daemon?: boolean
     const [verb, ...rest] = args;
     const name = rest.at(-1)!;
     if (verb === "info") return answer(0, "28.2.2\n");
-    if (verb === "container" && rest[2] === inspectFormat) {
+    if (verb === "container" && rest[0] === "inspect" && rest[1] === "--format") {
+      // The container's inspect document, as Docker has it, rendered by the tool's own template.
       const mirror = byContainer.get(name);
-      return mirror ? answer(0, `${mirror.running} PATH=/usr/bin ${(mirror.env ?? []).join(" ")} \n`) : answer(1);
+      if (!mirror)
+        return Promise.resolve({
+          found: true,
+          exitCode: 1,
+          stdout: "\n",
+          stderr: `Error response from daemon: No such container: ${name}\n`,
+        });
+      const inspected = {
+        Name: `/${name}`,
+        State: { Status: mirror.running ? "running" : "exited", Running: mirror.running },
+        Config: { Env: [...(mirror.env ?? []), "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"] },
+      };
+      return answer(0, dockerFormat(rest[2]!, inspected));
     }
     if (verb === "exec" && rest[1] === "wget")
       return answer(0, JSON.stringify({ repositories: byContainer.get(rest[0]!)?.repositories ?? [] }));

@@ -11,6 +11,7 @@ import { clashes, loadEnvironment } from "../tools/environments.ts";
 import { main as lifecycle } from "../tools/lifecycle.ts";
 import type { Machine } from "../tools/machine.ts";
 import { loadStackConfig, StackNotFoundError } from "../tools/offline/stackConfig.ts";
+import { main as release } from "../tools/release.ts";
 import { main as render } from "../tools/render.ts";
 import { main as sync } from "../tools/sync.ts";
 import { captureIo, projectCopy } from "./helpers.ts";
@@ -127,12 +128,41 @@ describe("an unreadable stack file or flux-values.yaml", () => {
 });
 
 describe("stack names", () => {
-  it("refuses names that would lead out of the project, in every tool (exit 2), reading no file", async () => {
+  it("refuses names that would lead out of the project, in every tool, in the same words (exit 2)", async () => {
+    const tools: [string, (name: string, io: ReturnType<typeof captureIo>) => Promise<number>][] = [
+      ["render", (name, io) => render([name], io)],
+      ["up", (name, io) => lifecycle(["up", name], io, { machine: readyMachine })],
+      ["preview", (name, io) => lifecycle(["preview", name], io, { machine: readyMachine })],
+      ["destroy", (name, io) => lifecycle(["destroy", name], io, { machine: readyMachine })],
+      ["sync", (name, io) => sync([name], io, { machine: readyMachine })],
+      ["release", (name, io) => release([name], io)],
+      ["doctor", (name, io) => doctor([name], io, readyMachine)],
+    ];
     for (const name of ["../etc/passwd", "a/b", "..", ""]) {
       assert.throws(() => loadStackConfig(name), StackNotFoundError);
+      for (const [tool, run] of tools) {
+        const io = captureIo();
+        assert.equal(await run(name, io), 2, `${tool} ${name}`);
+        assert.equal(
+          io.err().split("\n")[0],
+          `gitops: no environment ${JSON.stringify(name)}: ${JSON.stringify(name)} is not a stack name: letters, digits, '-', '_' and '.', at most 100 (Pulumi's rule)`,
+          tool,
+        );
+      }
+    }
+  });
+
+  it("names a missing environment in every tool in the same words, with the ones there are (exit 2)", async () => {
+    const expected = 'gitops: no environment "qa": Pulumi.qa.yaml does not exist (environments: dev, prod)';
+    for (const [tool, run] of [
+      ["up", (io: ReturnType<typeof captureIo>) => lifecycle(["up", "qa"], io, { machine: readyMachine })],
+      ["render", (io: ReturnType<typeof captureIo>) => render(["qa"], io)],
+      ["doctor", (io: ReturnType<typeof captureIo>) => doctor(["qa"], io, readyMachine)],
+      ["release", (io: ReturnType<typeof captureIo>) => release(["qa"], io)],
+    ] as const) {
       const io = captureIo();
-      assert.equal(await render([name], io), 2, name);
-      assert.match(io.err(), /is not a stack name: letters, digits, '-', '_' and '\.', at most 100 \(Pulumi's rule\)/);
+      assert.equal(await run(io), 2, tool);
+      assert.equal(io.err().split("\n")[0], expected, tool);
     }
   });
 

@@ -41,8 +41,7 @@ export async function main(argv: readonly string[], io: Io, machine: Machine = l
     }
     requested = positionals;
     const unknown = unknownEnvironments(requested, io.root);
-    if (unknown.length > 0)
-      throw new UsageError(`no environment ${unknown.join(", ")} (environments: ${listEnvironments(io.root).join(", ")})`);
+    if (unknown.length > 0) throw new UsageError(unknown.join("\ngitops: "));
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     say(io.stderr, `gitops: ${error.message}\n${usage}`);

@@ -2,7 +2,14 @@
 // as the Pulumi CLI reads it, then the same settings validation the program runs.
 import { ConfigurationError, portsClash, settingsWithStackFiles, type Settings } from "../infra/settings/index.ts";
 import { ToolError } from "./cli.ts";
-import { listStacks, loadStackConfig, StackConfigError, StackNotFoundError, type StackConfig } from "./offline/stackConfig.ts";
+import {
+  listStacks,
+  loadStackConfig,
+  noSuchEnvironment,
+  StackConfigError,
+  StackNotFoundError,
+  type StackConfig,
+} from "./offline/stackConfig.ts";
 
 export interface Environment {
   readonly name: string;
@@ -37,10 +44,9 @@ export function loadEnvironment(name: string, root: string): Environment {
   }
 }
 
-/** The names among `names` that are not environments of the project. */
+/** Why each of `names` that is not an environment of the project is none: not a stack name, or no stack file. */
 export function unknownEnvironments(names: readonly string[], root: string): string[] {
-  const known = listEnvironments(root);
-  return names.filter((name) => !known.includes(name));
+  return names.flatMap((name) => noSuchEnvironment(name, root) ?? []);
 }
 
 /** Something two environments would fight over. */

@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { PulumiCommand } from "@pulumi/pulumi/automation/index.js";
 import { runMain, say, type Io } from "./cli.ts";
 import { runPreflight } from "./doctor.ts";
-import { clashes, EnvironmentError, listEnvironments, loadEnvironment, type Environment } from "./environments.ts";
+import { clashes, EnvironmentError, listEnvironments, loadEnvironment, unknownEnvironments, type Environment } from "./environments.ts";
 import { kindClusters, localMachine, type Machine } from "./machine.ts";
 import { publicPassphraseProblems, pulumiDefaults } from "./pulumiDefaults.ts";
 import { runAll, summaryTable, type EnvironmentResult, type LifecycleCommand, type OperationOptions } from "./runAll.ts";
@@ -94,13 +94,9 @@ export async function main(argv: readonly string[], io: Io, dependencies: Lifecy
   }
   const lifecycle = command as LifecycleCommand;
   const names = line.all ? listEnvironments(io.root) : [line.env!];
-  const known = listEnvironments(io.root);
-  const unknown = names.filter((name) => !known.includes(name));
+  const unknown = unknownEnvironments(names, io.root);
   if (unknown.length > 0) {
-    say(
-      io.stderr,
-      `gitops: no environment "${unknown.join(", ")}": Pulumi.${unknown[0]}.yaml does not exist\n${usage(lifecycle, io.root)}`,
-    );
+    say(io.stderr, `gitops: ${unknown.join("\ngitops: ")}\n${usage(lifecycle, io.root)}`);
     return 2;
   }
   const operation = line.all ? operationOptions(line.forPulumi) : {};
@@ -301,10 +297,16 @@ async function runOne(command: LifecycleCommand, stack: string, options: RunOneO
   }
 }
 
-/** Runs the Pulumi CLI on this terminal, in the project folder (where Pulumi.yaml's relative state folder resolves). */
+/**
+ * Runs the Pulumi CLI on this terminal, in the project folder (where Pulumi.yaml's relative state
+ * folder resolves). Its output goes where the tool's does: the terminal itself, or what a test collects.
+ */
 function runPulumi(args: readonly string[], env: NodeJS.ProcessEnv, io: Io, started: (child: ChildProcess) => void): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn("pulumi", args, { cwd: io.root, env, stdio: "inherit" });
+    const onTerminal = io.stdout === process.stdout && io.stderr === process.stderr;
+    const child = spawn("pulumi", args, { cwd: io.root, env, stdio: onTerminal ? "inherit" : ["inherit", "pipe", "pipe"] });
+    child.stdout?.on("data", (chunk: Buffer) => io.stdout.write(chunk.toString()));
+    child.stderr?.on("data", (chunk: Buffer) => io.stderr.write(chunk.toString()));
     started(child);
     child.on("error", (error) => {
       say(io.stderr, `gitops: could not run pulumi: ${error.message}`);

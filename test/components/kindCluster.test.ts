@@ -11,6 +11,7 @@ import * as YAML from "yaml";
 import { KindCluster, kindClusterConfig, type KindClusterArgs } from "../../infra/components/kindCluster.ts";
 import { mirrorsVariable } from "../../infra/components/nodeRegistries.ts";
 import { build, type Built } from "../support/components.ts";
+import { settle } from "../helpers.ts";
 
 const clusterArgs: KindClusterArgs = {
   clusterName: "gitops-dev",
@@ -314,7 +315,8 @@ echo "node/gitops-dev-control-plane condition met" >&2
       assert.equal(component.contextName, "kind-gitops-dev");
       assert.equal(component.kubeconfigExport, "export KUBECONFIG=/projects/gitops/.kube/gitops-dev.yaml");
       assert.equal(await pulumi.isSecret(component.kubeconfig), true);
-      assert.equal(component.deletedWith.urn !== undefined, true);
+      // What everything in the cluster is deleted with is the kind cluster's own Command.
+      assert.equal(await settle(component.deletedWith.urn), built.only("command:local:Command", "cluster-kind").urn);
     });
   });
 

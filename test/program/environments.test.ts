@@ -85,10 +85,16 @@ describe("a new environment is one file", () => {
       const io = captureIo({ root: copy.root });
       assert.equal(await render(["staging", "--out", path.join(copy.root, "out/staging")], io), 0, io.err());
       const objects = readYamlDocuments(fs.readFileSync(path.join(copy.root, "out/staging/manifests.yaml"), "utf8")) as KubernetesObject[];
-      for (const object of objects) {
-        await validateWithModel(object);
-        if (isFluxObject(object)) assert.deepEqual(crdProblems(object), [], object.kind);
-      }
+      for (const object of objects) await validateWithModel(object);
+      // Without Git sync: Prometheus' chart source and release, and the server's image policy.
+      const fluxObjects = objects.filter(isFluxObject);
+      assert.deepEqual(fluxObjects.map((object) => object.kind).sort(), [
+        "HelmRelease",
+        "HelmRepository",
+        "ImagePolicy",
+        "ImageRepository",
+      ]);
+      for (const object of fluxObjects) assert.deepEqual(crdProblems(object), [], object.kind);
       const deployment = objects.find((object) => object.kind === "Deployment") as KubernetesObject & { spec: { replicas: number } };
       assert.equal(deployment.spec.replicas, 2);
       const policy = objects.find((object) => object.kind === "ImagePolicy") as KubernetesObject & { spec: { policy: unknown } };

@@ -7,7 +7,10 @@
  * $STUB_DIR/images; node files written through `docker exec` land under $STUB_DIR/nodes/<node>/
  * (the nodes are those of $STUB_NODES; `exec` into any other container fails as Docker does).
  * Without a daemon ($STUB_NO_DAEMON) every command fails as the CLI does. `docker rm --force` of
- * a missing container succeeds (docker/cli#2678, Docker 20.10+); `inspect` of one fails. `run`
+ * a missing container succeeds (docker/cli#2678, Docker 20.10+); without --force, `rm` of a
+ * missing or running container fails with the daemon's words (docker/cli v28.5.2 rm.go, moby
+ * daemon/delete.go); `inspect` of a missing one fails; `inspect --format` answers the one
+ * template the scripts use, {{.State.Running}}, and refuses any other. `run`
  * of a name in use fails with the daemon's Conflict; $STUB_RUN_FAILS names containers whose `run`
  * fails as a failed image pull does; $STUB_RUN_RACES names containers another process starts
  * just before this `run` (which then meets the Conflict). A push fails $STUB_PUSH_FAILS times, as
@@ -27,8 +30,9 @@ case "$1" in
   container)
     [ "$2" = inspect ] || exit 2
     name="\${@: -1}"
-    if [ ! -f "$containers/$name" ]; then echo "Error: No such container: $name" >&2; exit 1; fi
+    if [ ! -f "$containers/$name" ]; then echo "Error response from daemon: No such container: $name" >&2; exit 1; fi
     if [ "$3" = --format ]; then
+      [ "$4" = "{{.State.Running}}" ] || { echo "docker stub: the template $4 is not modelled" >&2; exit 64; }
       if grep -qx stopped "$containers/$name"; then echo false; else echo true; fi
     else
       echo "[{\\"Name\\": \\"/$name\\"}]"
@@ -88,8 +92,17 @@ case "$1" in
     fi
     echo "$2: digest: sha256:0123 size: 1570" ;;
   rm)
-    name="\${@: -1}"
-    rm -f "$containers/$name" ;;
+    name="\${@: -1}"; force=""
+    for arg in "$@"; do case "$arg" in -f|--force) force=1 ;; esac; done
+    if [ ! -f "$containers/$name" ]; then
+      echo "Error response from daemon: No such container: $name" >&2
+      [ -n "$force" ] && exit 0 || exit 1
+    fi
+    if [ -z "$force" ] && ! grep -qx stopped "$containers/$name"; then
+      echo "Error response from daemon: cannot remove container \\"$name\\": container is running: stop the container before removing or force remove" >&2
+      exit 1
+    fi
+    rm -f "$containers/$name"; echo "$name" ;;
   *) echo "docker stub: $*" >&2; exit 2 ;;
 esac
 `;

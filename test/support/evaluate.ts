@@ -1,5 +1,6 @@
 // Evaluates a stack under the mock engine in a process of its own and prints a JSON summary:
-// { error, registered: ["type name", ...] }. Usage: evaluate.ts <stack> [--preview] [--kind-stdout TEXT]
+// { error, registered: ["type name", ...], registrations: [...] }.
+// Usage: evaluate.ts <stack> [--preview] [--kind-stdout TEXT]
 import { parseArgs } from "node:util";
 import { evaluate } from "../helpers.ts";
 
@@ -15,5 +16,11 @@ void evaluate(positionals[0] ?? "dev", { preview: values.preview, kindStdout: va
       : evaluation.error === undefined
         ? undefined
         : JSON.stringify(evaluation.error);
-  console.log(JSON.stringify({ error, registered: evaluation.registrations.map((r) => `${r.type} ${r.name}`) }));
+  console.log(
+    JSON.stringify({
+      error,
+      registered: evaluation.registrations.map((r) => `${r.type} ${r.name}`),
+      registrations: evaluation.registrations,
+    }),
+  );
 });

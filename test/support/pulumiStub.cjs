@@ -37,9 +37,9 @@
 // `<start|end|SIGINT|SIGTERM> <stack> <command> <epoch ms>` lines go to $STUB_TIMES ("start"
 // once its signal handlers are in place); an operation takes $STUB_SECONDS_<COMMAND>
 // (STUB_SECONDS_UP, ...), else $STUB_SECONDS (default 0.1), and fails for the stacks named in
-// $STUB_FAIL. $STUB_BARRIER=n: no operation goes on before n have started. $STUB_HOLD="<words>":
-// the first call that begins with them writes "hold <args>" to $STUB_TIMES and waits until the
-// file "$STUB_TIMES.go" exists.
+// $STUB_FAIL; cancelling takes $STUB_CANCEL_SECONDS (default 0.3). $STUB_BARRIER=n: no
+// operation goes on before n have started. $STUB_HOLD="<words>": the first call that begins
+// with them writes "hold <args>" to $STUB_TIMES and waits until the file "$STUB_TIMES.go" exists.
 "use strict";
 const fs = require("node:fs");
 const os = require("node:os");
@@ -312,7 +312,7 @@ function operate(command, stack) {
       );
       if (!preview) say("Note that terminating immediately may lead to orphaned resources and other inconsistencies.");
       clearTimeout(timer);
-      timer = setTimeout(() => end("canceled"), 300);
+      timer = setTimeout(() => end("canceled"), Number(env.STUB_CANCEL_SECONDS ?? 0.3) * 1000);
     });
   }
   // Recorded once a signal can no longer kill it: a test that signals on "start" is never early.
@@ -327,7 +327,7 @@ function operate(command, stack) {
   const barrier = Number(env.STUB_BARRIER ?? 0);
   const proceed = () => {
     if (signals > 0) return;
-    if (started() < barrier) {
+    if (barrier > 0 && started() < barrier) {
       timer = setTimeout(proceed, 10);
       return;
     }

@@ -85,20 +85,27 @@ function withoutSecrets(value: unknown): { value: unknown; secret: boolean } {
   return { value, secret: false };
 }
 
+const notAName = (stack: string, problem: string) => `no environment ${JSON.stringify(stack)}: ${problem}`;
+const noStackFile = (stack: string, root: string) =>
+  `no environment "${stack}": Pulumi.${stack}.yaml does not exist (environments: ${listStacks(root).join(", ")})`;
+
+/** Why `stack` is no environment of the project in `root`, in every tool's words; undefined when it is one. */
+export function noSuchEnvironment(stack: string, root: string): string | undefined {
+  const nameProblem = stackNameProblem(stack);
+  if (nameProblem) return notAName(stack, nameProblem);
+  return fs.existsSync(path.join(root, `Pulumi.${stack}.yaml`)) ? undefined : noStackFile(stack, root);
+}
+
 /** The stack's configuration; `stackFile` defaults to Pulumi.<stack>.yaml next to Pulumi.yaml. */
 export function loadStackConfig(stack: string, root = projectRoot, stackFile = path.join(root, `Pulumi.${stack}.yaml`)): StackConfig {
   const nameProblem = stackNameProblem(stack);
-  if (nameProblem) throw new StackNotFoundError(`no environment ${JSON.stringify(stack)}: ${nameProblem}`);
+  if (nameProblem) throw new StackNotFoundError(notAName(stack, nameProblem));
   const projectText = fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8");
   const projectRead = readYaml({ path: "Pulumi.yaml", text: projectText });
   if ("problems" in projectRead) throw new StackConfigError(projectRead.problems.join("\n"));
   const project = mapping(projectRead.value);
   const projectName = String(project.name);
-  if (!fs.existsSync(stackFile)) {
-    throw new StackNotFoundError(
-      `no environment "${stack}": Pulumi.${stack}.yaml does not exist (environments: ${listStacks(root).join(", ")})`,
-    );
-  }
+  if (!fs.existsSync(stackFile)) throw new StackNotFoundError(noStackFile(stack, root));
   const namespaced = (key: string) => (key.includes(":") ? key : `${projectName}:${key}`);
   const config: Record<string, string> = {};
   const secretKeys: string[] = [];
