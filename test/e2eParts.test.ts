@@ -9,7 +9,7 @@ import { parse } from "yaml";
 import { projectRoot } from "../infra/settings/index.ts";
 import type { Machine } from "../tools/machine.ts";
 import { nothingLeft } from "./e2e/afterChecks.ts";
-import { progress } from "./e2e/common.ts";
+import { withProgress } from "./e2e/common.ts";
 import { fetchesBetween, Report } from "./e2e/report.ts";
 import { copyProject, type Run } from "./e2e/throwawayStack.ts";
 import { fakeMachine } from "./support/machine.ts";
@@ -46,6 +46,7 @@ describe("the end-to-end suite's throw-away stack", () => {
 });
 
 describe("the end-to-end suite's check that destroy left nothing", () => {
+  const silent = { write: () => true };
   const run: Run = {
     id: "1a2b",
     stackName: "e2e-1a2b",
@@ -69,26 +70,26 @@ describe("the end-to-end suite's check that destroy left nothing", () => {
     exportStack: () => Promise.resolve({ version: 3, deployment: { resources: urns.map((urn) => ({ urn })) } }),
   });
 
-  it("passes when kind lists another cluster only, no container is left and the state is empty", async (t) => {
-    t.mock.method(progress, "write", () => true);
-    await nothingLeft(run, stateWith([]), machineWith(["gitops-dev"], []));
+  it("passes when kind lists another cluster only, no container is left and the state is empty", async () => {
+    await withProgress(silent, () => nothingLeft(run, stateWith([]), machineWith(["gitops-dev"], [])));
   });
 
-  it("fails, naming what is left: the cluster, its containers, or resources in the state", async (t) => {
-    t.mock.method(progress, "write", () => true);
-    await assert.rejects(nothingLeft(run, stateWith([]), machineWith(["gitops-e2e-1a2b"], [])), {
-      message: "kind cluster gitops-e2e-1a2b still exists after destroy",
-    });
-    await assert.rejects(nothingLeft(run, stateWith([]), machineWith([], ["gitops-e2e-1a2b-control-plane"])), {
-      message: "Docker containers of cluster gitops-e2e-1a2b left after destroy: gitops-e2e-1a2b-control-plane",
-    });
-    await assert.rejects(nothingLeft(run, stateWith([]), machineWith([], [], true)), { message: "docker ps failed" });
-    await assert.rejects(nothingLeft(run, stateWith([]), machineWith([], [], false, true)), {
-      message: "the local registry container gitops-e2e-1a2b-registry is left after destroy",
-    });
-    const urn = "urn:pulumi:e2e-1a2b::gitops-using-flux::pulumi:pulumi:Stack::gitops-using-flux-e2e-1a2b";
-    await assert.rejects(nothingLeft(run, stateWith([urn]), machineWith([], [])), {
-      message: `the stack's state still holds 1 resources after destroy: ${urn}`,
+  it("fails, naming what is left: the cluster, its containers, or resources in the state", async () => {
+    await withProgress(silent, async () => {
+      await assert.rejects(nothingLeft(run, stateWith([]), machineWith(["gitops-e2e-1a2b"], [])), {
+        message: "kind cluster gitops-e2e-1a2b still exists after destroy",
+      });
+      await assert.rejects(nothingLeft(run, stateWith([]), machineWith([], ["gitops-e2e-1a2b-control-plane"])), {
+        message: "Docker containers of cluster gitops-e2e-1a2b left after destroy: gitops-e2e-1a2b-control-plane",
+      });
+      await assert.rejects(nothingLeft(run, stateWith([]), machineWith([], [], true)), { message: "docker ps failed" });
+      await assert.rejects(nothingLeft(run, stateWith([]), machineWith([], [], false, true)), {
+        message: "the local registry container gitops-e2e-1a2b-registry is left after destroy",
+      });
+      const urn = "urn:pulumi:e2e-1a2b::gitops-using-flux::pulumi:pulumi:Stack::gitops-using-flux-e2e-1a2b";
+      await assert.rejects(nothingLeft(run, stateWith([urn]), machineWith([], [])), {
+        message: `the stack's state still holds 1 resources after destroy: ${urn}`,
+      });
     });
   });
 });

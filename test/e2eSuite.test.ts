@@ -9,10 +9,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { PulumiCommand } from "@pulumi/pulumi/automation/index.js";
 import type { CommandResult } from "../tools/machine.ts";
 import { Stopping } from "../tools/stopping.ts";
-import { progress } from "./e2e/common.ts";
+import { withProgress } from "./e2e/common.ts";
 import { Report } from "./e2e/report.ts";
 import { deadlinePassed, runSuite, type Outcome } from "./e2e/suite.ts";
 import { copyProject, type Run } from "./e2e/throwawayStack.ts";
@@ -89,19 +88,13 @@ async function runPhases(
     Object.entries(stub.env(options.stubEnv)).filter((entry): entry is [string, string] => entry[1] !== undefined),
   );
   let printed = "";
-  const write = progress.write;
-  progress.write = (text) => (printed += text);
+  const collect = { write: (text: string) => (printed += text) };
   try {
-    const pulumiCommand = await PulumiCommand.get({ root: stub.root, skipVersionCheck: true });
-    const running = runSuite({
-      run,
-      report,
-      stopping,
-      machine,
-      pulumi: { pulumiCommand, env },
-      diagnosticsDir: path.join(out, "e2e-diagnostics"),
-    });
-    await options.during?.(stub, stopping, running);
+    const pulumiCommand = await stub.pulumiCommand();
+    const running = withProgress(collect, () =>
+      runSuite({ run, report, stopping, machine, pulumi: { pulumiCommand, env }, diagnosticsDir: path.join(out, "e2e-diagnostics") }),
+    );
+    await withProgress(collect, () => options.during?.(stub, stopping, running));
     const outcome = await running;
     const bundleDir = outcome.diagnostics;
     const bundle = Object.fromEntries(
@@ -126,7 +119,6 @@ async function runPhases(
       progress: printed,
     };
   } finally {
-    progress.write = write;
     stub.remove();
     fs.rmSync(out, { recursive: true, force: true });
   }

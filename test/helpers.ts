@@ -18,7 +18,17 @@ export const shippedStacks = ["dev", "prod"] as const;
 /** How a test evaluates a stack: a fixture stack file, settings over it, and the engine's options. */
 export type TestEvaluation = { overrides?: Record<string, unknown>; stackFile?: string } & Partial<EvaluationOptions>;
 
-export async function evaluate(stack: string, options: TestEvaluation = {}): Promise<Evaluation> {
+export function evaluate(stack: string, options: TestEvaluation = {}): Promise<Evaluation> {
+  // The same stack with the same options evaluates to the same (the determinism test): once per run.
+  const key = JSON.stringify([stack, options]);
+  let evaluation = evaluations.get(key);
+  if (!evaluation) evaluations.set(key, (evaluation = evaluateAfresh(stack, options)));
+  return evaluation;
+}
+const evaluations = new Map<string, Promise<Evaluation>>();
+
+/** Evaluates a stack under the mock engine, every time it is asked. */
+export async function evaluateAfresh(stack: string, options: TestEvaluation = {}): Promise<Evaluation> {
   const stackConfig = loadStackConfig(stack, projectRoot, options.stackFile);
   const config = { ...stackConfig.config };
   for (const [key, value] of Object.entries(options.overrides ?? {})) {
@@ -150,16 +160,30 @@ export function runCli(
   });
 }
 
+let clonedFiles: string[] | undefined;
+
 /**
- * A throw-away copy of the project as a fresh clone has it (the files git tracks, and new
- * files not yet committed, never ignored ones), with `files` added or replaced.
- * node_modules is linked, not copied.
+ * What a fresh clone has (the files git tracks, and new files not yet committed, never ignored
+ * ones) that the program and the tools read: not the tests, the docs or CI's files. Listed once.
  */
-export function projectCopy(files: Record<string, string> = {}): { root: string; remove(): void } {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-project-"));
+function filesToCopy(): string[] {
+  if (clonedFiles) return clonedFiles;
   const listed = spawnSync("git", ["ls-files", "--cached", "--others", "--exclude-standard", "-z"], { cwd: projectRoot, encoding: "utf8" });
   if (listed.status !== 0) throw new Error(`git ls-files failed: ${listed.stderr}`);
-  for (const file of listed.stdout.split("\0").filter(Boolean)) {
+  const unread = /^(test|docs|\.github|\.ci)\/|\.md$|^package-lock\.json$/;
+  return (clonedFiles = listed.stdout.split("\0").filter((file) => file !== "" && !unread.test(file)));
+}
+
+/**
+ * A throw-away copy of the project as a fresh clone has it, less the files no tool reads (see
+ * filesToCopy), with `files` added or replaced. A tool called in-process reads only its data
+ * (stack files, stacks/, the state folder); `runnable` also copies the code (infra/, tools/), for
+ * a tool run as a process there. node_modules is linked, not copied.
+ */
+export function projectCopy(files: Record<string, string> = {}, options: { runnable?: boolean } = {}): { root: string; remove(): void } {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-project-"));
+  const code = /^(infra|tools)\//;
+  for (const file of filesToCopy().filter((candidate) => options.runnable === true || !code.test(candidate))) {
     const source = path.join(projectRoot, file);
     if (!fs.existsSync(source)) continue; // deleted in the work tree, not yet committed
     fs.mkdirSync(path.dirname(path.join(root, file)), { recursive: true });

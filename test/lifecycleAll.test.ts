@@ -1,7 +1,7 @@
 // npm run up|preview|destroy -- --all (tools/lifecycle.ts, tools/runAll.ts): every environment at
 // once through the Automation API, against the Pulumi stub; two tests spawn the tool for signals.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { EventEmitter } from "node:events";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
@@ -229,36 +229,22 @@ describe("npm run up|preview|destroy -- --all", { concurrency: true }, () => {
         .sort();
 
     /**
-     * Runs `up --all` as its own process with no terminal (signals are per process), sends
-     * `signal` to it alone (a CI cancel, a `kill`) once both Pulumi runs are under way, and
-     * returns what it printed and which signals the Pulumi runs got.
+     * Runs `up --all` with no terminal, sends `signal` to the tool alone (a CI cancel, a `kill`)
+     * once both Pulumi runs are under way, and returns what it printed and which signals the
+     * Pulumi runs got.
      */
-    async function signalled({ stub, project }: Pick<Fixture, "stub" | "project">, signal: "SIGINT" | "SIGTERM") {
-      // detached: a session of its own, without a controlling terminal, wherever the tests run.
-      const child = spawn(process.execPath, [...asNpmRuns("tools/lifecycle.ts", project.root), "up", "--all", "--yes", "--no-preflight"], {
-        cwd: project.root,
-        env: stub.env({ STUB_SECONDS: "600" }),
-        detached: true,
-      });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-      // "close", not "exit": exit can come before the last output has been read.
-      const closed = new Promise<number | null>((resolve) => child.on("close", resolve));
-      try {
-        await until(() => startedRuns(stub) === 2, "both runs starting", closed);
-        process.kill(child.pid!, signal);
-        return { code: await closed, stdout, stderr, signals: signalsGot(stub) };
-      } finally {
-        if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, "SIGKILL");
-      }
+    async function signalled({ stub, lifecycle }: Pick<Fixture, "stub" | "lifecycle">, signal: "SIGINT" | "SIGTERM") {
+      const signals = new EventEmitter();
+      const running = lifecycle(["up", "--all", "--yes", "--no-preflight"], { env: { STUB_SECONDS: "600" }, signals });
+      await until(() => startedRuns(stub) === 2, "both runs starting", running);
+      signals.emit(signal, signal);
+      return { ...(await running), signals: signalsGot(stub) };
     }
 
     it(
       "on SIGTERM (a CI cancel, to the tool only) stops each Pulumi run with exactly one SIGINT, and reports them interrupted",
-      withFixture(async ({ project, stub }) => {
-        const result = await signalled({ stub, project }, "SIGTERM");
+      withFixture(async ({ lifecycle, stub }) => {
+        const result = await signalled({ stub, lifecycle }, "SIGTERM");
         assert.equal(result.code, 1, result.stderr);
         assert.deepEqual(result.signals, ["SIGINT dev", "SIGINT prod"]);
         assert.match(result.stderr, /^gitops: asked to stop; stopping each Pulumi run cleanly$/m);
@@ -269,8 +255,8 @@ describe("npm run up|preview|destroy -- --all", { concurrency: true }, () => {
 
     it(
       "on a SIGINT where no terminal could have sent it (to the tool only) stops each Pulumi run with exactly one SIGINT",
-      withFixture(async ({ project, stub }) => {
-        const result = await signalled({ stub, project }, "SIGINT");
+      withFixture(async ({ lifecycle, stub }) => {
+        const result = await signalled({ stub, lifecycle }, "SIGINT");
         assert.equal(result.code, 1, result.stderr);
         assert.deepEqual(result.signals, ["SIGINT dev", "SIGINT prod"]);
         assert.match(summary(result.stdout), /^dev {10}interrupted {2}XmXXs {5}-\nprod {9}interrupted {2}XmXXs {5}-\n$/m);
@@ -279,50 +265,56 @@ describe("npm run up|preview|destroy -- --all", { concurrency: true }, () => {
 
     it(
       "on Ctrl-C at a terminal stops every Pulumi run cleanly (each gets the terminal's one SIGINT, none a second), reports them interrupted, and does not wait them out",
-      withFixture(async ({ project, stub }) => {
-        const tool = onTerminal(
-          process.execPath,
-          [...asNpmRuns("tools/lifecycle.ts", project.root), "up", "--all", "--yes", "--no-preflight"],
-          {
-            cwd: project.root,
-            env: stub.env({ STUB_SECONDS: "600" }),
-          },
-        );
-        await until(() => startedRuns(stub) === 2, "both runs starting", tool.ended);
-        tool.ctrlC();
-        const { code, output } = await tool.ended;
-        assert.equal(code, 1, output);
-        // Cancelled, not waited out: a run left alone would have gone on for 10 minutes.
-        assert.match(output, /^\[dev \]\s+error: update canceled$/m);
-        assert.match(output, /^\[prod\]\s+error: update canceled$/m);
-        assert.deepEqual(signalsGot(stub), ["SIGINT dev", "SIGINT prod"]);
-        assert.match(output, /^gitops: stopping; waiting for Pulumi to finish cleanly \(Ctrl-C again forces it\)$/m);
-        assert.match(output, /^\[dev \] \^C received; cancelling\. If you would like to terminate immediately, press \^C again\.$/m);
-        assert.match(output, /^\[prod\] \^C received; cancelling\. If you would like to terminate immediately, press \^C again\.$/m);
-        assert.doesNotMatch(output, /received; terminating/);
-        assert.match(summary(output), /^dev {10}interrupted {2}XmXXs {5}-\nprod {9}interrupted {2}XmXXs {5}-\n$/m);
-      }),
+      withFixture(
+        async ({ project, stub }) => {
+          const tool = onTerminal(
+            process.execPath,
+            [...asNpmRuns("tools/lifecycle.ts", project.root), "up", "--all", "--yes", "--no-preflight"],
+            {
+              cwd: project.root,
+              env: stub.env({ STUB_SECONDS: "600" }),
+            },
+          );
+          await until(() => startedRuns(stub) === 2, "both runs starting", tool.ended);
+          tool.ctrlC();
+          const { code, output } = await tool.ended;
+          assert.equal(code, 1, output);
+          // Cancelled, not waited out: a run left alone would have gone on for 10 minutes.
+          assert.match(output, /^\[dev \]\s+error: update canceled$/m);
+          assert.match(output, /^\[prod\]\s+error: update canceled$/m);
+          assert.deepEqual(signalsGot(stub), ["SIGINT dev", "SIGINT prod"]);
+          assert.match(output, /^gitops: stopping; waiting for Pulumi to finish cleanly \(Ctrl-C again forces it\)$/m);
+          assert.match(output, /^\[dev \] \^C received; cancelling\. If you would like to terminate immediately, press \^C again\.$/m);
+          assert.match(output, /^\[prod\] \^C received; cancelling\. If you would like to terminate immediately, press \^C again\.$/m);
+          assert.doesNotMatch(output, /received; terminating/);
+          assert.match(summary(output), /^dev {10}interrupted {2}XmXXs {5}-\nprod {9}interrupted {2}XmXXs {5}-\n$/m);
+        },
+        { runnable: true },
+      ),
     );
 
     it(
       "one environment at a terminal: Ctrl-C reaches Pulumi, and the tool waits for it to finish cancelling, then ends with its code",
-      withFixture(async ({ project, stub }) => {
-        const tool = onTerminal(
-          process.execPath,
-          [...asNpmRuns("tools/lifecycle.ts", project.root), "up", "dev", "--yes", "--no-preflight"],
-          {
-            cwd: project.root,
-            env: stub.env({ STUB_SECONDS: "600" }),
-          },
-        );
-        await until(() => startedRuns(stub) === 1, "the run starting", tool.ended);
-        tool.ctrlC();
-        const { code, output } = await tool.ended;
-        // Pulumi's own exit code, and its last words printed before the tool ended.
-        assert.equal(code, 1, output);
-        assert.match(output, /^\s+error: update canceled$/m);
-        assert.deepEqual(signalsGot(stub), ["SIGINT dev"]);
-      }),
+      withFixture(
+        async ({ project, stub }) => {
+          const tool = onTerminal(
+            process.execPath,
+            [...asNpmRuns("tools/lifecycle.ts", project.root), "up", "dev", "--yes", "--no-preflight"],
+            {
+              cwd: project.root,
+              env: stub.env({ STUB_SECONDS: "600" }),
+            },
+          );
+          await until(() => startedRuns(stub) === 1, "the run starting", tool.ended);
+          tool.ctrlC();
+          const { code, output } = await tool.ended;
+          // Pulumi's own exit code, and its last words printed before the tool ended.
+          assert.equal(code, 1, output);
+          assert.match(output, /^\s+error: update canceled$/m);
+          assert.deepEqual(signalsGot(stub), ["SIGINT dev"]);
+        },
+        { runnable: true },
+      ),
     );
   });
 });

@@ -1,6 +1,7 @@
 // The preflight checks, with the machine faked at its boundary (which executables exist and
 // what they print, which files and ports there are). doctor.test.ts runs them through the tool.
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import {
@@ -20,7 +21,7 @@ import {
 } from "../tools/preflight.ts";
 import { loadEnvironment } from "../tools/environments.ts";
 import type { CommandResult, Machine } from "../tools/machine.ts";
-import { projectCopy } from "./helpers.ts";
+import { fixtures, projectCopy } from "./helpers.ts";
 
 type Programs = Record<string, { exitCode?: number; stdout?: string; timedOut?: true } | undefined>;
 interface MachineOptions {
@@ -381,7 +382,8 @@ describe("what the environments need from the machine", () => {
       "Pulumi.web.yaml":
         "config:\n  gitops:cluster:\n    extraPortMappings:\n      - {containerPort: 30080, hostPort: 18080}\n      - {containerPort: 30443, hostPort: 18443, listenAddress: 0.0.0.0}\n    registry: {enabled: true, hostPort: 5005}\n",
       "Pulumi.byo.yaml":
-        "config:\n  gitops:cluster:\n    kind: existing\n    kubeconfigPath: ./test/fixtures/kubeconfig-existing.yaml\n    context: team-cluster\n",
+        "config:\n  gitops:cluster:\n    kind: existing\n    kubeconfigPath: ./kube/team.yaml\n    context: team-cluster\n",
+      "kube/team.yaml": fs.readFileSync(path.join(fixtures, "kubeconfig-existing.yaml"), "utf8"),
     });
     try {
       const environments = ["dev", "web", "byo"].map((name) => loadEnvironment(name, project.root));

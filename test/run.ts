@@ -1,11 +1,11 @@
-// npm run test:unit: every test file in this one process (the SDK and the program load once,
-// not once per file), with the spec reporter; exit 1 when a test fails. `node --test` with
-// --experimental-test-isolation=none does the same, but the flag's name differs across Node
-// versions; the run() API's option does not.
+// npm run test:unit [-- FILE...]: every test file in this one process, so the SDK and the program
+// load once, not once per file; the files' tests run at the same time, since most of them wait
+// on a child process (a stub, a tool) or a queue (the mock engine runs one evaluation at a time).
+// The npm script picks the spec reporter; Node exits 1 when a test fails.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { run } from "node:test";
-import { spec } from "node:test/reporters";
+import { describe } from "node:test";
+import { pathToFileURL } from "node:url";
 
 const testRoot = import.meta.dirname;
 const testFiles = (directory: string): string[] =>
@@ -16,9 +16,16 @@ const testFiles = (directory: string): string[] =>
   });
 
 const only = process.argv.slice(2).map((file) => path.resolve(file));
-// No test waits on the clock; the timeout only ends one that hangs (a stub that never answers),
-// so that the run reports it instead of never ending.
-run({ files: only.length > 0 ? only : testFiles(testRoot).sort(), isolation: "none", timeout: 5 * 60_000 })
-  .on("test:fail", () => (process.exitCode = 1))
-  .compose(spec)
-  .pipe(process.stdout);
+const files = only.length > 0 ? only : testFiles(testRoot).sort();
+
+// Files run at the same time; within a file, tests run one after another unless a describe of
+// the file asks for more (a suite passes its concurrency on to what it holds). No test waits on
+// the clock: the timeout only ends a run that hangs (a stub that never answers), so that it
+// reports the test instead of never ending.
+describe("npm run test:unit", { concurrency: Number(process.env.TEST_CONCURRENCY ?? 8), timeout: 15 * 60_000 }, () => {
+  for (const file of files) {
+    describe(path.relative(testRoot, file), { concurrency: 1 }, async () => {
+      await import(pathToFileURL(file).href);
+    });
+  }
+});

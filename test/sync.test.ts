@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { after, afterEach, before, beforeEach, describe, it } from "node:test";
 import type { Machine } from "../tools/machine.ts";
 import { main, parseDuration, reconcileState } from "../tools/sync.ts";
-import { captureIo, projectCopy } from "./helpers.ts";
+import { captureIo, fixtures, projectCopy } from "./helpers.ts";
 import { fakeMachine } from "./support/machine.ts";
 
 const usage = "usage: npm run sync -- <env> [--timeout 3m]";
@@ -270,13 +270,13 @@ describe("sync with the flux CLI installed", () => {
   it("passes an existing cluster's kubeconfig file and context to flux", async () => {
     const byo = projectCopy({
       "Pulumi.byo.yaml":
-        "config:\n  gitops:cluster:\n    kind: existing\n    kubeconfigPath: ./test/fixtures/kubeconfig-existing.yaml\n    context: team-cluster\n" +
-        gitConfig,
+        "config:\n  gitops:cluster:\n    kind: existing\n    kubeconfigPath: ./kube/team.yaml\n    context: team-cluster\n" + gitConfig,
+      "kube/team.yaml": fs.readFileSync(path.join(fixtures, "kubeconfig-existing.yaml"), "utf8"),
     });
     try {
       const io = captureIo({ root: byo.root, env: { PATH: `${bin}:${pathWithoutFlux}` } });
       assert.equal(await main(["byo"], io, { pollIntervalMs: 20 }), 0, io.err());
-      const kubeconfig = path.join(byo.root, "test/fixtures/kubeconfig-existing.yaml");
+      const kubeconfig = path.join(byo.root, "kube/team.yaml");
       assert.deepEqual(calls(), [
         "flux --version",
         `flux reconcile kustomization flux-system --with-source --namespace flux-system --kubeconfig ${kubeconfig} --context team-cluster --timeout 3m`,

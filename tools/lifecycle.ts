@@ -28,7 +28,15 @@ export interface LifecycleDependencies {
    * @default hasControllingTerminal()
    */
   readonly terminal?: boolean;
+  /**
+   * Where SIGINT and SIGTERM arrive.
+   * @default process
+   */
+  readonly signals?: Signals;
 }
+
+/** What a tool hears signals from: this process, or a test's stand-in. */
+export type Signals = Pick<NodeJS.EventEmitter, "on" | "off">;
 
 /** The command line: our own flags, the environment, and the rest for Pulumi, in their order. */
 export function readCommandLine(argv: readonly string[]) {
@@ -154,6 +162,7 @@ export async function main(argv: readonly string[], io: Io, dependencies: Lifecy
 
   const defaults = pulumiDefaults(io.root, io.env);
   const terminal = dependencies.terminal ?? hasControllingTerminal();
+  const signals = dependencies.signals ?? process;
   if (defaults.stateDirectory) fs.mkdirSync(defaults.stateDirectory, { recursive: true });
   const running = lifecycle === "destroy" ? await kindClusters(machine) : undefined;
   const clusterGone = ({ settings }: Environment) =>
@@ -170,6 +179,7 @@ export async function main(argv: readonly string[], io: Io, dependencies: Lifecy
       clusterGone: clusterGone(environment),
       forPulumi: line.forPulumi,
       terminal,
+      signals,
     });
   }
 
@@ -202,8 +212,8 @@ export async function main(argv: readonly string[], io: Io, dependencies: Lifecy
     }
     stopping.request("interrupted", passOn);
   };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  signals.on("SIGINT", onSignal);
+  signals.on("SIGTERM", onSignal);
   try {
     const pulumiCommand = await (dependencies.pulumiCommand ?? (() => PulumiCommand.get()))();
     const results = await runAll(
@@ -223,8 +233,8 @@ export async function main(argv: readonly string[], io: Io, dependencies: Lifecy
     say(io.stdout, `\n${summaryTable(all)}`);
     return all.some((result) => result.exitCode !== 0) ? 1 : 0;
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    signals.off("SIGINT", onSignal);
+    signals.off("SIGTERM", onSignal);
   }
 }
 
@@ -251,6 +261,7 @@ interface RunOneOptions {
   readonly forPulumi: readonly string[];
   /** A Ctrl-C reaches Pulumi itself. */
   readonly terminal: boolean;
+  readonly signals: Signals;
 }
 
 /** One environment: the Pulumi CLI itself, on this terminal, with its own prompt. */
@@ -281,8 +292,8 @@ async function runOne(command: LifecycleCommand, stack: string, options: RunOneO
     passedOn = true;
     running.kill("SIGINT");
   };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  options.signals.on("SIGINT", onSignal);
+  options.signals.on("SIGTERM", onSignal);
   try {
     for (const args of invocations) {
       if (stopped) return 130;
@@ -292,8 +303,8 @@ async function runOne(command: LifecycleCommand, stack: string, options: RunOneO
     }
     return 0;
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    options.signals.off("SIGINT", onSignal);
+    options.signals.off("SIGTERM", onSignal);
   }
 }
 

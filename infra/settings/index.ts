@@ -18,8 +18,7 @@ import { localRegistry } from "./registries.ts";
 import { readSecrets, secretSettings } from "./secrets.ts";
 import { imageParts, resourceWarnings, serverSchema, type ServerSettings } from "./server.ts";
 
-/** The Pulumi configuration keys of this project (namespace `gitops:`), one per concern. */
-export const settingsSchema = (stack: string) => {
+const buildSettingsSchema = (stack: string) => {
   const shape = {
     cluster: clusterSchema(stack),
     namespaces: namespacesSchema,
@@ -31,6 +30,17 @@ export const settingsSchema = (stack: string) => {
   };
   const allowed = [...Object.keys(shape), ...Object.keys(secretSettings)].join(", ");
   return z.strictObject(shape, { error: `unknown setting (allowed: ${allowed})` });
+};
+const schemas = new Map<string, ReturnType<typeof buildSettingsSchema>>();
+
+/**
+ * The Pulumi configuration keys of this project (namespace `gitops:`), one per concern. Built
+ * once per stack name (its defaults name the cluster): building was most of a parse's time.
+ */
+export const settingsSchema = (stack: string) => {
+  const built = schemas.get(stack) ?? buildSettingsSchema(stack);
+  schemas.set(stack, built);
+  return built;
 };
 
 /** Everything the program needs for one stack. */

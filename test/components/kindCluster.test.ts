@@ -173,12 +173,13 @@ echo "node/gitops-dev-control-plane condition met" >&2
 
     it("is interrupted cleanly: SIGTERM while kind runs still deletes the cluster", async () => {
       const [shell, ...flags] = interpreter();
-      // kind create says it runs (a file), then goes on until the test lets it finish.
+      // kind create says it runs (a file), then waits on a pipe until the test lets it finish.
       const running = path.join(dir, "kind-create-runs");
       const finish = path.join(dir, "kind-create-may-finish");
+      spawnSync("mkfifo", [finish]);
       fs.writeFileSync(
         path.join(dir, "bin", "kind"),
-        stubKind.replace('"create cluster")', `"create cluster") touch "${running}"; while [ ! -f "${finish}" ]; do sleep 0.01; done;`),
+        stubKind.replace('"create cluster")', `"create cluster") : > "${running}"; read -r _ < "${finish}";`),
         { mode: 0o755 },
       );
       const child = spawn(shell!, [...flags, script("create")], {
@@ -192,7 +193,7 @@ echo "node/gitops-dev-control-plane condition met" >&2
       assert.ok(fs.existsSync(running), "kind create never ran");
       child.kill("SIGTERM");
       // bash runs its trap once the command in the foreground (kind) has ended.
-      fs.writeFileSync(finish, "");
+      fs.writeFileSync(finish, "go\n");
       const status = await exited;
       assert.equal(status, 143);
       const calls = fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n");

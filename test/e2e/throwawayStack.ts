@@ -101,7 +101,7 @@ export async function createStack(run: Run, pulumi: PulumiSetup, created: (stack
 /** Pulumi's output, line by line, behind a prefix. */
 function prefixedOutput(prefix: string): { write: (chunk: string) => void; flush: () => void } {
   let pending = "";
-  const emit = (line: string) => progress.write(`${prefix} | ${line}\n`);
+  const emit = (line: string) => progress(`${prefix} | ${line}\n`);
   return {
     write(chunk) {
       const lines = (pending + chunk).split("\n");

@@ -24,7 +24,7 @@ if [ -n "\${STUB_NO_DAEMON:-}" ]; then
   echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2
   exit 1
 fi
-containers="$STUB_DIR/containers"; mkdir -p "$containers"; touch "$STUB_DIR/images"
+containers="$STUB_DIR/containers"; [ -d "$containers" ] || mkdir -p "$containers"; : >> "$STUB_DIR/images"
 case "$1" in
   info) echo "28.2.2" ;;
   container)

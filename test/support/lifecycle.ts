@@ -3,10 +3,10 @@
 // for one environment, the Automation API's PulumiCommand for --all), and calls the tool
 // in-process through main() on a faked machine.
 import assert from "node:assert/strict";
+import { EventEmitter } from "node:events";
 import * as path from "node:path";
-import { PulumiCommand } from "@pulumi/pulumi/automation/index.js";
 import type { Io } from "../../tools/cli.ts";
-import { main } from "../../tools/lifecycle.ts";
+import { main, type Signals } from "../../tools/lifecycle.ts";
 import type { CommandResult, Machine } from "../../tools/machine.ts";
 import { captureIo, projectCopy } from "../helpers.ts";
 import { createPulumiStub, type PulumiStub } from "./pulumiStub.ts";
@@ -72,14 +72,15 @@ export interface Fixture {
   /** Runs the tool in-process against the stub and the project copy. */
   readonly lifecycle: (
     argv: string[],
-    options?: { env?: NodeJS.ProcessEnv; machine?: Machine; confirm?: Io["confirm"] },
+    options?: { env?: NodeJS.ProcessEnv; machine?: Machine; confirm?: Io["confirm"]; signals?: Signals },
   ) => Promise<{ code: number; stdout: string; stderr: string }>;
 }
 
-export function withFixture(test: (fixture: Fixture) => Promise<void> | void): () => Promise<void> {
+/** Runs `test` with a fixture of its own; `runnable`: the project copy can run the tools as processes. */
+export function withFixture(test: (fixture: Fixture) => Promise<void> | void, options: { runnable?: boolean } = {}): () => Promise<void> {
   return async () => {
     const stub = createPulumiStub();
-    const project = projectCopy();
+    const project = projectCopy({}, options);
     try {
       await test({
         stub,
@@ -89,8 +90,10 @@ export function withFixture(test: (fixture: Fixture) => Promise<void> | void): (
           const io = captureIo({ root: project.root, env: stub.env(options.env), confirm: options.confirm });
           const code = await main(argv, io, {
             machine: options.machine ?? machine(),
-            pulumiCommand: () => PulumiCommand.get({ root: stub.root, skipVersionCheck: true }),
+            pulumiCommand: stub.pulumiCommand,
             terminal: false,
+            // Signals a test sends, never this process's own (many tests run in it at once).
+            signals: options.signals ?? new EventEmitter(),
           });
           return { code, stdout: io.out(), stderr: io.err() };
         },

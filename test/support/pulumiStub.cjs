@@ -44,7 +44,8 @@
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
-const YAML = require("yaml");
+// Loaded only by `config set`: most calls would otherwise spend half their time loading it.
+const yaml = () => require("yaml");
 const sdk = require("node:module").createRequire(require.resolve("@pulumi/pulumi/proto/events_grpc_pb"));
 
 const args = process.argv.slice(2);
@@ -126,7 +127,12 @@ if (!fs.existsSync("Pulumi.yaml")) {
     1,
   );
 }
-const project = YAML.parse(fs.readFileSync("Pulumi.yaml", "utf8"));
+// name: and backend: url: of the project's own Pulumi.yaml, read by line (plain YAML there).
+const projectText = fs.readFileSync("Pulumi.yaml", "utf8");
+const project = {
+  name: /^name:\s*(\S+)/m.exec(projectText)?.[1],
+  backend: { url: /^backend:\n(?:[ \t]+#.*\n)*[ \t]+url:\s*(\S+)/m.exec(projectText)?.[1] },
+};
 const url = env.PULUMI_BACKEND_URL || project.backend?.url;
 if (!url?.startsWith("file://")) fail(`the Pulumi stub has only file:// state backends, not ${url ?? "the Pulumi Cloud"}`, 1);
 const state = path.resolve(
@@ -218,7 +224,7 @@ if (known === "stack select") {
   existing(stackName);
   const [, , key, value = ""] = words;
   const file = `Pulumi.${stackName}.yaml`;
-  const document = YAML.parseDocument(fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "config: {}\n");
+  const document = yaml().parseDocument(fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "config: {}\n");
   const [namespace, ...rest] = key.split(":");
   const keys = has("--path") ? rest.join(":").split(".") : [rest.join(":")];
   // A nested --path value that reads as a bool or an integer is stored as one

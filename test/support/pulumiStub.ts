@@ -1,13 +1,15 @@
 // Installs the Pulumi CLI stand-in (test/support/pulumiStub.cjs, which says what it does and
-// where each behaviour comes from) as `<root>/bin/pulumi`, run by this very Node.js.
+// where each behaviour comes from) as `bin/pulumi`, run by this very Node.js: once per test
+// process, shared by every test, each of which records its calls in a folder of its own.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { PulumiCommand } from "@pulumi/pulumi/automation/index.js";
 
 export interface PulumiStub {
-  /** The installation root: `<root>/bin/pulumi` is the stub (the Automation API's PulumiCommand.get({ root })). */
+  /** The test's own folder: the stub's records, and room for the test's files. */
   readonly root: string;
-  /** The folder holding `pulumi`, to put first on PATH. */
+  /** The folder holding `pulumi` (shared: never write into it), to put first on PATH. */
   readonly bin: string;
   /**
    * An environment with the stub first on PATH, recording calls and times, plus `extra`. The
@@ -15,6 +17,8 @@ export interface PulumiStub {
    * would change what the tools do are set empty, which both the tools and Pulumi take as unset.
    */
   env(extra?: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
+  /** The Automation API's handle on the stub (asked for its version once per process). */
+  readonly pulumiCommand: () => Promise<PulumiCommand>;
   /** The calls recorded so far, one a line; empty when there were none. */
   calls(): string[];
   /** The start, end, signal and hold lines recorded so far. */
@@ -24,13 +28,25 @@ export interface PulumiStub {
   remove(): void;
 }
 
-/** Writes the stub into a new temporary folder as `<root>/bin/pulumi`. */
-export function createPulumiStub(): PulumiStub {
+let installed: { root: string; command: Promise<PulumiCommand> | undefined } | undefined;
+
+/** The one installation of this process, `<root>/bin/pulumi`; removed when the process exits. */
+function installation(): { root: string; command: Promise<PulumiCommand> | undefined } {
+  if (installed) return installed;
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-stub-"));
-  const bin = path.join(root, "bin");
-  fs.mkdirSync(bin);
+  fs.mkdirSync(path.join(root, "bin"));
   const stub = path.join(import.meta.dirname, "pulumiStub.cjs");
-  fs.writeFileSync(path.join(bin, "pulumi"), `#!${process.execPath}\nrequire(${JSON.stringify(stub)});\n`, { mode: 0o755 });
+  fs.writeFileSync(path.join(root, "bin", "pulumi"), `#!${process.execPath}\nrequire(${JSON.stringify(stub)});\n`, { mode: 0o755 });
+  process.on("exit", () => fs.rmSync(root, { recursive: true, force: true }));
+  installed = { root, command: undefined };
+  return installed;
+}
+
+/** A stub for one test: the shared `pulumi`, and a new temporary folder for what it records. */
+export function createPulumiStub(): PulumiStub {
+  const shared = installation();
+  const bin = path.join(shared.root, "bin");
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-stub-test-"));
   const callsFile = path.join(root, "calls");
   const timesFile = path.join(root, "times");
   const lines = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, "utf8").trim().split("\n") : []);
@@ -47,6 +63,7 @@ export function createPulumiStub(): PulumiStub {
       STUB_TIMES: timesFile,
       ...extra,
     }),
+    pulumiCommand: () => (shared.command ??= PulumiCommand.get({ root: shared.root, skipVersionCheck: true })),
     calls: () => lines(callsFile),
     times: () => lines(timesFile),
     release: () => fs.writeFileSync(`${timesFile}.go`, ""),
