@@ -37,8 +37,10 @@ describe("the Node.js floor", () => {
       read("README.md"),
       new RegExp(`^\\| \\[Node\\.js\\]\\(https://nodejs\\.org/\\) \\| ${floor.replaceAll(".", "\\.")} or newer \\|`, "m"),
     );
-    // .ci/run asks the preload itself whether this Node will do.
+    // .ci/run asks the preload itself whether this Node will do; the workflows set up .nvmrc's.
     assert.match(read(".ci/run"), /^if ! node tools\/requireNode\.cjs 2>\/dev\/null; then$/m);
+    assert.match(read(".github/workflows/e2e.yml"), /^ {10}node-version-file: \.nvmrc$/m);
+    assert.match(read(".github/workflows/test.yml"), /node-version-file: \$\{\{ matrix\.node == 'floor' && '\.nvmrc' \|\| '' \}\}/);
   });
 
   it("compares versions part by part, with or without a leading v", () => {
