@@ -136,6 +136,28 @@ export function captureIo(
   };
 }
 
+/**
+ * Runs a program to its end with `input` on stdin, without blocking this process (its tests
+ * run at the same time): its exit code (null when a signal ended it) and what it printed.
+ */
+export function runProcess(
+  command: string,
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
+): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      command,
+      [...args],
+      { cwd: options.cwd, env: options.env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => resolve({ status: error ? (typeof error.code === "number" ? error.code : null) : 0, stdout, stderr }),
+    );
+    // A program that ends before reading its input closes the pipe: that is its business.
+    child.stdin?.on("error", () => undefined);
+    child.stdin?.end(options.input ?? "");
+  });
+}
+
 /** Node's arguments to run a TypeScript file of the project in `root` as its npm scripts do (the Node floor check first). */
 export const asNpmRuns = (script: string, root = projectRoot): string[] => [
   "--require",

@@ -9,6 +9,7 @@ import { describe, it } from "node:test";
 import { projectRoot } from "../infra/settings/index.ts";
 import { minimumNode } from "../tools/preflight.ts";
 import { meetsFloor, nodeFloor } from "../tools/requireNode.cjs";
+import { runProcess } from "./helpers.ts";
 
 const floor = "22.19.0";
 const read = (file: string) => fs.readFileSync(path.join(projectRoot, file), "utf8");
@@ -72,13 +73,13 @@ describe("the Node.js floor", () => {
   it(
     "stops every such script on an older Node with one line naming the version needed",
     { skip: older === undefined && "no Node.js below the floor on PATH to run the scripts with" },
-    () => {
+    async () => {
       const { path: oldNode, version } = older!;
-      for (const [name, command] of nodeScripts) {
-        const result = spawnSync("/bin/sh", ["-c", command.replace(/^node\b/, oldNode)], {
-          cwd: projectRoot,
-          encoding: "utf8",
-        });
+      const results = await Promise.all(
+        nodeScripts.map(([, command]) => runProcess("/bin/sh", ["-c", command.replace(/^node\b/, oldNode)], { cwd: projectRoot })),
+      );
+      for (const [index, [name]] of nodeScripts.entries()) {
+        const result = results[index]!;
         assert.equal(result.status, 1, `npm run ${name}: ${result.stderr}`);
         assert.equal(result.stdout, "", name);
         assert.equal(

@@ -11,7 +11,7 @@ import * as YAML from "yaml";
 import { KindCluster, kindClusterConfig, type KindClusterArgs } from "../../infra/components/kindCluster.ts";
 import { mirrorsVariable } from "../../infra/components/nodeRegistries.ts";
 import { build, type Built } from "../support/components.ts";
-import { settle } from "../helpers.ts";
+import { runProcess, settle } from "../helpers.ts";
 
 const clusterArgs: KindClusterArgs = {
   clusterName: "gitops-dev",
@@ -91,12 +91,11 @@ echo "node/gitops-dev-control-plane condition met" >&2
     };
   }
 
-  function runScript(text: string, options: { clusters?: string[]; stdin?: string; env?: Record<string, string> } = {}) {
+  async function runScript(text: string, options: { clusters?: string[]; stdin?: string; env?: Record<string, string> } = {}) {
     const [shell, ...flags] = interpreter();
-    const result = spawnSync(shell!, [...flags, text], {
+    const result = await runProcess(shell!, [...flags, text], {
       cwd: dir,
       input: options.stdin ?? "",
-      encoding: "utf8",
       env: scriptEnvironment(options.clusters, options.env),
     });
     const calls = fs.existsSync(path.join(dir, "calls")) ? fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n") : [];
@@ -104,8 +103,8 @@ echo "node/gitops-dev-control-plane condition met" >&2
   }
 
   describe("kind create", () => {
-    it("creates the cluster from the config on stdin and prints only the kubeconfig", () => {
-      const result = runScript(script("create"), { stdin: "kind: Cluster\n", clusters: ["gitops-dev2", "other"] });
+    it("creates the cluster from the config on stdin and prints only the kubeconfig", async () => {
+      const result = await runScript(script("create"), { stdin: "kind: Cluster\n", clusters: ["gitops-dev2", "other"] });
       assert.equal(result.status, 0, result.stderr);
       assert.deepEqual(result.calls, [
         "kind get clusters",
@@ -120,8 +119,8 @@ echo "node/gitops-dev-control-plane condition met" >&2
       assert.equal(fs.readFileSync(path.join(dir, ".kube/gitops-dev.yaml"), "utf8"), kubeconfig);
     });
 
-    it("refuses a cluster of that name it did not create, naming it and the two ways out", () => {
-      const result = runScript(script("create"), { clusters: ["gitops-dev"] });
+    it("refuses a cluster of that name it did not create, naming it and the two ways out", async () => {
+      const result = await runScript(script("create"), { clusters: ["gitops-dev"] });
       assert.equal(result.status, 1);
       assert.equal(result.stdout, "");
       assert.deepEqual(result.calls, ["kind get clusters"]);
@@ -135,8 +134,8 @@ echo "node/gitops-dev-control-plane condition met" >&2
   });
 
   describe("kind create that fails part-way", () => {
-    it("deletes the cluster it just made when the nodes never get Ready, and fails", () => {
-      const result = runScript(script("create"), { stdin: "kind: Cluster\n", env: { STUB_KUBECTL_TIMES_OUT: "1" } });
+    it("deletes the cluster it just made when the nodes never get Ready, and fails", async () => {
+      const result = await runScript(script("create"), { stdin: "kind: Cluster\n", env: { STUB_KUBECTL_TIMES_OUT: "1" } });
       assert.equal(result.status, 1);
       assert.equal(result.stdout, "", "no kubeconfig on stdout");
       assert.deepEqual(result.calls, [
@@ -149,8 +148,8 @@ echo "node/gitops-dev-control-plane condition met" >&2
       assert.equal(fs.existsSync(path.join(dir, ".kube/gitops-dev.yaml")), false, "its kubeconfig file is gone too");
     });
 
-    it("cleans up after a failed kind create too (kind leaves nodes behind when it is killed)", () => {
-      const result = runScript(script("create"), { env: { STUB_KIND_FAILS: "create" } });
+    it("cleans up after a failed kind create too (kind leaves nodes behind when it is killed)", async () => {
+      const result = await runScript(script("create"), { env: { STUB_KIND_FAILS: "create" } });
       assert.equal(result.status, 1);
       assert.deepEqual(result.calls.slice(1), [
         "kind create cluster --name gitops-dev --config - --kubeconfig .kube/gitops-dev.yaml --wait 5m",
@@ -158,15 +157,15 @@ echo "node/gitops-dev-control-plane condition met" >&2
       ]);
     });
 
-    it("stops before anything when kind cannot list the clusters (Docker down): it never touches a cluster it cannot see", () => {
-      const result = runScript(script("create"), { env: { STUB_KIND_FAILS: "get" } });
+    it("stops before anything when kind cannot list the clusters (Docker down): it never touches a cluster it cannot see", async () => {
+      const result = await runScript(script("create"), { env: { STUB_KIND_FAILS: "get" } });
       assert.equal(result.status, 1);
       assert.match(result.stderr, /^kind get clusters failed: is Docker running\?$/m);
       assert.deepEqual(result.calls, ["kind get clusters"]);
     });
 
-    it("never deletes a cluster of that name it did not make", () => {
-      const result = runScript(script("create"), { clusters: ["gitops-dev"], env: { STUB_KUBECTL_TIMES_OUT: "1" } });
+    it("never deletes a cluster of that name it did not make", async () => {
+      const result = await runScript(script("create"), { clusters: ["gitops-dev"], env: { STUB_KUBECTL_TIMES_OUT: "1" } });
       assert.equal(result.status, 1);
       assert.deepEqual(result.calls, ["kind get clusters"]);
     });
@@ -202,25 +201,25 @@ echo "node/gitops-dev-control-plane condition met" >&2
   });
 
   describe("finding the cluster among several", () => {
-    it("still finds it when it is listed first and kind goes on writing (no SIGPIPE under pipefail)", () => {
-      const created = runScript(script("create"), { clusters: ["gitops-dev", "gitops-prod", "other"] });
+    it("still finds it when it is listed first and kind goes on writing (no SIGPIPE under pipefail)", async () => {
+      const created = await runScript(script("create"), { clusters: ["gitops-dev", "gitops-prod", "other"] });
       assert.equal(created.status, 1, "create must refuse: the cluster exists");
       assert.match(created.stderr, /already exists/);
-      const updated = runScript(script("update"), { clusters: ["gitops-dev", "gitops-prod", "other"] });
+      const updated = await runScript(script("update"), { clusters: ["gitops-dev", "gitops-prod", "other"] });
       assert.equal(updated.status, 0, updated.stderr);
     });
   });
 
   describe("kind update", () => {
-    it("creates nothing and prints the kubeconfig again", () => {
-      const result = runScript(script("update"), { clusters: ["gitops-dev"] });
+    it("creates nothing and prints the kubeconfig again", async () => {
+      const result = await runScript(script("update"), { clusters: ["gitops-dev"] });
       assert.equal(result.status, 0, result.stderr);
       assert.deepEqual(result.calls, ["kind get clusters", "kind get kubeconfig --name gitops-dev"]);
       assert.equal(result.stdout, `${kubeconfig}\n`);
     });
 
-    it("says how to recover when the cluster was deleted outside Pulumi", () => {
-      const result = runScript(script("update"), { clusters: [] });
+    it("says how to recover when the cluster was deleted outside Pulumi", async () => {
+      const result = await runScript(script("update"), { clusters: [] });
       assert.equal(result.status, 1);
       assert.equal(
         result.stderr.trim(),
@@ -231,25 +230,25 @@ echo "node/gitops-dev-control-plane condition met" >&2
   });
 
   describe("kind delete", () => {
-    it("deletes the cluster with the same kubeconfig file and removes the file", () => {
+    it("deletes the cluster with the same kubeconfig file and removes the file", async () => {
       fs.mkdirSync(path.join(dir, ".kube"));
       fs.writeFileSync(path.join(dir, ".kube/gitops-dev.yaml"), kubeconfig);
-      const result = runScript(script("delete"), { clusters: ["gitops-dev"] });
+      const result = await runScript(script("delete"), { clusters: ["gitops-dev"] });
       assert.equal(result.status, 0, result.stderr);
       assert.deepEqual(result.calls, ["kind delete cluster --name gitops-dev --kubeconfig .kube/gitops-dev.yaml"]);
       assert.equal(fs.existsSync(path.join(dir, ".kube/gitops-dev.yaml")), false);
     });
 
-    it("succeeds when the cluster and its kubeconfig are already gone", () => {
-      const result = runScript(script("delete"), { clusters: [] });
+    it("succeeds when the cluster and its kubeconfig are already gone", async () => {
+      const result = await runScript(script("delete"), { clusters: [] });
       assert.equal(result.status, 0, result.stderr);
       assert.equal(result.stdout, "");
     });
 
-    it("fails when kind fails, keeping the kubeconfig: Pulumi must not forget a running cluster", () => {
+    it("fails when kind fails, keeping the kubeconfig: Pulumi must not forget a running cluster", async () => {
       fs.mkdirSync(path.join(dir, ".kube"));
       fs.writeFileSync(path.join(dir, ".kube/gitops-dev.yaml"), kubeconfig);
-      const result = runScript(script("delete"), { clusters: ["gitops-dev"], env: { STUB_KIND_FAILS: "delete" } });
+      const result = await runScript(script("delete"), { clusters: ["gitops-dev"], env: { STUB_KIND_FAILS: "delete" } });
       assert.equal(result.status, 1);
       assert.match(result.stderr, /ERROR: failed to delete cluster/);
       assert.equal(fs.existsSync(path.join(dir, ".kube/gitops-dev.yaml")), true);

@@ -1,7 +1,6 @@
 // The LocalRegistry component under plain mocks, and its scripts run for real by bash against
 // stub `docker` and `kind` executables that fail as the real ones do.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -11,6 +10,7 @@ import { LocalRegistry } from "../../infra/components/localRegistry.ts";
 import { localRegistry, registryImage } from "../../infra/settings/index.ts";
 import { build, providerReference, type Built } from "../support/components.ts";
 import { stubDocker, stubKindNodes as stubKind } from "../support/dockerStub.ts";
+import { runProcess } from "../helpers.ts";
 
 const registry = localRegistry("gitops-dev", 5001);
 // The server's image lives in the registry: the talk's image is pushed there under its path and tag.
@@ -38,12 +38,11 @@ describe("the LocalRegistry component and its scripts", () => {
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   /** Runs a script as Pulumi would: the component's interpreter and environment, plus the stubs' settings. */
-  function runScript(text: string, stub: Record<string, string> = {}) {
+  async function runScript(text: string, stub: Record<string, string> = {}) {
     const [shell, ...flags] = container().inputs.interpreter as string[];
     const environment = container().inputs.environment as Record<string, string>;
-    const result = spawnSync(shell!, [...flags, text], {
+    const result = await runProcess(shell!, [...flags, text], {
       cwd: dir,
-      encoding: "utf8",
       env: {
         PATH: `${path.join(dir, "bin")}:/usr/bin:/bin`,
         ...environment,
@@ -63,8 +62,8 @@ describe("the LocalRegistry component and its scripts", () => {
     fs.readFileSync(path.join(dir, "nodes", node, "etc/containerd/certs.d/gitops-dev-registry:5000/hosts.toml"), "utf8");
 
   describe("create", () => {
-    it("starts the pinned registry on kind's network, published on 127.0.0.1 only", () => {
-      const result = runScript(script("create"));
+    it("starts the pinned registry on kind's network, published on 127.0.0.1 only", async () => {
+      const result = await runScript(script("create"));
       assert.equal(result.status, 0, result.stderr);
       assert.equal(
         fs.readFileSync(path.join(dir, "containers", "gitops-dev-registry"), "utf8").trim(),
@@ -72,16 +71,16 @@ describe("the LocalRegistry component and its scripts", () => {
       );
     });
 
-    it("tells containerd on every node to pull <container>:5000 over plain HTTP", () => {
-      const result = runScript(script("create"));
+    it("tells containerd on every node to pull <container>:5000 over plain HTTP", async () => {
+      const result = await runScript(script("create"));
       assert.equal(result.status, 0, result.stderr);
       for (const node of ["gitops-dev-control-plane", "gitops-dev-worker"]) {
         assert.equal(hostsToml(node), '[host."http://gitops-dev-registry:5000"]\n  capabilities = ["pull", "resolve"]\n', node);
       }
     });
 
-    it("pushes the talk's image under the stack's tag, pulling it (amd64) only when Docker lacks it", () => {
-      const first = runScript(script("create"));
+    it("pushes the talk's image under the stack's tag, pulling it (amd64) only when Docker lacks it", async () => {
+      const first = await runScript(script("create"));
       assert.equal(first.status, 0, first.stderr);
       assert.deepEqual(
         first.calls.filter((call) => /^docker (pull|tag|push)/.test(call)),
@@ -92,21 +91,21 @@ describe("the LocalRegistry component and its scripts", () => {
         ],
       );
       fs.rmSync(path.join(dir, "calls"));
-      const update = runScript(script("update"));
+      const update = await runScript(script("update"));
       assert.equal(update.status, 0, update.stderr);
       assert.ok(!update.calls.some((call) => call.startsWith("docker pull")), update.calls.join("\n"));
     });
 
-    it("retries the push while the new registry does not answer yet", () => {
-      const result = runScript(script("create"), { STUB_PUSH_FAILS: "2" });
+    it("retries the push while the new registry does not answer yet", async () => {
+      const result = await runScript(script("create"), { STUB_PUSH_FAILS: "2" });
       assert.equal(result.status, 0, result.stderr);
       assert.equal(result.calls.filter((call) => call.startsWith("docker push")).length, 3);
     });
 
-    it("refuses a container of that name it did not create, naming it and how to remove it", () => {
+    it("refuses a container of that name it did not create, naming it and how to remove it", async () => {
       fs.mkdirSync(path.join(dir, "containers"));
       fs.writeFileSync(path.join(dir, "containers", "gitops-dev-registry"), "someone else's");
-      const result = runScript(script("create"));
+      const result = await runScript(script("create"));
       assert.equal(result.status, 1);
       assert.match(
         result.stderr,
@@ -115,20 +114,20 @@ describe("the LocalRegistry component and its scripts", () => {
       assert.equal(fs.readFileSync(path.join(dir, "containers", "gitops-dev-registry"), "utf8"), "someone else's");
     });
 
-    it("removes the container it made when anything after fails, and fails", () => {
+    it("removes the container it made when anything after fails, and fails", async () => {
       const failures: Record<string, string>[] = [{ STUB_PORT_TAKEN: "5001" }, { STUB_PUSH_FAILS: "5" }, { STUB_NODES: "" }];
       for (const stub of failures) {
         fs.rmSync(path.join(dir, "containers"), { recursive: true, force: true });
         fs.rmSync(path.join(dir, "push-attempts"), { force: true });
-        const result = runScript(script("create"), stub);
+        const result = await runScript(script("create"), stub);
         assert.notEqual(result.status, 0, JSON.stringify(stub));
         assert.match(result.stderr, /starting registry "gitops-dev-registry" failed \(exit \d+\): removing it/, JSON.stringify(stub));
         assert.equal(containerExists(), false, JSON.stringify(stub));
       }
     });
 
-    it("says a cluster without nodes has nothing to configure, and how to start over", () => {
-      const result = runScript(script("create"), { STUB_NODES: "" });
+    it("says a cluster without nodes has nothing to configure, and how to start over", async () => {
+      const result = await runScript(script("create"), { STUB_NODES: "" });
       assert.match(
         result.stderr,
         /kind cluster "gitops-dev" has no nodes to configure\. Start over: npm run destroy -- dev, then npm run up -- dev/,
@@ -137,8 +136,8 @@ describe("the LocalRegistry component and its scripts", () => {
   });
 
   describe("update", () => {
-    it("says how to recover when the registry was removed outside Pulumi", () => {
-      const result = runScript(script("update"));
+    it("says how to recover when the registry was removed outside Pulumi", async () => {
+      const result = await runScript(script("update"));
       assert.equal(result.status, 1);
       assert.match(
         result.stderr,
@@ -148,17 +147,17 @@ describe("the LocalRegistry component and its scripts", () => {
   });
 
   describe("delete", () => {
-    it("removes the container, and succeeds when it is already gone", () => {
-      assert.equal(runScript(script("create")).status, 0);
-      assert.equal(runScript(script("delete")).status, 0);
+    it("removes the container, and succeeds when it is already gone", async () => {
+      assert.equal((await runScript(script("create"))).status, 0);
+      assert.equal((await runScript(script("delete"))).status, 0);
       assert.equal(containerExists(), false);
-      const again = runScript(script("delete"));
+      const again = await runScript(script("delete"));
       assert.equal(again.status, 0, again.stderr);
     });
 
-    it("fails when Docker fails: Pulumi must not forget a running registry", () => {
-      assert.equal(runScript(script("create")).status, 0);
-      const result = runScript(script("delete"), { STUB_NO_DAEMON: "1" });
+    it("fails when Docker fails: Pulumi must not forget a running registry", async () => {
+      assert.equal((await runScript(script("create"))).status, 0);
+      const result = await runScript(script("delete"), { STUB_NO_DAEMON: "1" });
       assert.equal(result.status, 1);
       assert.match(result.stderr, /Cannot connect to the Docker daemon/);
       assert.equal(containerExists(), true);

@@ -2,7 +2,6 @@
 // run for real by bash against stub `docker` and `kind` that fail as the real ones do; and,
 // under the mock engine, that no environment owns or deletes the mirrors.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -10,7 +9,7 @@ import { afterEach, beforeEach, describe, it } from "node:test";
 import { interpreter } from "../../infra/components/kindCluster.ts";
 import { forgetMirrorsFunction, mirrorsVariable, nodeRegistryFunction, useMirrorsFunction } from "../../infra/components/nodeRegistries.ts";
 import { registryImage, registryMirrors } from "../../infra/settings/index.ts";
-import { evaluate } from "../helpers.ts";
+import { evaluate, runProcess } from "../helpers.ts";
 import { stubDocker, stubKindNodes } from "../support/dockerStub.ts";
 
 const nodes = ["gitops-dev-control-plane", "gitops-dev-worker"];
@@ -26,11 +25,10 @@ describe("the machine's pull-through mirrors", () => {
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   /** Runs `call` after the functions, as the kind scripts do, with the environment they get. */
-  function run(call: string, stub: Record<string, string> = {}) {
+  async function run(call: string, stub: Record<string, string> = {}) {
     const [shell, ...flags] = interpreter;
     const text = `set -euo pipefail\n${nodeRegistryFunction}\n${useMirrorsFunction}\n${forgetMirrorsFunction}\n${call}`;
-    const result = spawnSync(shell!, [...flags, text], {
-      encoding: "utf8",
+    const result = await runProcess(shell!, [...flags, text], {
       env: {
         PATH: `${path.join(dir, "bin")}:/usr/bin:/bin`,
         KIND_CLUSTER_NAME: "gitops-dev",
@@ -53,8 +51,8 @@ describe("the machine's pull-through mirrors", () => {
     return fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined;
   };
 
-  it("starts one mirror per registry on kind's network, each with its cache volume, from the pinned registry image", () => {
-    const result = run("use_mirrors");
+  it("starts one mirror per registry on kind's network, each with its cache volume, from the pinned registry image", async () => {
+    const result = await run("use_mirrors");
     assert.equal(result.status, 0, result.stderr);
     for (const mirror of registryMirrors) {
       assert.equal(
@@ -67,8 +65,8 @@ describe("the machine's pull-through mirrors", () => {
     }
   });
 
-  it("points every node's containerd at each mirror, falling back to the registry itself", () => {
-    const result = run("use_mirrors");
+  it("points every node's containerd at each mirror, falling back to the registry itself", async () => {
+    const result = await run("use_mirrors");
     assert.equal(result.status, 0, result.stderr);
     for (const node of nodes) {
       assert.equal(
@@ -80,11 +78,11 @@ describe("the machine's pull-through mirrors", () => {
     assert.match(result.stderr, /^kind cluster "gitops-dev": ghcr\.io images come through mirror gitops-mirror-ghcr-io$/m);
   });
 
-  it("leaves running mirrors as they are, and starts stopped ones: they belong to the machine, not to this environment", () => {
+  it("leaves running mirrors as they are, and starts stopped ones: they belong to the machine, not to this environment", async () => {
     fs.mkdirSync(path.join(dir, "containers"));
     fs.writeFileSync(container("gitops-mirror-docker-io"), "running since an earlier up\n");
     fs.writeFileSync(container("gitops-mirror-quay-io"), "stopped since a Docker restart\nstopped\n");
-    const result = run("use_mirrors");
+    const result = await run("use_mirrors");
     assert.equal(result.status, 0, result.stderr);
     const runs = result.calls.filter((call) => call.startsWith("docker run")).map((call) => /--name (\S+)/.exec(call)![1]);
     assert.deepEqual(runs, ["gitops-mirror-ghcr-io", "gitops-mirror-registry-k8s-io"]);
@@ -92,15 +90,15 @@ describe("the machine's pull-through mirrors", () => {
     assert.equal(fs.readFileSync(container("gitops-mirror-docker-io"), "utf8"), "running since an earlier up\n");
   });
 
-  it("takes a mirror another environment's up started a moment before as its own", () => {
-    const result = run("use_mirrors", { STUB_RUN_RACES: "gitops-mirror-docker-io" });
+  it("takes a mirror another environment's up started a moment before as its own", async () => {
+    const result = await run("use_mirrors", { STUB_RUN_RACES: "gitops-mirror-docker-io" });
     assert.equal(result.status, 0, result.stderr);
     assert.doesNotMatch(result.stderr, /did not start/);
     assert.ok(hostsToml(nodes[0]!, "docker.io"));
   });
 
-  it("skips a mirror that cannot start, saying so: the nodes pull from that registry directly", () => {
-    const result = run("use_mirrors", { STUB_RUN_FAILS: "gitops-mirror-quay-io" });
+  it("skips a mirror that cannot start, saying so: the nodes pull from that registry directly", async () => {
+    const result = await run("use_mirrors", { STUB_RUN_FAILS: "gitops-mirror-quay-io" });
     assert.equal(result.status, 0, result.stderr);
     assert.match(
       result.stderr,
@@ -110,8 +108,8 @@ describe("the machine's pull-through mirrors", () => {
     assert.ok(hostsToml(nodes[0]!, "ghcr.io"));
   });
 
-  it("hands Docker Hub credentials to the Docker Hub mirror only, by name, never on a command line", () => {
-    const result = run("use_mirrors", { DOCKER_HUB_USERNAME: "demo-user", DOCKER_HUB_TOKEN: "dckr_pat_SECRET" });
+  it("hands Docker Hub credentials to the Docker Hub mirror only, by name, never on a command line", async () => {
+    const result = await run("use_mirrors", { DOCKER_HUB_USERNAME: "demo-user", DOCKER_HUB_TOKEN: "dckr_pat_SECRET" });
     assert.equal(result.status, 0, result.stderr);
     assert.equal(
       fs.readFileSync(path.join(dir, "env-gitops-mirror-docker-io"), "utf8"),
@@ -126,31 +124,31 @@ describe("the machine's pull-through mirrors", () => {
     );
   });
 
-  it("with DOCKER_HUB_USERNAME but no token, starts the Docker Hub mirror anonymously and says so", () => {
-    const result = run("use_mirrors", { DOCKER_HUB_USERNAME: "demo-user" });
+  it("with DOCKER_HUB_USERNAME but no token, starts the Docker Hub mirror anonymously and says so", async () => {
+    const result = await run("use_mirrors", { DOCKER_HUB_USERNAME: "demo-user" });
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stderr, /^DOCKER_HUB_USERNAME is set without DOCKER_HUB_TOKEN: the Docker Hub mirror pulls anonymously$/m);
     assert.equal(fs.existsSync(path.join(dir, "env-gitops-mirror-docker-io")), false);
   });
 
-  it("a mirror that cannot start leaves no node pointing at it, even one configured before", () => {
-    assert.equal(run("use_mirrors").status, 0);
+  it("a mirror that cannot start leaves no node pointing at it, even one configured before", async () => {
+    assert.equal((await run("use_mirrors")).status, 0);
     fs.rmSync(container("gitops-mirror-quay-io"));
-    const result = run("use_mirrors", { STUB_RUN_FAILS: "gitops-mirror-quay-io" });
+    const result = await run("use_mirrors", { STUB_RUN_FAILS: "gitops-mirror-quay-io" });
     assert.equal(result.status, 0, result.stderr);
     for (const node of nodes) assert.equal(hostsToml(node, "quay.io"), undefined, node);
   });
 
-  it("turned off, the nodes forget them; the mirrors keep running", () => {
-    assert.equal(run("use_mirrors").status, 0);
-    const result = run("forget_mirrors");
+  it("turned off, the nodes forget them; the mirrors keep running", async () => {
+    assert.equal((await run("use_mirrors")).status, 0);
+    const result = await run("forget_mirrors");
     assert.equal(result.status, 0, result.stderr);
     for (const mirror of registryMirrors) assert.equal(hostsToml(nodes[1]!, mirror.registry), undefined);
     assert.ok(fs.existsSync(container("gitops-mirror-docker-io")));
   });
 
-  it("fails when the cluster has no nodes, saying how to start over", () => {
-    const result = run('node_registry docker.io "server = \\"https://registry-1.docker.io\\""', { STUB_NODES: "" });
+  it("fails when the cluster has no nodes, saying how to start over", async () => {
+    const result = await run('node_registry docker.io "server = \\"https://registry-1.docker.io\\""', { STUB_NODES: "" });
     assert.equal(result.status, 1);
     assert.match(
       result.stderr,
