@@ -12,6 +12,9 @@
 //   asked for earlier would be lost. A stop is held until Pulumi's first output proves it runs.
 import * as fs from "node:fs";
 
+/** What a tool hears SIGINT and SIGTERM from: this process, or a test's stand-in. */
+export type Signals = Pick<NodeJS.EventEmitter, "on" | "off">;
+
 /** Whether this process has a controlling terminal, whose Ctrl-C then reaches the Pulumi it runs too. */
 export function hasControllingTerminal(): boolean {
   try {
