@@ -10,7 +10,7 @@ import { projectRoot } from "../infra/settings/index.ts";
 import type { Machine } from "../tools/machine.ts";
 import { nothingLeft } from "./e2e/afterChecks.ts";
 import { withProgress } from "./e2e/common.ts";
-import { fetchesBetween, Report } from "./e2e/report.ts";
+import { dockerHubPulls, fetchesBetween, Report } from "./e2e/report.ts";
 import { copyProject, type Run } from "./e2e/throwawayStack.ts";
 import { fakeMachine } from "./support/machine.ts";
 
@@ -95,6 +95,20 @@ describe("the end-to-end suite's check that destroy left nothing", () => {
 });
 
 describe("the end-to-end report on the two ups", () => {
+  it("estimates Docker Hub's pulls from manifest fetches as it counts them: one per image and platform", () => {
+    // An index and a platform manifest are one pull; a single-platform manifest alone is one too.
+    assert.deepEqual(
+      [0, 1, 2, 3, 8].map((fetches) => dockerHubPulls(fetches)),
+      [
+        { atLeast: 0, atMost: 0 },
+        { atLeast: 1, atMost: 1 },
+        { atLeast: 1, atMost: 2 },
+        { atLeast: 2, atMost: 3 },
+        { atLeast: 4, atMost: 8 },
+      ],
+    );
+  });
+
   it("records what each up fetched through the mirrors, and whether the second met the targets", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "e2e-report-"));
     try {
@@ -119,11 +133,20 @@ describe("the end-to-end report on the two ups", () => {
         "up total": { "docker.io": { manifests: 2, blobs: 9 } },
         "second up total": { "docker.io": { manifests: 0, blobs: 0 } },
       });
-      assert.deepEqual(written.warmUp, { secondToFirst: 0.38, halfTheTime: true, dockerHubManifests: 0, noDockerHubPull: true });
-      assert.match(report.table(), /^second up total: fetched from the internet through the mirrors: docker\.io 0 manifests, 0 blobs$/m);
+      assert.deepEqual(written.warmUp, {
+        secondToFirst: 0.38,
+        halfTheTime: true,
+        dockerHubManifestFetches: 0,
+        dockerHubPulls: { atLeast: 0, atMost: 0 },
+        noDockerHubPull: true,
+      });
       assert.match(
         report.table(),
-        /^up total: fetched from the internet through the mirrors: docker\.io 2 manifests, 9 blobs; ghcr\.io \(mirror not running\)$/m,
+        /^second up total: fetched from the internet through the mirrors: docker\.io 0 manifest fetches \(0 Docker Hub pulls\), 0 blobs$/m,
+      );
+      assert.match(
+        report.table(),
+        /^up total: fetched from the internet through the mirrors: docker\.io 2 manifest fetches \(1-2 Docker Hub pulls\), 9 blobs; ghcr\.io \(mirror not running\)$/m,
       );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

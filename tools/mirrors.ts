@@ -48,7 +48,11 @@ export async function mirrorStates(machine: Machine): Promise<MirrorState[] | un
   );
 }
 
-/** What one mirror fetched from its registry since it started: manifests (Docker Hub counts those as pulls) and blobs. */
+/**
+ * What one mirror fetched from its registry since it started: manifests (an image's index and
+ * its platform's manifest each count: not Docker Hub's pulls, which test/e2e/report.ts estimates)
+ * and blobs.
+ */
 export interface UpstreamFetches {
   readonly manifests: number;
   readonly blobs: number;

@@ -5,7 +5,7 @@
 import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { demoImage, registryImage, type LocalRegistry as LocalRegistrySettings } from "../settings/index.ts";
+import { demoImage, registryEnvironmentFlags, registryImage, type LocalRegistry as LocalRegistrySettings } from "../settings/index.ts";
 import { componentType, inCluster, type ClusterConnection } from "./cluster.ts";
 import { interpreter, undoOnFailure } from "./kindCluster.ts";
 import { nodeRegistryFunction } from "./nodeRegistries.ts";
@@ -63,7 +63,7 @@ ${undoOnFailure(
 # The name was free a moment ago: from here on, a container of that name is this script's.
 created=1
 docker run --detach --restart=always --name "$REGISTRY_NAME" --network kind \\
-  --log-opt max-size=10m --env REGISTRY_LOG_LEVEL=info \\
+  --log-opt max-size=10m ${registryEnvironmentFlags} \\
   --publish "127.0.0.1:$REGISTRY_PORT:5000" "$REGISTRY_IMAGE" >&2
 ${configureNodesAndSeed}`;
 

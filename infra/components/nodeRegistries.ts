@@ -3,7 +3,7 @@
 // images since v0.27 set config_path there) reads at each pull, so no restart is needed. The
 // stack's local registry and the machine's pull-through mirrors both use it. Bash functions,
 // for the scripts of local.Command resources; they read KIND_CLUSTER_NAME.
-import { registryImage, registryMirrors } from "../settings/index.ts";
+import { registryEnvironmentFlags, registryImage, registryMirrors } from "../settings/index.ts";
 
 /** `node_registry <registry> <hosts.toml>`: writes the file on every node of the cluster. */
 export const nodeRegistryFunction = `node_registry() {
@@ -47,7 +47,7 @@ export const startMirrorFunction = `start_mirror() {
     fi
     output="$(docker run --detach --restart=always --name "$container" --network kind \\
       --label io.github.gitops-using-flux.mirror="$registry" --volume "$container:/var/lib/registry" \\
-      --log-opt max-size=10m --env REGISTRY_LOG_LEVEL=info \\
+      --log-opt max-size=10m ${registryEnvironmentFlags} \\
       --env REGISTRY_PROXY_REMOTEURL="$upstream" \${credentials[@]+"\${credentials[@]}"} \\
       --env REGISTRY_HTTP_DEBUG_ADDR=127.0.0.1:5001 --env REGISTRY_HTTP_DEBUG_PROMETHEUS_ENABLED=true \\
       "${registryImage}" 2>&1 >/dev/null)" || true

@@ -288,7 +288,7 @@ export {
   type GitLocation,
 } from "./git.ts";
 export { serverImagePolicy, imagePolicyMarker, type ImagePolicySettings } from "./imagePolicy.ts";
-export { localRegistry, registryImage, registryMirrors, type LocalRegistry } from "./registries.ts";
+export { localRegistry, registryEnvironmentFlags, registryImage, registryMirrors, type LocalRegistry } from "./registries.ts";
 export { demoImage, imageParts, imageRepository, type ServerSettings, type ComputeResources } from "./server.ts";
 export { fluxDefaultValues, fluxValuesFile, type FluxSettings } from "./flux.ts";
 export type { NamespaceSettings, NamespaceRole } from "./namespaces.ts";

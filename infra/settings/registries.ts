@@ -1,8 +1,19 @@
 // The image registries beside the kind clusters: the pinned registry image, an environment's
 // local registry (its names), and the machine's pull-through mirrors.
 
-/** The registry image, pinned: registry 3.0.0, as kind's local registry guide runs it. */
-export const registryImage = "registry:3.0.0@sha256:6c5666b861f3505b116bb9aa9b25175e71210414bd010d92035ff64018f9457e";
+/**
+ * The registry image (CNCF distribution), pinned: 3.1.1, a maintained tag (3.0.0 is no longer
+ * one). The digest is the multi-platform index docker-library publishes for `registry:3.1.1`
+ * (docker-library/repo-info, repos/registry/remote/3.1.1.md, commit 38feaf4c).
+ */
+export const registryImage = "registry:3.1.1@sha256:849b7d29920d060df8091770ede2279c07924ecd29e2a4c029ee0b5ea2ea542b";
+
+/**
+ * What every registry container is started with besides its own settings. No trace exporter:
+ * distribution 3 exports traces to localhost:4318 unless told not to, and logs each failure
+ * (distribution#4270); the 3.0.0 image lacked this default, which later images set themselves.
+ */
+export const registryEnvironmentFlags = "--env OTEL_TRACES_EXPORTER=none --env REGISTRY_LOG_LEVEL=info";
 
 /**
  * The pull-through mirrors kind nodes pull through when `cluster.mirrors` is on: one registry

@@ -67,7 +67,7 @@ describe("the LocalRegistry component and its scripts", () => {
       assert.equal(result.status, 0, result.stderr);
       assert.equal(
         fs.readFileSync(path.join(dir, "containers", "gitops-dev-registry"), "utf8").trim(),
-        `--detach --restart=always --name gitops-dev-registry --network kind --log-opt max-size=10m --env REGISTRY_LOG_LEVEL=info --publish 127.0.0.1:5001:5000 ${registryImage}`,
+        `--detach --restart=always --name gitops-dev-registry --network kind --log-opt max-size=10m --env OTEL_TRACES_EXPORTER=none --env REGISTRY_LOG_LEVEL=info --publish 127.0.0.1:5001:5000 ${registryImage}`,
       );
     });
 

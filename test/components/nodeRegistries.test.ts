@@ -58,7 +58,7 @@ describe("the machine's pull-through mirrors", () => {
       assert.equal(
         fs.readFileSync(container(mirror.container), "utf8").trim(),
         `--detach --restart=always --name ${mirror.container} --network kind --label io.github.gitops-using-flux.mirror=${mirror.registry} ` +
-          `--volume ${mirror.container}:/var/lib/registry --log-opt max-size=10m --env REGISTRY_LOG_LEVEL=info --env REGISTRY_PROXY_REMOTEURL=${mirror.upstream} ` +
+          `--volume ${mirror.container}:/var/lib/registry --log-opt max-size=10m --env OTEL_TRACES_EXPORTER=none --env REGISTRY_LOG_LEVEL=info --env REGISTRY_PROXY_REMOTEURL=${mirror.upstream} ` +
           // Its metrics (what it fetched from upstream) on the container's own loopback: npm run mirrors, the e2e suite.
           `--env REGISTRY_HTTP_DEBUG_ADDR=127.0.0.1:5001 --env REGISTRY_HTTP_DEBUG_PROMETHEUS_ENABLED=true ${registryImage}`,
       );

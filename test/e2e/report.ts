@@ -71,6 +71,23 @@ export interface PhaseTiming {
 /** What the mirrors fetched from each registry during one `up` (undefined: a mirror that did not run). */
 export type FetchesDuringUp = Record<string, UpstreamFetches | undefined>;
 
+/** How many pulls Docker Hub counted, as far as manifest fetches tell. */
+export interface PullEstimate {
+  readonly atLeast: number;
+  readonly atMost: number;
+}
+
+/**
+ * Docker Hub's pulls from the Docker Hub mirror's manifest fetches. Docker Hub counts one pull
+ * per image and platform; the mirror fetches a multi-platform image's index and then its
+ * platform's manifest (two fetches, one pull), a single-platform image's manifest alone (one and
+ * one). So N fetches are between ⌈N/2⌉ and N pulls; zero fetches are certainly zero pulls.
+ */
+export const dockerHubPulls = (manifestFetches: number): PullEstimate => ({
+  atLeast: Math.ceil(manifestFetches / 2),
+  atMost: manifestFetches,
+});
+
 /** The difference of two readings of the mirrors' counters. */
 export function fetchesBetween(before: FetchesDuringUp, after: FetchesDuringUp): FetchesDuringUp {
   return Object.fromEntries(
@@ -178,13 +195,19 @@ export class Report {
   }
 
   /** The second `up` against the first: the mirrors' promise (at most half the time, no Docker Hub pull). */
-  private warmUp(): { secondToFirst?: number; dockerHubManifests?: number; halfTheTime?: boolean; noDockerHubPull?: boolean } {
+  private warmUp(): {
+    secondToFirst?: number;
+    halfTheTime?: boolean;
+    dockerHubManifestFetches?: number;
+    dockerHubPulls?: PullEstimate;
+    noDockerHubPull?: boolean;
+  } {
     const seconds = (phase: string) => this.phases.find((timing) => timing.phase === phase && timing.ok)?.seconds;
     const [first, second] = [seconds("up total"), seconds("second up total")];
     const hub = this.fetches["second up total"]?.["docker.io"]?.manifests;
     return {
       ...(first && second && { secondToFirst: Math.round((second / first) * 100) / 100, halfTheTime: second <= first / 2 }),
-      ...(hub !== undefined && { dockerHubManifests: hub, noDockerHubPull: hub === 0 }),
+      ...(hub !== undefined && { dockerHubManifestFetches: hub, dockerHubPulls: dockerHubPulls(hub), noDockerHubPull: hub === 0 }),
     };
   }
 
@@ -198,10 +221,13 @@ export class Report {
       ([up, fetches]) =>
         `${up}: fetched from the internet through the mirrors: ` +
         Object.entries(fetches)
-          .map(
-            ([registry, counts]) =>
-              `${registry} ${counts ? `${counts.manifests} manifests, ${counts.blobs} blobs` : "(mirror not running)"}`,
-          )
+          .map(([registry, counts]) => {
+            if (!counts) return `${registry} (mirror not running)`;
+            const pulls = dockerHubPulls(counts.manifests);
+            const range = pulls.atLeast === pulls.atMost ? `${pulls.atMost}` : `${pulls.atLeast}-${pulls.atMost}`;
+            const hubPulls = registry === "docker.io" ? ` (${range} Docker Hub pull${pulls.atMost === 1 ? "" : "s"})` : "";
+            return `${registry} ${counts.manifests} manifest fetches${hubPulls}, ${counts.blobs} blobs`;
+          })
           .join("; "),
     );
     return [`${"phase".padEnd(width)}  ${"seconds".padStart(8)}`, ...rows, ...fetchLines].join("\n");
