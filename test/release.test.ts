@@ -1,28 +1,21 @@
 // npm run release -- <env>: which tag comes next under each environment's ImagePolicy, what Flux
-// will do with it, its clear errors, and --wait against a fake Kubernetes API on loopback. Docker
-// is a fake machine at the process boundary; the registry's tag list a fake fetch.
+// will do with it, and its clear errors (--wait: releaseWait.test.ts). Docker is a fake machine
+// at the process boundary; the registry's tag list a fake fetch.
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as http from "node:http";
-import type { AddressInfo } from "node:net";
 import * as path from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { settingsWithStackFiles } from "../infra/settings/index.ts";
 import { considerTag, newestTag, nextTag } from "../tools/imageTags.ts";
-import type { CommandResult } from "../tools/machine.ts";
 import { loadStackConfig } from "../tools/offline/stackConfig.ts";
-import { main, type ReleaseDependencies } from "../tools/release.ts";
-import { captureIo, fixtures, projectCopy } from "./helpers.ts";
-import { fakeMachine } from "./support/machine.ts";
+import { fakeDocker, fakeRegistry, pushTime, registryStack, release } from "./support/release.ts";
 
 const usage = "usage: npm run release -- <env> [--tag TAG] [--wait] [--timeout 10m]";
-const registryStack = fs.readFileSync(path.join(fixtures, "stacks", "registry.yaml"), "utf8");
 const shippedProd = fs.readFileSync(path.join(import.meta.dirname, "..", "Pulumi.prod.yaml"), "utf8");
 /** prod with its registry on and its image there. */
 const registryProd = shippedProd
   .replace("    registry:\n", "    registry:\n      enabled: true\n")
   .replace("image: ricoberger/gitops-using-flux:1.0.0", "image: gitops-prod-registry:5000/ricoberger/gitops-using-flux:1.0.0");
-const pushTime = 1795600000;
 
 describe("which tag comes next, as Flux's ImagePolicy sees tags", () => {
   const policyOf = (stack: string) => settingsWithStackFiles(loadStackConfig(stack)).imagePolicy;
@@ -83,42 +76,6 @@ describe("which tag comes next, as Flux's ImagePolicy sees tags", () => {
     assert.equal(newestTag(policy, ["a", "c", "b"]), "c");
   });
 });
-
-/** Docker that has (or lacks) the talk's image and pushes; each call recorded. */
-function fakeDocker(options: { missing?: boolean; hasImage?: boolean; pushFails?: boolean } = {}) {
-  const calls: string[] = [];
-  const machine = fakeMachine((command, args): Promise<CommandResult> => {
-    calls.push([command, ...args].join(" "));
-    if (options.missing) return Promise.resolve({ found: false, exitCode: null, stdout: "" });
-    if (args[0] === "image") return Promise.resolve({ found: true, exitCode: options.hasImage ? 0 : 1, stdout: "" });
-    if (args[0] === "push" && options.pushFails) return Promise.resolve({ found: true, exitCode: 1, stdout: "" });
-    return Promise.resolve({ found: true, exitCode: 0, stdout: "" });
-  });
-  return { machine, calls };
-}
-
-/** The registry's answer to GET /v2/<path>/tags/list: these tags, none yet (404), or no answer. */
-function fakeRegistry(answer: string[] | "empty" | "down") {
-  const urls: string[] = [];
-  const fetchTags = ((url: string) => {
-    urls.push(url);
-    if (answer === "down") return Promise.reject(new TypeError("fetch failed"));
-    if (answer === "empty") return Promise.resolve(new Response(JSON.stringify({ errors: [{ code: "NAME_UNKNOWN" }] }), { status: 404 }));
-    return Promise.resolve(Response.json({ name: "ricoberger/gitops-using-flux", tags: answer }));
-  }) as typeof fetch;
-  return { fetchTags, urls };
-}
-
-async function release(argv: string[], files: Record<string, string>, dependencies: ReleaseDependencies) {
-  const copy = projectCopy(files);
-  try {
-    const io = captureIo({ root: copy.root });
-    const code = await main(argv, io, { now: () => pushTime * 1000, pollIntervalMs: 10, ...dependencies });
-    return { code, out: io.out(), err: io.err() };
-  } finally {
-    copy.remove();
-  }
-}
 
 describe("npm run release", () => {
   it("pushes the talk's image under dev's next master build into dev's registry, and says what Flux will do", async () => {
@@ -284,77 +241,5 @@ describe("npm run release", () => {
       assert.equal(help.code, 0);
       assert.equal(help.out, `${usage}\n`);
     });
-  });
-});
-
-describe("npm run release --wait (a fake Kubernetes API on loopback)", () => {
-  const requests: string[] = [];
-  let server: http.Server;
-  let kubeconfig: string;
-  /** The ImagePolicy reports the new tag on the third look; the automation pushes on its second. */
-  let looks = 0;
-  const pushedTag = `master-84e319d-${pushTime}`;
-
-  before(async () => {
-    server = http.createServer((req, res) => {
-      req.resume();
-      req.on("end", () => {
-        const url = req.url!.split("?")[0]!;
-        requests.push(`${req.method} ${url}`);
-        let status: Record<string, unknown> = {};
-        if (req.method === "GET" && url.endsWith("/imagepolicies/server-dev")) {
-          looks++;
-          status = {
-            latestRef: {
-              name: "gitops-dev-registry:5000/ricoberger/gitops-using-flux",
-              tag: looks >= 3 ? pushedTag : "master-84e319d-1580380800",
-            },
-          };
-        }
-        if (req.method === "GET" && url.endsWith("/imageupdateautomations/flux-system")) {
-          looks++;
-          if (looks >= 5) status = { lastPushCommit: "0123abc", lastPushTime: new Date(Date.now() + 1000).toISOString() };
-        }
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify({ apiVersion: "image.toolkit.fluxcd.io/v1", kind: "Unknown", metadata: {}, status }));
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    kubeconfig = `apiVersion: v1
-kind: Config
-clusters: [{name: kind-gitops-dev, cluster: {server: "${url}", insecure-skip-tls-verify: true}}]
-users: [{name: kind-gitops-dev, user: {token: test}}]
-contexts: [{name: kind-gitops-dev, context: {cluster: kind-gitops-dev, user: kind-gitops-dev}}]
-current-context: kind-gitops-dev
-`;
-  });
-  after(() => server.close());
-
-  it("asks Flux to scan now, follows the ImagePolicy to the new tag, then the automation to its commit", async () => {
-    const withImageUpdates =
-      registryStack +
-      "  gitops:git:\n    url: ssh://git@github.com/acme/gitops-demo.git\n    readOnly: false\n    imageUpdates:\n      enabled: true\n";
-    const result = await release(
-      ["dev", "--wait"],
-      { "Pulumi.dev.yaml": withImageUpdates, ".kube/gitops-dev.yaml": kubeconfig },
-      { machine: fakeDocker().machine, fetch: fakeRegistry([]).fetchTags },
-    );
-    assert.equal(result.code, 0, result.err);
-    const base = "/apis/image.toolkit.fluxcd.io/v1/namespaces/flux-system";
-    assert.deepEqual(
-      requests.filter((request) => request.startsWith("PATCH")),
-      [`PATCH ${base}/imagerepositories/server`, `PATCH ${base}/imageupdateautomations/flux-system`],
-    );
-    const progress = result.err
-      .split("\n")
-      .filter((line) => line.startsWith("gitops: ["))
-      .map((line) => line.replace(/\[\d+s\]/, "[<n>s]"));
-    assert.deepEqual(progress, [
-      "gitops: [<n>s] ImagePolicy server-dev at master-84e319d-1580380800",
-      `gitops: [<n>s] ImagePolicy server-dev picked ${pushedTag}`,
-      "gitops: [<n>s] waiting for Flux to commit the new tag",
-      "gitops: [<n>s] Flux pushed commit 0123abc: git pull && npm run up -- dev",
-    ]);
   });
 });

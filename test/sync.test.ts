@@ -1,6 +1,7 @@
 // npm run sync -- <env>: fails fast without a cluster; with one (a fake Kubernetes API on
 // loopback, in this process), sets reconcile.fluxcd.io/requestedAt and waits for Flux; or hands
-// over to a `flux` CLI. Its main runs in-process; one test runs it as a process.
+// over to a `flux` CLI. Its main runs in-process (test/processes.test.ts runs it as a process).
+// How it reads durations and Flux's answers: syncBuildingBlocks.test.ts.
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as http from "node:http";
@@ -9,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, afterEach, before, beforeEach, describe, it } from "node:test";
 import type { Machine } from "../tools/machine.ts";
-import { main, parseDuration, reconcileState } from "../tools/sync.ts";
+import { main } from "../tools/sync.ts";
 import { captureIo, fixtures, projectCopy } from "./helpers.ts";
 import { fakeMachine } from "./support/machine.ts";
 
@@ -290,60 +291,5 @@ describe("sync with the flux CLI installed", () => {
     const io = captureIo({ root: copy.root, env: { PATH: `${bin}:${pathWithoutFlux}`, FLUX_STUB_EXIT: "3" } });
     assert.equal(await main(["dev"], io, { pollIntervalMs: 20 }), 3);
     assert.equal(calls().length, 2);
-  });
-});
-
-describe("sync's building blocks", () => {
-  it("reads durations as the README writes them", () => {
-    assert.equal(parseDuration("90s"), 90_000);
-    assert.equal(parseDuration("3m"), 180_000);
-    assert.equal(parseDuration("1m30s"), 90_000);
-    assert.equal(parseDuration("1h"), 3_600_000);
-    assert.equal(parseDuration("soon"), undefined);
-    assert.equal(parseDuration("3"), undefined);
-    assert.equal(parseDuration(""), undefined);
-  });
-
-  it("counts an object done only once Flux has handled this very request", () => {
-    const at = "2026-11-25T01:00:00.000Z";
-    const ready = [{ type: "Ready", status: "True" }];
-    assert.deepEqual(reconcileState(undefined, at), { done: false, failed: false, text: "waiting" });
-    assert.deepEqual(reconcileState({ lastHandledReconcileAt: "earlier", conditions: ready }, at), {
-      done: false,
-      failed: false,
-      text: "waiting",
-    });
-    assert.deepEqual(reconcileState({ lastHandledReconcileAt: at, conditions: [{ type: "Ready", status: "Unknown" }] }, at), {
-      done: false,
-      failed: false,
-      text: "reconciling",
-    });
-    assert.deepEqual(reconcileState({ lastHandledReconcileAt: at, conditions: ready, lastAppliedRevision: "main@sha1:1" }, at), {
-      done: true,
-      failed: false,
-      text: "ready at main@sha1:1",
-      revision: "main@sha1:1",
-    });
-    // Handled, but still on the previous commit: not done until it applies the source's new one.
-    assert.deepEqual(
-      reconcileState({ lastHandledReconcileAt: at, conditions: ready, lastAppliedRevision: "main@sha1:1" }, at, "main@sha1:2"),
-      {
-        done: false,
-        failed: false,
-        text: "applying main@sha1:2",
-      },
-    );
-  });
-
-  it("counts a Ready=False answer to this request as a failure with Flux's reason and message", () => {
-    const at = "2026-11-25T01:00:00.000Z";
-    const failed = [{ type: "Ready", status: "False", reason: "GitOperationFailed", message: "authentication required" }];
-    assert.deepEqual(reconcileState({ lastHandledReconcileAt: at, conditions: failed }, at), {
-      done: true,
-      failed: true,
-      text: "failed: GitOperationFailed authentication required",
-    });
-    // The failure of an earlier request is not this one's.
-    assert.equal(reconcileState({ lastHandledReconcileAt: "earlier", conditions: failed }, at).failed, false);
   });
 });

@@ -1,0 +1,47 @@
+// What the preflight tests (preflight.test.ts, preflightCommands.test.ts) share: a machine faked at
+// its boundary (which executables exist and what they print, which files and ports there are),
+// one where every check passes, and Linux's inotify limits, roomy or stock.
+import * as path from "node:path";
+import type { CommandResult, Machine } from "../../tools/machine.ts";
+
+export type Programs = Record<string, { exitCode?: number; stdout?: string; timedOut?: true } | undefined>;
+export interface MachineOptions {
+  platform?: NodeJS.Platform;
+  arch?: string;
+  node?: string;
+  files?: Record<string, string>;
+  busyPorts?: number[];
+}
+/** A machine with exactly these programs (`command arg...` → what it prints) and files. */
+export function machine(programs: Programs, options: MachineOptions = {}): Machine {
+  return {
+    platform: options.platform ?? "linux",
+    arch: options.arch ?? "x64",
+    nodeVersion: options.node ?? "v22.23.3",
+    run: (command, args): Promise<CommandResult> => {
+      const known = Object.keys(programs).some((key) => key.split(" ")[0] === command);
+      const program = programs[[command, ...args].join(" ")];
+      if (!known) return Promise.resolve({ found: false, exitCode: null, stdout: "" });
+      if (program?.timedOut) return Promise.resolve({ found: true, exitCode: null, timedOut: true, stdout: "" });
+      return Promise.resolve({ found: true, exitCode: program?.exitCode ?? 0, stdout: program?.stdout ?? "" });
+    },
+    readFile: (file) => Promise.resolve(options.files?.[file]),
+    listDirectory: (directory) =>
+      Promise.resolve(
+        Object.keys(options.files ?? {})
+          .filter((file) => path.dirname(file) === directory)
+          .map((file) => path.basename(file)),
+      ),
+    portFree: (_address, port) => Promise.resolve(!(options.busyPorts ?? []).includes(port)),
+  };
+}
+export const healthy: Programs = {
+  "pulumi version": { stdout: "v3.270.0\n" },
+  "docker info --format {{.ServerVersion}}": { stdout: "28.2.2\n" },
+  "kind version": { stdout: "kind v0.32.0 go1.24.4 linux/amd64\n" },
+  "kind get clusters": { stdout: "" },
+  "kubectl version --client": { stdout: "Client Version: v1.36.1\nKustomize Version: v5.7.1\n" },
+};
+export const roomyInotify = { "/proc/sys/fs/inotify/max_user_watches": "524288\n", "/proc/sys/fs/inotify/max_user_instances": "512\n" };
+// Ubuntu's and Fedora's stock limits.
+export const stockInotify = { "/proc/sys/fs/inotify/max_user_watches": "65536\n", "/proc/sys/fs/inotify/max_user_instances": "128\n" };
