@@ -45,16 +45,19 @@ describe("the end-to-end suite's throw-away stack", () => {
   });
 });
 
+/** A run of the suite, as its parts see it (nothing here is created). */
+const sampleRun: Run = {
+  id: "1a2b",
+  stackName: "e2e-1a2b",
+  clusterName: "gitops-e2e-1a2b",
+  projectDir: "/p",
+  stateDir: "/s",
+  registryPort: 15001,
+};
+
 describe("the end-to-end suite's check that destroy left nothing", () => {
   const silent = { write: () => true };
-  const run: Run = {
-    id: "1a2b",
-    stackName: "e2e-1a2b",
-    clusterName: "gitops-e2e-1a2b",
-    projectDir: "/p",
-    stateDir: "/s",
-    registryPort: 15001,
-  };
+  const run = sampleRun;
   /** A machine where `kind get clusters` and `docker ps` print these lines. */
   const machineWith = (clusters: string[], containers: string[], dockerFails = false, registryLeft = false): Machine =>
     fakeMachine((command, args) => {
@@ -113,15 +116,7 @@ describe("the end-to-end report on the two ups", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "e2e-report-"));
     try {
       const file = path.join(dir, "e2e-timings.json");
-      const run: Run = {
-        id: "1a2b",
-        stackName: "e2e-1a2b",
-        clusterName: "gitops-e2e-1a2b",
-        projectDir: "/p",
-        stateDir: "/s",
-        registryPort: 15001,
-      };
-      const report = new Report(file, run, { kind: "kind v0.32.0", pulumi: "v3.270.0", docker: "28.2.2" });
+      const report = new Report(file, sampleRun, { kind: "kind v0.32.0", pulumi: "v3.270.0", docker: "28.2.2" });
       report.record("up total", 400_000);
       report.record("second up total", 150_000);
       const first = fetchesBetween({}, { "docker.io": { manifests: 2, blobs: 9 }, "ghcr.io": undefined });

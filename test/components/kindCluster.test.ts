@@ -2,25 +2,17 @@
 // the cluster's config, and how to reach the cluster. Its scripts, run by bash:
 // kindClusterScripts.test.ts.
 import assert from "node:assert/strict";
-import { before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
-import { KindCluster, kindClusterConfig } from "../../infra/components/kindCluster.ts";
+import { kindClusterConfig } from "../../infra/components/kindCluster.ts";
 import { mirrorsVariable } from "../../infra/components/nodeRegistries.ts";
-import { build, type Built } from "../support/components.ts";
-import { clusterArgs } from "../support/kindCluster.ts";
+import { builtKindCluster, clusterArgs } from "../support/kindCluster.ts";
 import { settle } from "../helpers.ts";
 
 // A suite of its own: the tests of every file run in one process, and a top-level hook would run for all of them.
 describe("the KindCluster component under plain mocks", () => {
-  let built: Built<KindCluster>;
-  const kindCommand = () => built.only("command:local:Command", "cluster-kind");
-  // The scripts exactly as the component registers them: what Pulumi will run.
-  const script = (name: "create" | "update" | "delete") => kindCommand().inputs[name] as string;
-  const interpreter = () => kindCommand().inputs.interpreter as string[];
-  before(async () => {
-    built = await build(() => new KindCluster("cluster", clusterArgs));
-  });
+  const { built, kindCommand, script, interpreter } = builtKindCluster();
 
   describe("the KindCluster component", () => {
     it("runs kind through bash without rc files, in the project folder, with a no-op update and delete-before-replace", () => {
@@ -70,20 +62,20 @@ describe("the KindCluster component under plain mocks", () => {
     });
 
     it("builds the one provider from kind's kubeconfig, as a secret, on kind's context, replaced with the cluster", () => {
-      const provider = built.only("pulumi:providers:kubernetes", "cluster-provider");
+      const provider = built().only("pulumi:providers:kubernetes", "cluster-provider");
       assert.deepEqual(provider.secretInputs, ["kubeconfig"]);
       assert.equal(provider.inputs.context, "kind-gitops-dev");
       assert.equal(provider.inputs.clusterIdentifier, "cluster-kind-id", "the Command's id: a new cluster, a new provider");
     });
 
     it("says how to reach the cluster: its kubeconfig file, context and export line", async () => {
-      const { component } = built;
+      const { component } = built();
       assert.equal(component.kubeconfigPath, "/projects/gitops/.kube/gitops-dev.yaml");
       assert.equal(component.contextName, "kind-gitops-dev");
       assert.equal(component.kubeconfigExport, "export KUBECONFIG=/projects/gitops/.kube/gitops-dev.yaml");
       assert.equal(await pulumi.isSecret(component.kubeconfig), true);
       // What everything in the cluster is deleted with is the kind cluster's own Command.
-      assert.equal(await settle(component.deletedWith.urn), built.only("command:local:Command", "cluster-kind").urn);
+      assert.equal(await settle(component.deletedWith.urn), built().only("command:local:Command", "cluster-kind").urn);
     });
   });
 

@@ -6,22 +6,13 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { afterEach, before, beforeEach, describe, it } from "node:test";
-import { KindCluster } from "../../infra/components/kindCluster.ts";
-import { build, type Built } from "../support/components.ts";
-import { clusterArgs } from "../support/kindCluster.ts";
+import { afterEach, beforeEach, describe, it } from "node:test";
+import { builtKindCluster } from "../support/kindCluster.ts";
 import { runProcess } from "../helpers.ts";
 
 // A suite of its own: the tests of every file run in one process, and a top-level hook would run for all of them.
 describe("the KindCluster component's scripts", () => {
-  let built: Built<KindCluster>;
-  const kindCommand = () => built.only("command:local:Command", "cluster-kind");
-  // The scripts exactly as the component registers them: what Pulumi will run.
-  const script = (name: "create" | "update" | "delete") => kindCommand().inputs[name] as string;
-  const interpreter = () => kindCommand().inputs.interpreter as string[];
-  before(async () => {
-    built = await build(() => new KindCluster("cluster", clusterArgs));
-  });
+  const { script, interpreter } = builtKindCluster();
 
   const kubeconfig = "apiVersion: v1\nkind: Config\ncurrent-context: kind-gitops-dev";
   // Behaves like kind for the calls the scripts make: `get clusters` lists $STUB_CLUSTERS,

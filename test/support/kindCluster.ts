@@ -1,6 +1,9 @@
 // What the KindCluster tests (components/kindCluster.test.ts, components/kindClusterScripts.test.ts)
-// share: the arguments the component is built with, dev's cluster of two workers.
-import type { KindClusterArgs } from "../../infra/components/kindCluster.ts";
+// share: the arguments the component is built with, dev's cluster of two workers, and the
+// component built once per suite.
+import { before } from "node:test";
+import { KindCluster, type KindClusterArgs } from "../../infra/components/kindCluster.ts";
+import { build, type Built } from "./components.ts";
 
 export const clusterArgs: KindClusterArgs = {
   clusterName: "gitops-dev",
@@ -12,3 +15,22 @@ export const clusterArgs: KindClusterArgs = {
   kubeconfigFile: ".kube/gitops-dev.yaml",
   stack: "dev",
 };
+
+/**
+ * Builds the component with `clusterArgs` before the calling suite's tests, and gives what they
+ * look at: the registrations, the kind Command, and its scripts exactly as Pulumi will run them.
+ */
+export function builtKindCluster() {
+  let built: Built<KindCluster> | undefined;
+  before(async () => {
+    built = await build(() => new KindCluster("cluster", clusterArgs));
+  });
+  const component = () => built!;
+  const kindCommand = () => component().only("command:local:Command", "cluster-kind");
+  return {
+    built: component,
+    kindCommand,
+    script: (name: "create" | "update" | "delete") => kindCommand().inputs[name] as string,
+    interpreter: () => kindCommand().inputs.interpreter as string[],
+  };
+}
