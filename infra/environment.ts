@@ -36,6 +36,7 @@ export function buildEnvironment(settings: Settings, root = projectRoot) {
           clusterName: cluster.clusterName,
           kindCluster: cluster.deletedWith,
           stack: settings.stack,
+          workDir: root,
           cluster,
         })
       : undefined;

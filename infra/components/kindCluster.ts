@@ -53,9 +53,12 @@ export function kindClusterConfig(args: Pick<KindClusterArgs, "nodeImage" | "wor
 export const interpreter = ["/bin/bash", "--norc", "--noprofile", "-c"];
 
 /**
- * Bash for a create script: once it sets `created=1`, any failure (Ctrl-C and SIGTERM too)
- * runs `undo` before it exits, saying "<what> failed (exit N): <undoing>". Pulumi records
- * nothing for a failed create, so what it left would block the next `up` by its name.
+ * Bash for a create script: once it sets `created=1`, a failure, or a SIGINT or SIGTERM sent to
+ * the script itself (run by hand), runs `undo` before it exits, saying "<what> failed (exit N):
+ * <undoing>". Pulumi records nothing for a failed create, so what it left would block the next
+ * `up` by its name. When Pulumi cancels (Ctrl-C), @pulumi/command kills the script with SIGKILL:
+ * no trap runs, so each create script also leaves a mark of what it makes, which the next
+ * create of the same stack reads to clear the leftover by itself.
  */
 export const undoOnFailure = (what: string, undoing: string, undo: string) => `created=""
 remove_on_failure() {
@@ -88,25 +91,42 @@ ${forgetMirrorsFunction}
 if [ "\${USE_MIRRORS:-false}" = true ]; then use_mirrors >&2; else forget_mirrors >&2; fi`;
 
 /**
+ * Who made the cluster: a file beside its kubeconfig (\`.kube/<cluster>.stack\`) naming the
+ * stack, written before \`kind create\` starts and removed when the cluster is deleted. A cluster
+ * of the stack's name that this file gives to this stack, while Pulumi has none in its state, was
+ * left by an interrupted \`up\` of this very stack (or forgotten by its state): the next create
+ * deletes it and starts over. Any other cluster of that name is refused.
+ */
+const ownerFile = `owner_file="\${KIND_KUBECONFIG%.yaml}.stack"`;
+
+/**
  * Creates the cluster from the kind config on stdin and prints its kubeconfig. A failure after
- * `kind create` starts (a node that never gets Ready, Ctrl-C) deletes the cluster again: Pulumi
- * records nothing for a failed create, so a cluster left behind would block the next `up`.
+ * `kind create` starts (a node that never gets Ready) deletes the cluster again; a leftover of
+ * this stack's own interrupted create is cleared first (see ownerFile).
  */
 export const createScript = `set -euo pipefail
+${ownerFile}
 # When kind cannot tell (Docker down), stop here: a failed create must never delete a cluster it did not make.
 clusters="$(kind get clusters)" || { echo "kind get clusters failed: is Docker running?" >&2; exit 1; }
 if grep -xF -- "$KIND_CLUSTER_NAME" <<< "$clusters" >/dev/null; then
-  echo "kind cluster \\"$KIND_CLUSTER_NAME\\" already exists, but stack \\"$PULUMI_STACK_NAME\\" did not create it (an interrupted 'pulumi up' leaves one behind). Either delete it: kind delete cluster --name $KIND_CLUSTER_NAME -- or give this stack another cluster name: pulumi config set --stack $PULUMI_STACK_NAME --path cluster.name <new-name>" >&2
-  exit 1
+  if [ "$(cat "$owner_file" 2>/dev/null || true)" = "$PULUMI_STACK_NAME" ]; then
+    echo "kind cluster \\"$KIND_CLUSTER_NAME\\" was left by an interrupted 'up' of stack \\"$PULUMI_STACK_NAME\\": deleting it, then creating it again" >&2
+    kind delete cluster --name "$KIND_CLUSTER_NAME" --kubeconfig "$KIND_KUBECONFIG" >&2
+  else
+    echo "kind cluster \\"$KIND_CLUSTER_NAME\\" already exists, but stack \\"$PULUMI_STACK_NAME\\" did not create it. Either delete it: kind delete cluster --name $KIND_CLUSTER_NAME -- or give this stack another cluster name: pulumi config set --stack $PULUMI_STACK_NAME --path cluster.name <new-name>" >&2
+    exit 1
+  fi
 fi
 ${undoOnFailure(
   'creating kind cluster \\"$KIND_CLUSTER_NAME\\"',
   "deleting it",
   `kind delete cluster --name "$KIND_CLUSTER_NAME" --kubeconfig "$KIND_KUBECONFIG" >&2 || echo "could not delete it: kind delete cluster --name $KIND_CLUSTER_NAME" >&2
-    rm -f "$KIND_KUBECONFIG"`,
+    rm -f "$KIND_KUBECONFIG" "$owner_file"`,
 )}
 mkdir -p "$(dirname "$KIND_KUBECONFIG")"
-# The name was free a moment ago: from here on, a cluster of that name is this script's.
+# The name was free a moment ago: from here on, a cluster of that name is this script's, and the
+# mark says so before kind starts (a SIGKILL now leaves both).
+printf '%s\\n' "$PULUMI_STACK_NAME" > "$owner_file"
 created=1
 kind create cluster --name "$KIND_CLUSTER_NAME" --config - --kubeconfig "$KIND_KUBECONFIG" --wait "$KIND_WAIT" >&2
 # kind --wait returns 0 even when it times out; kubectl, when installed, makes it fail.
@@ -130,8 +150,9 @@ kind get kubeconfig --name "$KIND_CLUSTER_NAME"`;
  * idempotent, since kind deletes a missing cluster without error.
  */
 export const deleteScript = `set -euo pipefail
+${ownerFile}
 kind delete cluster --name "$KIND_CLUSTER_NAME" --kubeconfig "$KIND_KUBECONFIG" >&2
-rm -f "$KIND_KUBECONFIG"`;
+rm -f "$KIND_KUBECONFIG" "$owner_file"`;
 
 export class KindCluster extends pulumi.ComponentResource implements Cluster {
   readonly clusterName: string;

@@ -21,6 +21,8 @@ export interface LocalRegistryArgs extends LocalRegistrySettings {
   readonly kindCluster: command.local.Command;
   /** The stack's name, for the hints in error messages. */
   readonly stack: string;
+  /** The project folder the scripts run in: with the stack, it says whose a container is. */
+  readonly workDir: string;
   /** The cluster the KEP-1755 ConfigMap goes into. */
   readonly cluster: ClusterConnection;
 }
@@ -45,15 +47,27 @@ if [ -n "\${SEED_FROM:-}" ]; then
   done
 fi`;
 
+/** The label that says which stack, of which project folder, started a registry container. */
+export const registryOwnerLabel = "io.github.gitops-using-flux.owner";
+
 /**
  * Starts the registry container on kind's network, publishing its port on 127.0.0.1 only,
  * then configures the nodes. A failure after the container exists removes it again (it would
- * block the next `up` by its name and port).
+ * block the next `up` by its name and port). The container carries the stack and project folder
+ * that started it (registryOwnerLabel): one of this stack's own that Pulumi has no record of
+ * (an \`up\` cancelled while this ran: @pulumi/command then kills it with SIGKILL, and no trap
+ * runs) is removed and started again; any other container of that name is refused.
  */
 export const registryCreateScript = `set -euo pipefail
+owner="$PULUMI_STACK_NAME $PWD"
 if docker container inspect "$REGISTRY_NAME" >/dev/null 2>&1; then
-  echo "a container named \\"$REGISTRY_NAME\\" already exists, but stack \\"$PULUMI_STACK_NAME\\" did not create it (an interrupted 'pulumi up' leaves one behind). Remove it: docker rm -f $REGISTRY_NAME" >&2
-  exit 1
+  if [ "$(docker container inspect --format '{{index .Config.Labels "${registryOwnerLabel}"}}' "$REGISTRY_NAME" 2>/dev/null || true)" = "$owner" ]; then
+    echo "registry container \\"$REGISTRY_NAME\\" was left by an interrupted 'up' of stack \\"$PULUMI_STACK_NAME\\": removing it, then starting it again" >&2
+    docker rm --force "$REGISTRY_NAME" >&2
+  else
+    echo "a container named \\"$REGISTRY_NAME\\" already exists, but stack \\"$PULUMI_STACK_NAME\\" of this project folder did not start it. Remove it: docker rm -f $REGISTRY_NAME" >&2
+    exit 1
+  fi
 fi
 ${undoOnFailure(
   'starting registry \\"$REGISTRY_NAME\\"',
@@ -63,7 +77,7 @@ ${undoOnFailure(
 # The name was free a moment ago: from here on, a container of that name is this script's.
 created=1
 docker run --detach --restart=always --name "$REGISTRY_NAME" --network kind \\
-  --log-opt max-size=10m ${registryEnvironmentFlags} \\
+  --label "${registryOwnerLabel}=$owner" --log-opt max-size=10m ${registryEnvironmentFlags} \\
   --publish "127.0.0.1:$REGISTRY_PORT:5000" "$REGISTRY_IMAGE" >&2
 ${configureNodesAndSeed}`;
 
@@ -95,6 +109,7 @@ export class LocalRegistry extends pulumi.ComponentResource {
         update: registryUpdateScript,
         delete: registryDeleteScript,
         interpreter,
+        dir: args.workDir,
         environment: {
           REGISTRY_NAME: args.containerName,
           REGISTRY_HOST: args.host,

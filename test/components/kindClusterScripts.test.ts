@@ -15,24 +15,33 @@ describe("the KindCluster component's scripts", () => {
   const { script, interpreter } = builtKindCluster();
 
   const kubeconfig = "apiVersion: v1\nkind: Config\ncurrent-context: kind-gitops-dev";
-  // Behaves like kind for the calls the scripts make: `get clusters` lists $STUB_CLUSTERS,
-  // `create` reads the config from stdin and writes the kubeconfig file, `delete` of a
-  // missing cluster succeeds. A command named in $STUB_KIND_FAILS ("create", "delete") fails
-  // as kind does when Docker fails: a message on stderr, exit 1. Every call is logged to $STUB_LOG.
+  // Behaves like kind for the calls the scripts make, on the clusters listed in $STUB_DIR/clusters
+  // (first $STUB_CLUSTERS): `get clusters` lists them, `create` adds one (its nodes exist as
+  // soon as kind starts), reads the config from stdin and writes the kubeconfig file; `delete`
+  // removes one, and of a missing cluster succeeds. A command named in $STUB_KIND_FAILS
+  // ("create", "delete") fails as kind does when Docker fails: a message on stderr, exit 1.
+  // With $STUB_CREATE_RUNS, create touches that file, then waits until a line comes on the pipe
+  // $STUB_CREATE_MAY_FINISH. Every call is logged to $STUB_LOG.
   const stubKind = `#!/usr/bin/env bash
 echo "kind $*" >> "$STUB_LOG"
+clusters="$STUB_DIR/clusters"
+[ -f "$clusters" ] || for c in $STUB_CLUSTERS; do echo "$c"; done > "$clusters"
 case " \${STUB_KIND_FAILS:-} " in *" $1 "*)
   echo "ERROR: failed to $1 cluster: command \\"docker ps -a --filter label=io.x-k8s.kind.cluster\\" failed with error: exit status 1" >&2
   exit 1 ;;
 esac
 case "$1 $2" in
-  "get clusters") for c in $STUB_CLUSTERS; do echo "$c"; sleep 0.05; done ;;
+  "get clusters") while read -r c; do echo "$c"; sleep 0.05; done < "$clusters" ;;
   "get kubeconfig") printf '%s\\n' "$STUB_KUBECONFIG" ;;
   "create cluster")
     echo "Creating cluster ..." >&2
+    echo "$4" >> "$clusters"
+    if [ -n "\${STUB_CREATE_RUNS:-}" ]; then : > "$STUB_CREATE_RUNS"; read -r _ < "$STUB_CREATE_MAY_FINISH"; fi
     cat > "$STUB_DIR/stdin"
     while [ $# -gt 0 ]; do [ "$1" = "--kubeconfig" ] && printf '%s' "$STUB_KUBECONFIG" > "$2"; shift; done ;;
-  "delete cluster") echo "Deleting cluster ..." >&2 ;;
+  "delete cluster")
+    echo "Deleting cluster ..." >&2
+    grep -vxF -- "$4" "$clusters" > "$clusters.new" || true; mv "$clusters.new" "$clusters" ;;
 esac
 `;
 
@@ -106,7 +115,7 @@ echo "node/gitops-dev-control-plane condition met" >&2
       assert.deepEqual(result.calls, ["kind get clusters"]);
       assert.equal(
         result.stderr.trim(),
-        'kind cluster "gitops-dev" already exists, but stack "dev" did not create it (an interrupted \'pulumi up\' leaves one behind). ' +
+        'kind cluster "gitops-dev" already exists, but stack "dev" did not create it. ' +
           "Either delete it: kind delete cluster --name gitops-dev -- or give this stack another cluster name: " +
           "pulumi config set --stack dev --path cluster.name <new-name>",
       );
@@ -150,33 +159,67 @@ echo "node/gitops-dev-control-plane condition met" >&2
       assert.deepEqual(result.calls, ["kind get clusters"]);
     });
 
-    it("is interrupted cleanly: SIGTERM while kind runs still deletes the cluster", async () => {
+    /**
+     * Starts the create script with kind create waiting mid-create, sends `signal` to the script
+     * alone once kind runs, then lets kind finish; the script's exit code and when kind ended.
+     */
+    async function interruptedCreate(signal: "SIGTERM" | "SIGKILL") {
       const [shell, ...flags] = interpreter();
-      // kind create says it runs (a file), then waits on a pipe until the test lets it finish.
       const running = path.join(dir, "kind-create-runs");
       const finish = path.join(dir, "kind-create-may-finish");
       spawnSync("mkfifo", [finish]);
-      fs.writeFileSync(
-        path.join(dir, "bin", "kind"),
-        stubKind.replace('"create cluster")', `"create cluster") : > "${running}"; read -r _ < "${finish}";`),
-        { mode: 0o755 },
-      );
       const child = spawn(shell!, [...flags, script("create")], {
         cwd: dir,
-        env: scriptEnvironment(),
+        env: scriptEnvironment([], { STUB_CREATE_RUNS: running, STUB_CREATE_MAY_FINISH: finish }),
         stdio: ["pipe", "pipe", "pipe"],
       });
-      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+      const exited = new Promise<number | null>((resolve) => child.on("exit", (code, killedBy) => resolve(killedBy ? null : code)));
       child.stdin.end("kind: Cluster\n");
       while (!fs.existsSync(running) && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 10));
       assert.ok(fs.existsSync(running), "kind create never ran");
-      child.kill("SIGTERM");
-      // bash runs its trap once the command in the foreground (kind) has ended.
+      child.kill(signal);
+      // bash runs a trap once the command in the foreground (kind) has ended; a SIGKILL ends it at once.
+      if (signal === "SIGKILL") await exited;
       fs.writeFileSync(finish, "go\n");
-      const status = await exited;
-      assert.equal(status, 143);
+      return exited;
+    }
+
+    it("is interrupted cleanly: SIGTERM to the script while kind runs still deletes the cluster", async () => {
+      assert.equal(await interruptedCreate("SIGTERM"), 143);
       const calls = fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n");
       assert.equal(calls.at(-1), "kind delete cluster --name gitops-dev --kubeconfig .kube/gitops-dev.yaml");
+    });
+
+    it("clears what its own create left when Pulumi's cancel killed it (SIGKILL: no trap), then creates the cluster again", async () => {
+      assert.equal(await interruptedCreate("SIGKILL"), null);
+      // Left: the cluster kind went on making, and the mark naming the stack.
+      while (!fs.existsSync(path.join(dir, ".kube/gitops-dev.yaml"))) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.equal(fs.readFileSync(path.join(dir, "clusters"), "utf8"), "gitops-dev\n");
+      assert.equal(fs.readFileSync(path.join(dir, ".kube/gitops-dev.stack"), "utf8"), "dev\n");
+      fs.rmSync(path.join(dir, "calls"));
+      const next = await runScript(script("create"), { stdin: "kind: Cluster\n" });
+      assert.equal(next.status, 0, next.stderr);
+      assert.deepEqual(next.calls, [
+        "kind get clusters",
+        "kind delete cluster --name gitops-dev --kubeconfig .kube/gitops-dev.yaml",
+        "kind create cluster --name gitops-dev --config - --kubeconfig .kube/gitops-dev.yaml --wait 5m",
+        "kubectl --kubeconfig .kube/gitops-dev.yaml wait --for=condition=Ready nodes --all --timeout=5m",
+        "kind get kubeconfig --name gitops-dev",
+      ]);
+      assert.match(
+        next.stderr,
+        /^kind cluster "gitops-dev" was left by an interrupted 'up' of stack "dev": deleting it, then creating it again$/m,
+      );
+      assert.equal(next.stdout, `${kubeconfig}\n`);
+    });
+
+    it("refuses a cluster of that name whose mark names another stack", async () => {
+      fs.mkdirSync(path.join(dir, ".kube"));
+      fs.writeFileSync(path.join(dir, ".kube/gitops-dev.stack"), "prod\n");
+      const result = await runScript(script("create"), { clusters: ["gitops-dev"] });
+      assert.equal(result.status, 1);
+      assert.deepEqual(result.calls, ["kind get clusters"]);
+      assert.match(result.stderr, /already exists, but stack "dev" did not create it/);
     });
   });
 
@@ -210,13 +253,14 @@ echo "node/gitops-dev-control-plane condition met" >&2
   });
 
   describe("kind delete", () => {
-    it("deletes the cluster with the same kubeconfig file and removes the file", async () => {
+    it("deletes the cluster with the same kubeconfig file and removes the file and the stack's mark", async () => {
       fs.mkdirSync(path.join(dir, ".kube"));
       fs.writeFileSync(path.join(dir, ".kube/gitops-dev.yaml"), kubeconfig);
+      fs.writeFileSync(path.join(dir, ".kube/gitops-dev.stack"), "dev\n");
       const result = await runScript(script("delete"), { clusters: ["gitops-dev"] });
       assert.equal(result.status, 0, result.stderr);
       assert.deepEqual(result.calls, ["kind delete cluster --name gitops-dev --kubeconfig .kube/gitops-dev.yaml"]);
-      assert.equal(fs.existsSync(path.join(dir, ".kube/gitops-dev.yaml")), false);
+      assert.deepEqual(fs.readdirSync(path.join(dir, ".kube")), []);
     });
 
     it("succeeds when the cluster and its kubeconfig are already gone", async () => {

@@ -24,7 +24,15 @@ describe("the LocalRegistry component and its scripts", () => {
   before(async () => {
     built = await build((cluster) => {
       const kindCluster = new command.local.Command("cluster-kind", { create: "true" });
-      return new LocalRegistry("registry", { ...registry, serverImage, clusterName: "gitops-dev", kindCluster, stack: "dev", cluster });
+      return new LocalRegistry("registry", {
+        ...registry,
+        serverImage,
+        clusterName: "gitops-dev",
+        kindCluster,
+        stack: "dev",
+        workDir: "/projects/gitops",
+        cluster,
+      });
     });
   });
 
@@ -67,7 +75,7 @@ describe("the LocalRegistry component and its scripts", () => {
       assert.equal(result.status, 0, result.stderr);
       assert.equal(
         fs.readFileSync(path.join(dir, "containers", "gitops-dev-registry"), "utf8").trim(),
-        `--detach --restart=always --name gitops-dev-registry --network kind --log-opt max-size=10m --env OTEL_TRACES_EXPORTER=none --env REGISTRY_LOG_LEVEL=info --publish 127.0.0.1:5001:5000 ${registryImage}`,
+        `--detach --restart=always --name gitops-dev-registry --network kind --label io.github.gitops-using-flux.owner=dev ${dir} --log-opt max-size=10m --env OTEL_TRACES_EXPORTER=none --env REGISTRY_LOG_LEVEL=info --publish 127.0.0.1:5001:5000 ${registryImage}`,
       );
     });
 
@@ -107,11 +115,40 @@ describe("the LocalRegistry component and its scripts", () => {
       fs.writeFileSync(path.join(dir, "containers", "gitops-dev-registry"), "someone else's");
       const result = await runScript(script("create"));
       assert.equal(result.status, 1);
-      assert.match(
+      assert.equal(
         result.stderr,
-        /a container named "gitops-dev-registry" already exists, but stack "dev" did not create it .* docker rm -f gitops-dev-registry/,
+        'a container named "gitops-dev-registry" already exists, but stack "dev" of this project folder did not start it. Remove it: docker rm -f gitops-dev-registry\n',
       );
       assert.equal(fs.readFileSync(path.join(dir, "containers", "gitops-dev-registry"), "utf8"), "someone else's");
+    });
+
+    it("refuses one another stack, or this stack of another project folder, started", async () => {
+      for (const owner of ["prod", `dev /elsewhere`]) {
+        fs.mkdirSync(path.join(dir, "containers"), { recursive: true });
+        fs.writeFileSync(path.join(dir, "containers", "gitops-dev-registry"), "run\n");
+        fs.writeFileSync(path.join(dir, "labels-gitops-dev-registry"), `io.github.gitops-using-flux.owner=${owner}\n`);
+        const result = await runScript(script("create"));
+        assert.equal(result.status, 1, owner);
+        assert.match(result.stderr, /did not start it/, owner);
+      }
+    });
+
+    it("removes and starts again the container its own cancelled up left (SIGKILL: no trap ran)", async () => {
+      // What a create killed right after docker run leaves: the container, labelled as this stack's.
+      fs.mkdirSync(path.join(dir, "containers"));
+      fs.writeFileSync(path.join(dir, "containers", "gitops-dev-registry"), "run\n");
+      fs.writeFileSync(path.join(dir, "labels-gitops-dev-registry"), `io.github.gitops-using-flux.owner=dev ${dir}\n`);
+      const result = await runScript(script("create"));
+      assert.equal(result.status, 0, result.stderr);
+      assert.match(
+        result.stderr,
+        /^registry container "gitops-dev-registry" was left by an interrupted 'up' of stack "dev": removing it, then starting it again$/m,
+      );
+      const docker = result.calls.filter((call) => call.startsWith("docker rm") || call.startsWith("docker run"));
+      assert.deepEqual(
+        docker.map((call) => call.split(" ").slice(0, 3).join(" ")),
+        ["docker rm --force", "docker run --detach"],
+      );
     });
 
     it("removes the container it made when anything after fails, and fails", async () => {
@@ -172,6 +209,10 @@ describe("the LocalRegistry component and its scripts", () => {
       assert.deepEqual(container().inputs.triggers, ["gitops-dev-registry", 5001, registryImage, "cluster-kind-id"]);
       // Not deleted with the cluster: kind does not remove it.
       assert.equal(container().deletedWith, "");
+    });
+
+    it("runs in the project folder (with the stack, it says whose a container is)", () => {
+      assert.equal(container().inputs.dir, "/projects/gitops");
     });
 
     it("passes its parameters in the environment, the seed too, so the scripts never change with them", () => {

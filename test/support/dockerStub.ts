@@ -9,8 +9,9 @@
  * Without a daemon ($STUB_NO_DAEMON) every command fails as the CLI does. `docker rm --force` of
  * a missing container succeeds (docker/cli#2678, Docker 20.10+); without --force, `rm` of a
  * missing or running container fails with the daemon's words (docker/cli v28.5.2 rm.go, moby
- * daemon/delete.go); `inspect` of a missing one fails; `inspect --format` answers the one
- * template the scripts use, {{.State.Running}}, and refuses any other. `run`
+ * daemon/delete.go); `inspect` of a missing one fails; `inspect --format` answers the templates
+ * the scripts use, {{.State.Running}} and {{index .Config.Labels "<key>"}} (`run`'s --label
+ * values, `<no value>` for a missing one), and refuses any other. `run`
  * of a name in use fails with the daemon's Conflict; $STUB_RUN_FAILS names containers whose `run`
  * fails as a failed image pull does; $STUB_RUN_RACES names containers another process starts
  * just before this `run` (which then meets the Conflict). A push fails $STUB_PUSH_FAILS times, as
@@ -32,15 +33,23 @@ case "$1" in
     name="\${@: -1}"
     if [ ! -f "$containers/$name" ]; then echo "Error response from daemon: No such container: $name" >&2; exit 1; fi
     if [ "$3" = --format ]; then
-      [ "$4" = "{{.State.Running}}" ] || { echo "docker stub: the template $4 is not modelled" >&2; exit 64; }
-      if grep -qx stopped "$containers/$name"; then echo false; else echo true; fi
+      case "$4" in
+        "{{.State.Running}}") if grep -qx stopped "$containers/$name"; then echo false; else echo true; fi ;;
+        "{{index .Config.Labels \\""*"\\"}}")
+          key="\${4#*\\\"}"; key="\${key%%\\\"*}"
+          value="$(grep -m1 "^$key=" "$STUB_DIR/labels-$name" 2>/dev/null | cut -d= -f2-)" || true
+          echo "\${value:-<no value>}" ;;
+        *) echo "docker stub: the template $4 is not modelled" >&2; exit 64 ;;
+      esac
     else
       echo "[{\\"Name\\": \\"/$name\\"}]"
     fi ;;
   run)
     shift; args="$*"; name=""; passed=()
+    labels=()
     while [ $# -gt 0 ]; do
       [ "$1" = --name ] && name="$2"
+      [ "$1" = --label ] && labels+=("$2")
       if [ "$1" = --env ] && [[ "$2" != *=* ]]; then passed+=("$2=\${!2:-}"); fi
       shift
     done
@@ -52,6 +61,7 @@ case "$1" in
       echo "docker: Error response from daemon: toomanyrequests: You have reached your unauthenticated pull rate limit." >&2; exit 125 ;;
     esac
     echo "$args" > "$containers/$name"
+    [ \${#labels[@]} -gt 0 ] && printf '%s\\n' "\${labels[@]}" > "$STUB_DIR/labels-$name"
     [ \${#passed[@]} -gt 0 ] && printf '%s\\n' "\${passed[@]}" > "$STUB_DIR/env-$name"
     if [ -n "\${STUB_PORT_TAKEN:-}" ]; then
       echo "docker: Error response from daemon: driver failed programming external connectivity: Bind for 127.0.0.1:$STUB_PORT_TAKEN failed: port is already allocated." >&2
@@ -102,7 +112,7 @@ case "$1" in
       echo "Error response from daemon: cannot remove container \\"$name\\": container is running: stop the container before removing or force remove" >&2
       exit 1
     fi
-    rm -f "$containers/$name"; echo "$name" ;;
+    rm -f "$containers/$name" "$STUB_DIR/labels-$name"; echo "$name" ;;
   *) echo "docker stub: $*" >&2; exit 2 ;;
 esac
 `;
