@@ -36,7 +36,7 @@ case "$1" in
       case "$4" in
         "{{.State.Running}}") if grep -qx stopped "$containers/$name"; then echo false; else echo true; fi ;;
         "{{index .Config.Labels \\""*"\\"}}")
-          key="\${4#*\\\"}"; key="\${key%%\\\"*}"
+          key="\${4#*\\"}"; key="\${key%%\\"*}"
           value="$(grep -m1 "^$key=" "$STUB_DIR/labels-$name" 2>/dev/null | cut -d= -f2-)" || true
           echo "\${value:-<no value>}" ;;
         *) echo "docker stub: the template $4 is not modelled" >&2; exit 64 ;;
