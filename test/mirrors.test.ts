@@ -17,6 +17,8 @@ const usage = "usage: npm run mirrors -- status | up | down [--keep-cache]";
 
 interface FakeMirror {
   readonly running: boolean;
+  /** It keeps crashing: Docker restarts it (and has, this many times). */
+  readonly restarting?: number;
   readonly env?: string[];
   readonly repositories?: string[];
   readonly kib?: number;
@@ -47,7 +49,12 @@ function docker(mirrors: Record<string, FakeMirror>, options: { daemon?: boolean
         });
       const inspected = {
         Name: `/${name}`,
-        State: { Status: mirror.running ? "running" : "exited", Running: mirror.running },
+        State: {
+          Status: mirror.restarting ? "restarting" : mirror.running ? "running" : "exited",
+          Running: mirror.running,
+          Restarting: mirror.restarting !== undefined,
+        },
+        RestartCount: mirror.restarting ?? 0,
         Config: { Env: [...(mirror.env ?? []), "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"] },
       };
       return answer(0, dockerFormat(rest[2]!, inspected));
@@ -87,6 +94,12 @@ describe("npm run mirrors", () => {
         "",
       ].join("\n"),
     );
+  });
+
+  it("status: a mirror that keeps restarting says so, with how often", async () => {
+    const io = captureIo();
+    assert.equal(await main(["status"], io, docker({ ...allRunning, "ghcr.io": { running: true, restarting: 7 } }).machine), 0, io.err());
+    assert.match(io.out(), /^ghcr\.io +gitops-mirror-ghcr-io +restarting \(7 restarts\) +- +-$/m);
   });
 
   it("down: removes every mirror there is and its cache; --keep-cache keeps the caches", async () => {
@@ -220,6 +233,20 @@ describe("what doctor says of the mirrors", () => {
         status: "warn",
         detail:
           "this machine pulls from Docker Hub anonymously: 10 pulls per hour per IP address — docker login (for this machine's own pulls)",
+      },
+    ]);
+  });
+
+  it("a mirror that keeps restarting (offline): a warning naming it, its upstream, and what to run once online", async () => {
+    const offline = { ...allRunning, "ghcr.io": { running: true, restarting: 7 } };
+    const results = await mirrorChecks(docker(offline, { files: loggedIn }).machine, { HOME: "/home/demo" });
+    assert.deepEqual(results, [
+      { name: "mirrors", status: "ok", detail: "1 of 4 running (docker.io): npm run mirrors -- status" },
+      {
+        name: "mirrors",
+        status: "warn",
+        detail:
+          "the mirror of ghcr.io keeps restarting (7 restarts): it cannot reach https://ghcr.io (is this machine offline?), so the nodes pull from it directly — once online it starts by itself; then npm run mirrors -- up points the clusters' nodes at it again",
       },
     ]);
   });

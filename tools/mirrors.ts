@@ -17,7 +17,13 @@ type Mirror = (typeof registryMirrors)[number];
 /** One mirror as Docker sees it. */
 export interface MirrorState {
   readonly mirror: Mirror;
-  readonly state: "running" | "stopped" | "absent";
+  /**
+   * `restarting`: it keeps crashing (offline, distribution's proxy exits when it cannot reach its
+   * registry) and Docker starts it again; Docker may say "running" between two crashes.
+   */
+  readonly state: "running" | "restarting" | "stopped" | "absent";
+  /** How often Docker restarted it after a crash. */
+  readonly restarts: number;
   /** Whether it pulls from its registry as a user (REGISTRY_PROXY_USERNAME set). */
   readonly authenticated: boolean;
 }
@@ -32,14 +38,15 @@ export async function mirrorStates(machine: Machine): Promise<MirrorState[] | un
         "container",
         "inspect",
         "--format",
-        "{{.State.Running}} {{range .Config.Env}}{{.}} {{end}}",
+        "{{.State.Running}} {{.State.Restarting}} {{.RestartCount}} {{range .Config.Env}}{{.}} {{end}}",
         mirror.container,
       ]);
-      if (inspected.exitCode !== 0) return { mirror, state: "absent", authenticated: false };
-      const [running, ...environment] = inspected.stdout.trim().split(/\s+/);
+      if (inspected.exitCode !== 0) return { mirror, state: "absent", restarts: 0, authenticated: false };
+      const [running, restarting, restarts, ...environment] = inspected.stdout.trim().split(/\s+/);
       return {
         mirror,
-        state: running === "true" ? "running" : "stopped",
+        state: restarting === "true" ? "restarting" : running === "true" ? "running" : "stopped",
+        restarts: Number(restarts) || 0,
         authenticated: ["USERNAME", "PASSWORD"].every((part) =>
           environment.some((variable) => new RegExp(`^REGISTRY_PROXY_${part}=.`).test(variable)),
         ),
@@ -104,6 +111,13 @@ export async function mirrorChecks(machine: Machine, env: NodeJS.ProcessEnv): Pr
           detail: `${running.length} of ${states.length} running (${running.map((state) => state.mirror.registry).join(", ")}): npm run mirrors -- status`,
         },
   ];
+  for (const { mirror, restarts } of states.filter((state) => state.state === "restarting")) {
+    results.push({
+      name: "mirrors",
+      status: "warn",
+      detail: `the mirror of ${mirror.registry} keeps restarting (${restarts} restarts): it cannot reach ${mirror.upstream} (is this machine offline?), so the nodes pull from it directly — once online it starts by itself; then npm run mirrors -- up points the clusters' nodes at it again`,
+    });
+  }
   const hub = states.find((state) => state.mirror.registry === "docker.io")!;
   const mirrorAnonymous = hub.state === "absent" ? !env.DOCKER_HUB_USERNAME : !hub.authenticated;
   const hostAnonymous = !(await dockerHubLogin(machine, env));
@@ -132,7 +146,7 @@ async function run(machine: Machine, args: string[]): Promise<{ ok: boolean; std
 
 async function status(machine: Machine, io: Io, states: readonly MirrorState[]): Promise<void> {
   const rows = [["registry", "container", "state", "images", "size"]];
-  for (const { mirror, state, authenticated } of states) {
+  for (const { mirror, state, restarts, authenticated } of states) {
     let images = "-";
     let size = "-";
     if (state === "running") {
@@ -146,7 +160,12 @@ async function status(machine: Machine, io: Io, states: readonly MirrorState[]):
       const kib = Number(used.stdout.trim().split(/\s+/)[0]);
       size = used.ok && Number.isFinite(kib) ? `${(kib / 1024).toFixed(1)} MiB` : "?";
     }
-    const label = state === "running" && mirror.registry === "docker.io" ? `running, ${authenticated ? "as a user" : "anonymous"}` : state;
+    const label =
+      state === "running" && mirror.registry === "docker.io"
+        ? `running, ${authenticated ? "as a user" : "anonymous"}`
+        : state === "restarting"
+          ? `restarting (${restarts} restarts)`
+          : state;
     rows.push([mirror.registry, mirror.container, label, images, size]);
   }
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));

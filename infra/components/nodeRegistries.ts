@@ -25,18 +25,20 @@ export const mirrorsVariable = registryMirrors.map((mirror) => `${mirror.registr
 /**
  * `start_mirror <registry> <container> <upstream>`: starts one pull-through mirror unless it
  * runs (shared by every environment, owned by none: no script of a stack removes it); succeeds
- * when it runs afterwards, also when another environment's `up` started it a moment before.
- * Docker Hub credentials, when both are exported, go to its mirror only, passed by name: never
- * on a command line or in a file. `npm run mirrors -- up` runs it too.
+ * when it runs and answers afterwards, also when another environment's `up` started it a moment
+ * before. Running is not enough: distribution's proxy pings its upstream as it starts and exits
+ * when that fails (registry/handlers/app.go), so offline, with --restart=always, Docker can say
+ * "running" between two crashes; nodes pointed at it would wait on it for every pull. Docker Hub
+ * credentials, when both are exported, go to its mirror only, passed by name: never on a command
+ * line or in a file. `npm run mirrors -- up` runs it too.
  */
 export const startMirrorFunction = `start_mirror() {
   local registry="$1" container="$2" upstream="$3" running attempt output=""
   local -a credentials=()
   running="$(docker container inspect --format '{{.State.Running}}' "$container" 2>/dev/null || true)"
-  if [ "$running" = true ]; then return 0; fi
   if [ "$running" = false ]; then
     output="$(docker start "$container" 2>&1 >/dev/null)" || true
-  else
+  elif [ "$running" != true ]; then
     if [ "$registry" = docker.io ] && [ -n "\${DOCKER_HUB_USERNAME:-}" ]; then
       if [ -n "\${DOCKER_HUB_TOKEN:-}" ]; then
         export REGISTRY_PROXY_USERNAME="$DOCKER_HUB_USERNAME" REGISTRY_PROXY_PASSWORD="$DOCKER_HUB_TOKEN"
@@ -54,10 +56,17 @@ export const startMirrorFunction = `start_mirror() {
   fi
   # Started here, or by another environment's up a moment before (it may still be starting).
   for attempt in 1 2 3 4 5; do
-    if [ "$(docker container inspect --format '{{.State.Running}}' "$container" 2>/dev/null || true)" = true ]; then return 0; fi
+    if [ "$(docker container inspect --format '{{.State.Running}}' "$container" 2>/dev/null || true)" = true ] &&
+      docker exec "$container" wget -q -O /dev/null http://127.0.0.1:5000/v2/ 2>/dev/null; then
+      return 0
+    fi
     sleep "\${MIRROR_START_SECONDS:-1}"
   done
-  echo "mirror of $registry (container $container) did not start\${output:+: \${output##*$'\\n'}}" >&2
+  if [ "$(docker container inspect --format '{{.State.Running}}' "$container" 2>/dev/null || true)" = true ]; then
+    echo "mirror of $registry (container $container) runs but does not answer: it restarts while it cannot reach $upstream (is this machine offline?)" >&2
+  else
+    echo "mirror of $registry (container $container) did not start\${output:+: \${output##*$'\\n'}}" >&2
+  fi
   return 1
 }`;
 

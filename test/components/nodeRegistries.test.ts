@@ -139,6 +139,19 @@ describe("the machine's pull-through mirrors", () => {
     for (const node of nodes) assert.equal(hostsToml(node, "quay.io"), undefined, node);
   });
 
+  it("a mirror Docker says runs but that does not answer (restarting, offline) is not pointed at, and says why", async () => {
+    assert.equal((await run("use_mirrors")).status, 0);
+    const result = await run("use_mirrors", { STUB_RESTARTING: "gitops-mirror-docker-io" });
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(
+      result.stderr,
+      /^mirror of docker\.io \(container gitops-mirror-docker-io\) runs but does not answer: it restarts while it cannot reach https:\/\/registry-1\.docker\.io \(is this machine offline\?\)$/m,
+    );
+    assert.match(result.stderr, /^the nodes pull from docker\.io directly$/m);
+    for (const node of nodes) assert.equal(hostsToml(node, "docker.io"), undefined, node);
+    for (const node of nodes) assert.notEqual(hostsToml(node, "ghcr.io"), undefined, node);
+  });
+
   it("turned off, the nodes forget them; the mirrors keep running", async () => {
     assert.equal((await run("use_mirrors")).status, 0);
     const result = await run("forget_mirrors");

@@ -5,7 +5,8 @@
  * Docker. Containers are files in $STUB_DIR/containers/<name> (the `docker run` arguments; a
  * second line `stopped` marks one that is not running); images pulled or tagged are lines of
  * $STUB_DIR/images; node files written through `docker exec` land under $STUB_DIR/nodes/<node>/
- * (the nodes are those of $STUB_NODES; `exec` into any other container fails as Docker does).
+ * (the nodes are those of $STUB_NODES; `exec wget` in a registry container gets its answer;
+ * `exec` into any other container fails as Docker does).
  * Without a daemon ($STUB_NO_DAEMON) every command fails as the CLI does. `docker rm --force` of
  * a missing container succeeds (docker/cli#2678, Docker 20.10+); without --force, `rm` of a
  * missing or running container fails with the daemon's words (docker/cli v28.5.2 rm.go, moby
@@ -79,6 +80,14 @@ case "$1" in
   exec)
     shift; [ "$1" = -i ] && shift
     node="$1"; shift
+    # A registry container answers on /v2/, unless it is one of $STUB_RESTARTING: Docker says
+    # it runs (between two crashes), but nothing can be run in it.
+    if [ -f "$containers/$node" ] && [ "$1" = wget ]; then
+      case " \${STUB_RESTARTING:-} " in *" $node "*)
+        echo "Error response from daemon: Container $node is restarting, wait until the container is running" >&2; exit 1 ;;
+      esac
+      echo "{}"; exit 0
+    fi
     case " \${STUB_NODES:-} " in *" $node "*) ;; *)
       echo "Error response from daemon: No such container: $node" >&2; exit 1 ;;
     esac
