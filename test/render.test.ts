@@ -91,6 +91,7 @@ describe("render", () => {
         {
           kind: "Cluster",
           apiVersion: "kind.x-k8s.io/v1alpha4",
+          containerdConfigPatches: ['[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"'],
           nodes: [
             { role: "control-plane", image: nodeImage },
             { role: "worker", image: nodeImage },
@@ -153,6 +154,7 @@ describe("render", () => {
         {
           kind: "Cluster",
           apiVersion: "kind.x-k8s.io/v1alpha4",
+          containerdConfigPatches: ['[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"'],
           nodes: [
             { role: "control-plane", image: nodeImage },
             { role: "worker", image: nodeImage },

@@ -35,6 +35,16 @@ export interface KindClusterArgs {
   readonly mirrors?: boolean;
 }
 
+/**
+ * containerd reads the registries' hosts.toml files (the local registry, the mirrors) only where
+ * its `config_path` is set. containerd 2.2 and later default it, as in kind v0.32's node image
+ * (containerd 2.3.1), but kind's own config sets none, so an older `nodeImage` would ignore
+ * them silently. kind's documented patch sets it on every image (site/content/docs/user/
+ * private-registries.md; kind's node config is containerd's version 2 format).
+ */
+export const registryConfigPatch = `[plugins."io.containerd.grpc.v1.cri".registry]
+  config_path = "/etc/containerd/certs.d"`;
+
 /** The kind configuration (kind.x-k8s.io/v1alpha4, which kind decodes strictly). */
 export function kindClusterConfig(args: Pick<KindClusterArgs, "nodeImage" | "workers" | "extraPortMappings">) {
   const controlPlane: Record<string, unknown> = { role: "control-plane", image: args.nodeImage };
@@ -42,7 +52,12 @@ export function kindClusterConfig(args: Pick<KindClusterArgs, "nodeImage" | "wor
     controlPlane.extraPortMappings = args.extraPortMappings.map((mapping) => ({ ...mapping }));
   }
   const workers = Array.from({ length: args.workers }, () => ({ role: "worker", image: args.nodeImage }));
-  return { kind: "Cluster", apiVersion: "kind.x-k8s.io/v1alpha4", nodes: [controlPlane, ...workers] };
+  return {
+    kind: "Cluster",
+    apiVersion: "kind.x-k8s.io/v1alpha4",
+    containerdConfigPatches: [registryConfigPatch],
+    nodes: [controlPlane, ...workers],
+  };
 }
 
 // The scripts read their parameters from the environment, so the text stored in state

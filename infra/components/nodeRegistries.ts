@@ -1,6 +1,6 @@
 // How the nodes of a kind cluster learn where to pull a registry's images from: one hosts.toml
-// per registry in /etc/containerd/certs.d/<registry>/ on every node, which containerd (kind node
-// images since v0.27 set config_path there) reads at each pull, so no restart is needed. The
+// per registry in /etc/containerd/certs.d/<registry>/ on every node, which containerd (its
+// config_path, set by the kind config's patch: kindCluster.ts) reads at each pull, so no restart is needed. The
 // stack's local registry and the machine's pull-through mirrors both use it. Bash functions,
 // for the scripts of local.Command resources; they read KIND_CLUSTER_NAME.
 import { registryEnvironmentFlags, registryImage, registryMirrors } from "../settings/index.ts";

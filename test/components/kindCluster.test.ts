@@ -48,6 +48,7 @@ describe("the KindCluster component under plain mocks", () => {
       assert.deepEqual(config, {
         kind: "Cluster",
         apiVersion: "kind.x-k8s.io/v1alpha4",
+        containerdConfigPatches: ['[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"'],
         nodes: [
           {
             role: "control-plane",
@@ -82,10 +83,19 @@ describe("the KindCluster component under plain mocks", () => {
   describe("kind cluster config", () => {
     const image = clusterArgs.nodeImage;
 
+    it("tells containerd on any node image where the registries' hosts.toml files are (kind's documented patch)", () => {
+      // containerd before 2.2 (node images older than kind v0.32's) reads them only where config_path is set.
+      const { containerdConfigPatches } = kindClusterConfig({ nodeImage: "kindest/node:v1.30.0", workers: 0 });
+      assert.deepEqual(containerdConfigPatches, [
+        '[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"',
+      ]);
+    });
+
     it("is one control plane plus the workers, all on the pinned image, with no port mappings unless asked", () => {
       assert.deepEqual(kindClusterConfig({ nodeImage: image, workers: 1 }), {
         kind: "Cluster",
         apiVersion: "kind.x-k8s.io/v1alpha4",
+        containerdConfigPatches: ['[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"'],
         nodes: [
           { role: "control-plane", image },
           { role: "worker", image },
