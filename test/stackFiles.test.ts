@@ -193,20 +193,6 @@ describe("stack names", () => {
       copy.remove();
     }
   });
-
-  it("takes a section stored encrypted as a whole, offline showing its defaults with a warning", async () => {
-    const copy = projectCopy({ "Pulumi.qa.yaml": "config:\n  gitops:git:\n    secure: v1:abc:def\n" });
-    try {
-      const io = captureIo({ root: copy.root });
-      assert.equal(await render(["qa"], io), 0, io.err());
-      assert.match(
-        io.err(),
-        /^gitops: warning: gitops:git is stored encrypted as a whole: it cannot be read here, so its defaults are shown/m,
-      );
-    } finally {
-      copy.remove();
-    }
-  });
 });
 
 describe("two environments that would fight", () => {

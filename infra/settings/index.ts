@@ -9,7 +9,7 @@ import { fluxSchema, fluxValues, fluxValuesFile, type FluxSettings } from "./flu
 import { gitSchema, resolveGit, type GitSettings } from "./git.ts";
 import { imagePolicySchema, markerWarning, serverImagePolicy, type ImagePolicySettings } from "./imagePolicy.ts";
 import { namespacesSchema, type NamespaceSettings } from "./namespaces.ts";
-import { configInput } from "./input.ts";
+import { configInput, editDistance } from "./input.ts";
 import { ConfigurationError, describeIssue, show } from "./problems.ts";
 import { projectFile, projectRoot, readFileOrUndefined, type ProjectFile } from "./project.ts";
 import { isMapping, secretPlaceholder } from "./values.ts";
@@ -42,6 +42,14 @@ export const settingsSchema = (stack: string) => {
   schemas.set(stack, built);
   return built;
 };
+
+/** Where in a section's value an encrypted part sits, as `a.b[0].c`; empty when none. */
+function encryptedPaths(value: unknown, prefix = ""): string[] {
+  if (value === secretPlaceholder) return [prefix];
+  if (Array.isArray(value)) return value.flatMap((item, index) => encryptedPaths(item, `${prefix}[${index}]`));
+  if (isMapping(value)) return Object.entries(value).flatMap(([key, item]) => encryptedPaths(item, prefix ? `${prefix}.${key}` : key));
+  return [];
+}
 
 /** Everything the program needs for one stack. */
 export interface Settings {
@@ -88,20 +96,27 @@ export function parseSettings(raw: RawSettings): Settings {
   const problems: string[] = [];
   const warnings: string[] = [];
   const root = raw.root ?? projectRoot;
-  const input = configInput(raw, problems, warnings);
   // Each section on its own, so every problem is listed at once, across sections and checks.
   const schemas = settingsSchema(raw.stack).shape;
+  const input = configInput(raw, Object.keys(schemas), problems, warnings);
   const secretSections = new Set(
     (raw.secretKeys ?? []).filter((key) => key.startsWith(`${raw.project}:`)).map((key) => key.slice(raw.project.length + 1)),
   );
   const parsed: Partial<{ [K in keyof typeof schemas]: z.output<(typeof schemas)[K]> }> = {};
   for (const name of Object.keys(schemas) as (keyof typeof schemas)[]) {
+    // A part stored encrypted (pulumi config set --secret --path) cannot be read offline: the
+    // section is taken as a whole encrypted one is (Pulumi decrypts it for the program).
+    const encrypted = encryptedPaths(input[name]);
+    if (encrypted.length > 0) {
+      warnings.push(
+        `${raw.project}:${name}.${encrypted.join(`, ${raw.project}:${name}.`)} ${encrypted.length === 1 ? "is" : "are"} stored encrypted: it cannot be read here, so ${raw.project}:${name} shows its defaults (Pulumi decrypts it for the program)`,
+      );
+      delete input[name];
+    }
     const result = schemas[name].safeParse(input[name], { reportInput: true });
     if (result.success) (parsed as Record<string, unknown>)[name] = result.data;
     else {
       for (const issue of result.error.issues) {
-        // A part stored encrypted (pulumi config set --secret --path) cannot be checked offline.
-        if ("input" in issue && issue.input === secretPlaceholder) continue;
         const lines = describeIssue(raw.project, input, { ...issue, path: [name, ...issue.path] }, { hide: secretSections.has(name) });
         // The default cluster name comes from the stack name: say so, and how to choose another.
         const derived = name === "cluster" && issue.path[0] === "name" && !hasKey(input.cluster, "name");
@@ -113,9 +128,12 @@ export function parseSettings(raw: RawSettings): Settings {
       }
     }
   }
-  const allowed = [...Object.keys(schemas), ...Object.keys(secretSettings)].join(", ");
+  const known = [...Object.keys(schemas), ...Object.keys(secretSettings)];
   for (const key of Object.keys(input).filter((name) => !(name in schemas))) {
-    problems.push(`${raw.project}:${key}: (value not shown) — unknown setting (allowed: ${allowed})`);
+    const meant = known.find((name) => editDistance(name.toLowerCase(), key.toLowerCase()) <= 2);
+    problems.push(
+      `${raw.project}:${key}: (value not shown) — unknown setting${meant ? ` (did you mean ${raw.project}:${meant}?)` : ""} (allowed: ${known.join(", ")})`,
+    );
   }
   const flux = fluxValues(raw.fluxValuesFile, problems);
   const secrets = readSecrets(raw.project, raw.config, raw.secretKeys ?? [], problems);
@@ -146,6 +164,9 @@ export function parseSettings(raw: RawSettings): Settings {
     !parsed.prometheus ||
     !parsed.imagePolicy
   ) {
+    // Every refusal names its problems; one that could name none would be this program's fault.
+    if (problems.length === 0)
+      problems.push("the settings could not be read, and no check said why: a bug of this program (please report it)");
     throw new ConfigurationError(raw.stack, problems);
   }
 

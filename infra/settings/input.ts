@@ -16,6 +16,7 @@ const otherNamespaces = ["pulumi", "kubernetes", "command", "tls", "github"];
  */
 export function configInput(
   raw: Pick<RawSettings, "project" | "stack" | "config" | "secretKeys">,
+  sections: readonly string[],
   problems: string[],
   warnings: string[],
 ): Record<string, unknown> {
@@ -45,10 +46,16 @@ export function configInput(
       );
       continue;
     }
+    const name = key.slice(prefix.length);
     try {
-      input[key.slice(prefix.length)] = JSON.parse(value);
+      input[name] = JSON.parse(value);
     } catch {
-      // A string setting stores the string itself; a section is JSON. Not shown: it could be anything.
+      // A string setting stores the string itself; a section is JSON. An unknown key's string
+      // (say a misspelt gitToken's) is reported as unknown, its value never shown.
+      if (!sections.includes(name)) {
+        input[name] = value;
+        continue;
+      }
       const secret = (raw.secretKeys ?? []).includes(key);
       problems.push(
         `${key}: ${secret ? "(value hidden)" : show(value)} — must be a mapping (set it in Pulumi.${raw.stack}.yaml or with --path)`,

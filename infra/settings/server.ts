@@ -65,10 +65,15 @@ const computeResources = (defaults: { cpu: string; memory: string }) =>
 export const serverSchema = described(
   section({
     image: described(
-      text(taggedImage, "must be an image reference with a tag, like ricoberger/gitops-using-flux:1.0.0").default(
-        "ricoberger/gitops-using-flux:1.0.0",
-      ),
-      "the server image, with a tag (and optionally `@sha256:` digest)",
+      text(taggedImage, "must be an image reference with a tag, like ricoberger/gitops-using-flux:1.0.0")
+        // The server pulls IfNotPresent: a node that has `latest` keeps it. And no ImagePolicy
+        // can pick it: it names no version or build to order.
+        .refine((image) => taggedImage.exec(image)?.groups?.tag !== "latest", {
+          error:
+            "must name a version or a build, not latest: a node that has latest never pulls it again, and no image policy can pick it — e.g. ricoberger/gitops-using-flux:1.0.0",
+        })
+        .default("ricoberger/gitops-using-flux:1.0.0"),
+      "the server image, with a tag (and optionally `@sha256:` digest); not `latest`",
     ),
     replicas: described(wholeNumber(1, 50).default(1), "server pods (1–50)"),
     logLevel: described(
