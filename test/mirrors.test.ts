@@ -8,7 +8,7 @@ import { describe, it } from "node:test";
 import { registryMirrors } from "../infra/settings/index.ts";
 import { localMachine, type CommandResult } from "../tools/machine.ts";
 import { main, mirrorChecks, upstreamFetches } from "../tools/mirrors.ts";
-import { stubDocker } from "./support/dockerStub.ts";
+import { stubDocker, stubKindNodes } from "./support/dockerStub.ts";
 import { dockerFormat } from "./support/goTemplate.ts";
 import { fakeMachine } from "./support/machine.ts";
 import { captureIo } from "./helpers.ts";
@@ -149,6 +149,7 @@ describe("npm run mirrors -- up (bash and a stub docker, as a real machine runs 
     try {
       fs.mkdirSync(path.join(dir, "bin"));
       fs.writeFileSync(path.join(dir, "bin", "docker"), stubDocker, { mode: 0o755 });
+      fs.writeFileSync(path.join(dir, "bin", "kind"), stubKindNodes, { mode: 0o755 });
       fs.mkdirSync(path.join(dir, "containers"));
       fs.writeFileSync(path.join(dir, "containers", "gitops-mirror-ghcr-io"), "made by an earlier up\nstopped\n");
       const env = {
@@ -167,7 +168,14 @@ describe("npm run mirrors -- up (bash and a stub docker, as a real machine runs 
             .split("\n")
             .includes("stopped"),
       );
-      return { code, err: io.err(), running: running.sort() };
+      // The nodes' hosts.toml files the bash wrote, as "<node> <registry>".
+      const nodes = path.join(dir, "nodes");
+      const configured = fs.existsSync(nodes)
+        ? fs
+            .readdirSync(nodes)
+            .flatMap((node) => fs.readdirSync(path.join(nodes, node, "etc/containerd/certs.d")).map((registry) => `${node} ${registry}`))
+        : [];
+      return { code, err: io.err(), running: running.sort(), configured };
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -177,7 +185,15 @@ describe("npm run mirrors -- up (bash and a stub docker, as a real machine runs 
     const result = await up();
     assert.equal(result.code, 0, result.err);
     assert.deepEqual(result.running, registryMirrors.map((mirror) => mirror.container).sort());
-    assert.match(result.err, /^gitops: the mirrors run; the clusters whose nodes use them pull through them again$/m);
+    assert.match(result.err, /^gitops: the mirrors run$/m);
+  });
+
+  it("points the nodes of every running cluster whose environment uses the mirrors at them again", async () => {
+    // dev's cluster runs (made while a mirror was down, say); prod's does not.
+    const result = await up({ STUB_CLUSTERS: "gitops-dev", STUB_NODES: "gitops-dev-control-plane" });
+    assert.equal(result.code, 0, result.err);
+    assert.match(result.err, /^gitops: the mirrors run; the nodes of gitops-dev pull through them$/m);
+    assert.deepEqual(result.configured.sort(), registryMirrors.map((mirror) => `gitops-dev-control-plane ${mirror.registry}`).sort());
   });
 
   it("says what did not start, and exits 1", async () => {
@@ -187,7 +203,7 @@ describe("npm run mirrors -- up (bash and a stub docker, as a real machine runs 
       result.err,
       /^mirror of quay\.io \(container gitops-mirror-quay-io\) did not start: docker: Error response from daemon: toomanyrequests/m,
     );
-    assert.match(result.err, /^gitops: not every mirror started \(above\)$/m);
+    assert.match(result.err, /^gitops: not every mirror started, or not every cluster follows them \(above\)$/m);
   });
 
   it("without a kind network yet (no cluster was ever made), leaves it to the first up", async () => {

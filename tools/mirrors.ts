@@ -4,10 +4,11 @@
 // cluster's `up` starts them; no environment owns or removes them. doctor reports them
 // through mirrorChecks.
 import * as path from "node:path";
-import { startMirrorFunction } from "../infra/components/nodeRegistries.ts";
+import { mirrorsVariable, nodeRegistryFunction, useMirrorsFunction } from "../infra/shell/nodeRegistries.ts";
 import { registryMirrors } from "../infra/settings/index.ts";
 import { parseCommandLine, runMain, say, UsageError, type Io } from "./cli.ts";
-import { localMachine, type Machine } from "./machine.ts";
+import { EnvironmentError, listEnvironments, loadEnvironment } from "./environments.ts";
+import { kindClusters, localMachine, type Machine } from "./machine.ts";
 import type { CheckResult } from "./preflight.ts";
 
 const usage = "usage: npm run mirrors -- status | up | down [--keep-cache]";
@@ -200,20 +201,58 @@ async function down(machine: Machine, io: Io, states: readonly MirrorState[], ke
   return ok;
 }
 
-/** Starts the mirrors that do not run, with the same function a new cluster's `up` uses. */
+/** A running kind cluster of an environment that pulls through the mirrors. */
+export interface MirroredCluster {
+  readonly env: string;
+  readonly name: string;
+}
+
+/** The running kind clusters of the environments (in `root`) that pull through the mirrors. */
+async function mirroredClusters(machine: Machine, root: string): Promise<MirroredCluster[]> {
+  const running = (await kindClusters(machine)) ?? [];
+  return listEnvironments(root).flatMap((env) => {
+    try {
+      const { cluster } = loadEnvironment(env, root).settings;
+      return cluster.kind === "kind" && cluster.mirrors && running.includes(cluster.name) ? [{ env, name: cluster.name }] : [];
+    } catch (error) {
+      if (error instanceof EnvironmentError) return [];
+      throw error;
+    }
+  });
+}
+
+/**
+ * The bash of `mirrors up`: starts every mirror that does not run, then points the nodes of each
+ * of `clusters` at the mirrors that answer (as a new cluster's `up` does): a cluster made while
+ * a mirror was down pulls through it again. Exit 1 when something did not work out.
+ */
+export function mirrorsUpScript(clusters: readonly MirroredCluster[]): string {
+  return [
+    "set -uo pipefail",
+    nodeRegistryFunction,
+    useMirrorsFunction,
+    `MIRRORS='${mirrorsVariable}'`,
+    "failed=0",
+    ...registryMirrors.map((mirror) => `start_mirror ${mirror.registry} ${mirror.container} ${mirror.upstream} || failed=1`),
+    ...clusters.map((cluster) => `KIND_CLUSTER_NAME=${cluster.name} PULUMI_STACK_NAME=${cluster.env} use_mirrors || failed=1`),
+    'exit "$failed"',
+  ].join("\n");
+}
+
+/** Starts the mirrors that do not run, with the functions a new cluster's `up` uses, and points running clusters at them. */
 async function up(machine: Machine, io: Io): Promise<boolean> {
   if ((await machine.run("docker", ["network", "inspect", "kind"])).exitCode !== 0) {
     say(io.stderr, "gitops: there is no kind network yet: the first npm run up starts the mirrors with its cluster");
     return false;
   }
-  const starts = registryMirrors.map((mirror) => `start_mirror ${mirror.registry} ${mirror.container} ${mirror.upstream} || failed=1`);
-  const script = `set -uo pipefail\n${startMirrorFunction}\nfailed=0\n${starts.join("\n")}\nexit "$failed"`;
+  const clusters = await mirroredClusters(machine, io.root);
   // Messages on stdout: the machine boundary hands back stdout only.
-  const result = await machine.run("/bin/bash", ["--norc", "--noprofile", "-c", `{ ${script}\n} 2>&1`]);
+  const result = await machine.run("/bin/bash", ["--norc", "--noprofile", "-c", `{ ${mirrorsUpScript(clusters)}\n} 2>&1`]);
   if (result.stdout.trim() !== "") say(io.stderr, result.stdout.trimEnd());
+  const pointed = clusters.length === 0 ? "" : `; the nodes of ${clusters.map((cluster) => cluster.name).join(", ")} pull through them`;
   say(
     io.stderr,
-    `gitops: ${result.exitCode === 0 ? "the mirrors run; the clusters whose nodes use them pull through them again" : "not every mirror started (above)"}`,
+    `gitops: ${result.exitCode === 0 ? `the mirrors run${pointed}` : "not every mirror started, or not every cluster follows them (above)"}`,
   );
   return result.exitCode === 0;
 }

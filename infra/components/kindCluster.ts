@@ -6,7 +6,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import type { PortMapping } from "../settings/index.ts";
 import { componentType, type Cluster } from "./cluster.ts";
-import { forgetMirrorsFunction, mirrorsVariable, nodeRegistryFunction, useMirrorsFunction } from "./nodeRegistries.ts";
+import { interpreter, undoOnFailure } from "../shell/bash.ts";
+import { forgetMirrorsFunction, mirrorsVariable, nodeRegistryFunction, useMirrorsFunction } from "../shell/nodeRegistries.ts";
 
 export interface KindClusterArgs {
   /** Cluster name; kind names the nodes `<name>-control-plane`, `<name>-worker`, ... */
@@ -64,31 +65,6 @@ export function kindClusterConfig(args: Pick<KindClusterArgs, "nodeImage" | "wor
 // never changes with the settings. Progress goes to stderr; stdout carries only the
 // kubeconfig, which is a secret output and never logged.
 
-/** No rc files: nothing a user's shell start-up prints may end up in the kubeconfig on stdout. */
-export const interpreter = ["/bin/bash", "--norc", "--noprofile", "-c"];
-
-/**
- * Bash for a create script: once it sets `created=1`, a failure, or a SIGINT or SIGTERM sent to
- * the script itself (run by hand), runs `undo` before it exits, saying "<what> failed (exit N):
- * <undoing>". Pulumi records nothing for a failed create, so what it left would block the next
- * `up` by its name. When Pulumi cancels (Ctrl-C), @pulumi/command kills the script with SIGKILL:
- * no trap runs, so each create script also leaves a mark of what it makes, which the next
- * create of the same stack reads to clear the leftover by itself.
- */
-export const undoOnFailure = (what: string, undoing: string, undo: string) => `created=""
-remove_on_failure() {
-  local status=$?
-  if [ "$status" -ne 0 ] && [ -n "$created" ]; then
-    echo "${what} failed (exit $status): ${undoing}, so the next 'up' can start over" >&2
-    ${undo}
-  fi
-  exit "$status"
-}
-trap remove_on_failure EXIT
-# Without these traps bash would die of the signal without running the EXIT trap.
-trap 'exit 130' INT
-trap 'exit 143' TERM`;
-
 // Finding the cluster: `grep -q` would stop reading at the first match; kind, still writing,
 // would then die of SIGPIPE and `pipefail` would turn a found cluster into a missing one.
 // So grep reads everything.
@@ -96,7 +72,6 @@ trap 'exit 143' TERM`;
 /** With USE_MIRRORS=true the new cluster's nodes pull through the mirrors. All on stderr. */
 const mirrorsOnCreate = `${nodeRegistryFunction}
 ${useMirrorsFunction}
-${forgetMirrorsFunction}
 if [ "\${USE_MIRRORS:-false}" = true ]; then use_mirrors >&2; fi`;
 
 /** Mirrors turned on or off for a running cluster: its nodes follow. All on stderr. */

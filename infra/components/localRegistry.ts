@@ -7,8 +7,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { demoImage, registryEnvironmentFlags, registryImage, type LocalRegistry as LocalRegistrySettings } from "../settings/index.ts";
 import { componentType, inCluster, type ClusterConnection } from "./cluster.ts";
-import { interpreter, undoOnFailure } from "./kindCluster.ts";
-import { nodeRegistryFunction } from "./nodeRegistries.ts";
+import { interpreter, undoOnFailure } from "../shell/bash.ts";
+import { nodeRegistryFunction } from "../shell/nodeRegistries.ts";
 
 /**
  * The registry's names and port; with `serverImage`, the talk's image is pushed under that path

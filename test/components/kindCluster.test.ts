@@ -6,7 +6,7 @@ import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { kindClusterConfig } from "../../infra/components/kindCluster.ts";
-import { mirrorsVariable } from "../../infra/components/nodeRegistries.ts";
+import { mirrorsVariable } from "../../infra/shell/nodeRegistries.ts";
 import { builtKindCluster, clusterArgs } from "../support/kindCluster.ts";
 import { settle } from "../helpers.ts";
 

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
-import { mirrorsVariable } from "../../infra/components/nodeRegistries.ts";
+import { mirrorsVariable } from "../../infra/shell/nodeRegistries.ts";
 import { projectRoot } from "../../infra/settings/index.ts";
 import type { Registration } from "../../tools/offline/mockEngine.ts";
 import { loadStackConfig } from "../../tools/offline/stackConfig.ts";

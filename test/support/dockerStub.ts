@@ -86,7 +86,8 @@ case "$1" in
       case " \${STUB_RESTARTING:-} " in *" $node "*)
         echo "Error response from daemon: Container $node is restarting, wait until the container is running" >&2; exit 1 ;;
       esac
-      echo "{}"; exit 0
+      case " $* " in *" -O /dev/null "*) ;; *) echo "{}" ;; esac
+      exit 0
     fi
     case " \${STUB_NODES:-} " in *" $node "*) ;; *)
       echo "Error response from daemon: No such container: $node" >&2; exit 1 ;;
@@ -126,11 +127,15 @@ case "$1" in
 esac
 `;
 
-/** kind get nodes: the nodes of $STUB_NODES (none: kind prints nothing and succeeds when the cluster is missing). */
+/**
+ * kind get nodes: the nodes of $STUB_NODES (none: kind prints nothing and succeeds when the
+ * cluster is missing); kind get clusters: those of $STUB_CLUSTERS.
+ */
 export const stubKindNodes = `#!/usr/bin/env bash
 echo "kind $*" >> "$STUB_LOG"
 case "$1 $2" in
   "get nodes") for node in \${STUB_NODES:-}; do echo "$node"; done ;;
+  "get clusters") for cluster in \${STUB_CLUSTERS:-}; do echo "$cluster"; done ;;
   *) echo "kind stub: $*" >&2; exit 2 ;;
 esac
 `;

@@ -33,7 +33,7 @@ export const mirrorsVariable = registryMirrors.map((mirror) => `${mirror.registr
  * line or in a file. `npm run mirrors -- up` runs it too.
  */
 export const startMirrorFunction = `start_mirror() {
-  local registry="$1" container="$2" upstream="$3" running attempt output=""
+  local registry="$1" container="$2" upstream="$3" running output=""
   local -a credentials=()
   running="$(docker container inspect --format '{{.State.Running}}' "$container" 2>/dev/null || true)"
   if [ "$running" = false ]; then
@@ -55,7 +55,7 @@ export const startMirrorFunction = `start_mirror() {
       "${registryImage}" 2>&1 >/dev/null)" || true
   fi
   # Started here, or by another environment's up a moment before (it may still be starting).
-  for attempt in 1 2 3 4 5; do
+  for _ in 1 2 3 4 5; do
     if [ "$(docker container inspect --format '{{.State.Running}}' "$container" 2>/dev/null || true)" = true ] &&
       docker exec "$container" wget -q -O /dev/null http://127.0.0.1:5000/v2/ 2>/dev/null; then
       return 0
@@ -70,12 +70,20 @@ export const startMirrorFunction = `start_mirror() {
   return 1
 }`;
 
+/** `forget_mirror <registry>`: the nodes pull from that registry directly again. */
+const forgetMirrorFunction = `forget_mirror() {
+  local nodes node
+  nodes="$(kind get nodes --name "$KIND_CLUSTER_NAME")"
+  for node in $nodes; do docker exec "$node" rm -rf "/etc/containerd/certs.d/$1"; done
+}`;
+
 /**
  * `use_mirrors`: starts the machine's pull-through mirrors that do not run, and points every
  * node at them. Best effort: a mirror that cannot start is skipped, and the nodes pull from its
  * registry directly.
  */
 export const useMirrorsFunction = `${startMirrorFunction}
+${forgetMirrorFunction}
 use_mirrors() {
   local registry container upstream
   while read -r registry container upstream; do
@@ -92,13 +100,8 @@ use_mirrors() {
   done <<< "\${MIRRORS:-}"
 }`;
 
-/** `forget_mirror <registry>`, `forget_mirrors`: the nodes pull from that registry (every mirrored one) directly again. */
-export const forgetMirrorsFunction = `forget_mirror() {
-  local nodes node
-  nodes="$(kind get nodes --name "$KIND_CLUSTER_NAME")"
-  for node in $nodes; do docker exec "$node" rm -rf "/etc/containerd/certs.d/$1"; done
-}
-forget_mirrors() {
+/** `forget_mirrors`: the nodes pull from every mirrored registry directly again (with useMirrorsFunction, which holds forget_mirror). */
+export const forgetMirrorsFunction = `forget_mirrors() {
   local registry container upstream
   while read -r registry container upstream; do
     if [ -n "$registry" ]; then forget_mirror "$registry"; fi
