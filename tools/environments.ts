@@ -44,6 +44,18 @@ export function loadEnvironment(name: string, root: string): Environment {
   }
 }
 
+/** The environments whose settings are valid; the others are skipped (each tool reports them where it loads one). */
+export function validEnvironments(root: string): Environment[] {
+  return listEnvironments(root).flatMap((name) => {
+    try {
+      return [loadEnvironment(name, root)];
+    } catch (error) {
+      if (error instanceof EnvironmentError) return [];
+      throw error;
+    }
+  });
+}
+
 /** Why each of `names` that is not an environment of the project is none: not a stack name, or no stack file. */
 export function unknownEnvironments(names: readonly string[], root: string): string[] {
   return names.flatMap((name) => noSuchEnvironment(name, root) ?? []);

@@ -7,7 +7,15 @@ import { parseArgs } from "node:util";
 import { PulumiCommand } from "@pulumi/pulumi/automation/index.js";
 import { runMain, say, type Io } from "./cli.ts";
 import { runPreflight } from "./doctor.ts";
-import { clashes, EnvironmentError, listEnvironments, loadEnvironment, unknownEnvironments, type Environment } from "./environments.ts";
+import {
+  clashes,
+  EnvironmentError,
+  listEnvironments,
+  loadEnvironment,
+  unknownEnvironments,
+  validEnvironments,
+  type Environment,
+} from "./environments.ts";
 import { kindClusters, localMachine, type Machine } from "./machine.ts";
 import { publicPassphraseProblems, pulumiDefaults } from "./pulumiDefaults.ts";
 import { runAll, summaryTable, type EnvironmentResult, type LifecycleCommand, type OperationOptions } from "./runAll.ts";
@@ -132,7 +140,7 @@ export async function main(argv: readonly string[], io: Io, dependencies: Lifecy
   // hint would then name the other one's cluster). One environment is checked against the rest.
   const blocking = line.all
     ? clashes(environments)
-    : clashes([...environments, ...loadableOthers(names[0]!, io.root)]).filter(
+    : clashes([...environments, ...validEnvironments(io.root).filter((other) => other.name !== names[0])]).filter(
         (clash) => clash.over === "cluster" && clash.between.includes(names[0]!),
       );
   if (blocking.length > 0) {
@@ -233,20 +241,6 @@ export async function main(argv: readonly string[], io: Io, dependencies: Lifecy
     signals.off("SIGINT", onSignal);
     signals.off("SIGTERM", onSignal);
   }
-}
-
-/** The project's other environments whose settings are valid (the invalid ones cannot clash). */
-function loadableOthers(name: string, root: string): Environment[] {
-  return listEnvironments(root)
-    .filter((other) => other !== name)
-    .flatMap((other) => {
-      try {
-        return [loadEnvironment(other, root)];
-      } catch (error) {
-        if (error instanceof EnvironmentError) return [];
-        throw error;
-      }
-    });
 }
 
 if (import.meta.main) runMain(main);

@@ -4,10 +4,11 @@
 // cluster's `up` starts them; no environment owns or removes them. doctor reports them
 // through mirrorChecks.
 import * as path from "node:path";
+import { interpreter } from "../infra/shell/bash.ts";
 import { mirrorsVariable, nodeRegistryFunction, useMirrorsFunction } from "../infra/shell/nodeRegistries.ts";
 import { registryMirrors } from "../infra/settings/index.ts";
 import { parseCommandLine, runMain, say, UsageError, type Io } from "./cli.ts";
-import { EnvironmentError, listEnvironments, loadEnvironment } from "./environments.ts";
+import { validEnvironments } from "./environments.ts";
 import { kindClusters, localMachine, type Machine } from "./machine.ts";
 import type { CheckResult } from "./preflight.ts";
 
@@ -210,15 +211,9 @@ export interface MirroredCluster {
 /** The running kind clusters of the environments (in `root`) that pull through the mirrors. */
 async function mirroredClusters(machine: Machine, root: string): Promise<MirroredCluster[]> {
   const running = (await kindClusters(machine)) ?? [];
-  return listEnvironments(root).flatMap((env) => {
-    try {
-      const { cluster } = loadEnvironment(env, root).settings;
-      return cluster.kind === "kind" && cluster.mirrors && running.includes(cluster.name) ? [{ env, name: cluster.name }] : [];
-    } catch (error) {
-      if (error instanceof EnvironmentError) return [];
-      throw error;
-    }
-  });
+  return validEnvironments(root).flatMap(({ name: env, settings: { cluster } }) =>
+    cluster.kind === "kind" && cluster.mirrors && running.includes(cluster.name) ? [{ env, name: cluster.name }] : [],
+  );
 }
 
 /**
@@ -247,7 +242,8 @@ async function up(machine: Machine, io: Io): Promise<boolean> {
   }
   const clusters = await mirroredClusters(machine, io.root);
   // Messages on stdout: the machine boundary hands back stdout only.
-  const result = await machine.run("/bin/bash", ["--norc", "--noprofile", "-c", `{ ${mirrorsUpScript(clusters)}\n} 2>&1`]);
+  const [shell, ...flags] = interpreter;
+  const result = await machine.run(shell!, [...flags, `{ ${mirrorsUpScript(clusters)}\n} 2>&1`]);
   if (result.stdout.trim() !== "") say(io.stderr, result.stdout.trimEnd());
   const pointed = clusters.length === 0 ? "" : `; the nodes of ${clusters.map((cluster) => cluster.name).join(", ")} pull through them`;
   say(

@@ -9,7 +9,7 @@ import { fluxSchema, fluxValues, fluxValuesFile, type FluxSettings } from "./flu
 import { gitSchema, resolveGit, type GitSettings } from "./git.ts";
 import { imagePolicySchema, markerWarning, serverImagePolicy, type ImagePolicySettings } from "./imagePolicy.ts";
 import { namespacesSchema, type NamespaceSettings } from "./namespaces.ts";
-import { configInput, editDistance } from "./input.ts";
+import { configInput, similar } from "./input.ts";
 import { ConfigurationError, describeIssue, show } from "./problems.ts";
 import { projectFile, projectRoot, readFileOrUndefined, type ProjectFile } from "./project.ts";
 import { isMapping, secretPlaceholder } from "./values.ts";
@@ -130,7 +130,7 @@ export function parseSettings(raw: RawSettings): Settings {
   }
   const known = [...Object.keys(schemas), ...Object.keys(secretSettings)];
   for (const key of Object.keys(input).filter((name) => !(name in schemas))) {
-    const meant = known.find((name) => editDistance(name.toLowerCase(), key.toLowerCase()) <= 2);
+    const meant = known.find((name) => similar(key, name));
     problems.push(
       `${raw.project}:${key}: (value not shown) — unknown setting${meant ? ` (did you mean ${raw.project}:${meant}?)` : ""} (allowed: ${known.join(", ")})`,
     );

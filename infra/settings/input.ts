@@ -81,4 +81,4 @@ export function editDistance(a: string, b: string): number {
 }
 
 /** Whether `a` looks like a misspelling of `b`: equal but for case, or at most two edits apart. */
-const similar = (a: string, b: string): boolean => editDistance(a.toLowerCase(), b.toLowerCase()) <= 2;
+export const similar = (a: string, b: string): boolean => editDistance(a.toLowerCase(), b.toLowerCase()) <= 2;
