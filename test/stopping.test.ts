@@ -1,6 +1,7 @@
 // How the tools stop the Pulumi operations they run through the Automation API (tools/stopping.ts):
 // one SIGINT each, never a second, never one lost because Pulumi had not started yet.
 import assert from "node:assert/strict";
+import { EventEmitter } from "node:events";
 import { describe, it } from "node:test";
 import { passesOn, PulumiOperation, Stopping } from "../tools/stopping.ts";
 
@@ -66,5 +67,22 @@ describe("stopping Pulumi operations", () => {
       [passesOn("SIGTERM", true), passesOn("SIGTERM", false), passesOn("SIGINT", true), passesOn("SIGINT", false)],
       [true, true, false, true],
     );
+  });
+
+  it("listens for SIGINT and SIGTERM: the first is announced, a terminal's Ctrl-C is not passed on, a SIGTERM is", () => {
+    const signals = new EventEmitter();
+    const stopping = new Stopping();
+    const { operation } = stopping.begin();
+    operation.output("Updating (dev)");
+    const heard: string[] = [];
+    const stopListening = stopping.listen(signals, true, (signal, passOn) => heard.push(`${signal} ${passOn}`));
+    signals.emit("SIGINT", "SIGINT");
+    assert.equal(stopping.requested, true);
+    assert.equal(operation.signal.aborted, false, "Pulumi had the terminal's Ctrl-C itself");
+    signals.emit("SIGTERM", "SIGTERM");
+    assert.equal(operation.signal.aborted, true);
+    assert.deepEqual(heard, ["SIGINT false"]);
+    stopListening();
+    assert.deepEqual([signals.listenerCount("SIGINT"), signals.listenerCount("SIGTERM")], [0, 0]);
   });
 });

@@ -20,7 +20,7 @@ import { kindClusters, localMachine, type Machine } from "./machine.ts";
 import { publicPassphraseProblems, pulumiDefaults } from "./pulumiDefaults.ts";
 import { runAll, summaryTable, type EnvironmentResult, type LifecycleCommand, type OperationOptions } from "./runAll.ts";
 import { runOne } from "./runOne.ts";
-import { hasControllingTerminal, passesOn, Stopping, type Signals } from "./stopping.ts";
+import { hasControllingTerminal, Stopping, type Signals } from "./stopping.ts";
 
 const commands: readonly LifecycleCommand[] = ["up", "preview", "destroy"];
 const usage = (command: string, root: string) =>
@@ -205,20 +205,14 @@ export async function main(argv: readonly string[], io: Io, dependencies: Lifecy
   // A terminal's Ctrl-C reaches every Pulumi run itself (tools/stopping.ts); any other signal
   // is passed on once, so each run stops cleanly. Either way no further run starts.
   const stopping = new Stopping();
-  const onSignal = (signal: NodeJS.Signals) => {
-    const passOn = passesOn(signal, terminal);
-    if (!stopping.requested) {
-      say(
-        io.stderr,
-        passOn
-          ? "\ngitops: asked to stop; stopping each Pulumi run cleanly"
-          : "\ngitops: stopping; waiting for Pulumi to finish cleanly (Ctrl-C again forces it)",
-      );
-    }
-    stopping.request("interrupted", passOn);
-  };
-  signals.on("SIGINT", onSignal);
-  signals.on("SIGTERM", onSignal);
+  const stopListening = stopping.listen(signals, terminal, (_signal, passOn) =>
+    say(
+      io.stderr,
+      passOn
+        ? "\ngitops: asked to stop; stopping each Pulumi run cleanly"
+        : "\ngitops: stopping; waiting for Pulumi to finish cleanly (Ctrl-C again forces it)",
+    ),
+  );
   try {
     const pulumiCommand = await (dependencies.pulumiCommand ?? (() => PulumiCommand.get()))();
     const results = await runAll(
@@ -238,8 +232,7 @@ export async function main(argv: readonly string[], io: Io, dependencies: Lifecy
     say(io.stdout, `\n${summaryTable(all)}`);
     return all.some((result) => result.exitCode !== 0) ? 1 : 0;
   } finally {
-    signals.off("SIGINT", onSignal);
-    signals.off("SIGTERM", onSignal);
+    stopListening();
   }
 }
 

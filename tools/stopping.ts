@@ -91,6 +91,24 @@ export class Stopping {
     for (const operation of this.#running) operation.stop();
   }
 
+  /**
+   * Requests a stop at each SIGINT or SIGTERM that `signals` hears, passed on unless a terminal's
+   * Ctrl-C reached Pulumi too (passesOn); `first` hears the first. Returns what stops listening.
+   */
+  listen(signals: Signals, terminal: boolean, first: (signal: NodeJS.Signals, passOn: boolean) => void): () => void {
+    const onSignal = (signal: NodeJS.Signals) => {
+      const passOn = passesOn(signal, terminal);
+      if (!this.requested) first(signal, passOn);
+      this.request("interrupted", passOn);
+    };
+    signals.on("SIGINT", onSignal);
+    signals.on("SIGTERM", onSignal);
+    return () => {
+      signals.off("SIGINT", onSignal);
+      signals.off("SIGTERM", onSignal);
+    };
+  }
+
   /** A new operation, stopped at once if a stop was passed on already; `finished` when it ends. */
   begin(): { operation: PulumiOperation; finished: () => void } {
     const operation = new PulumiOperation();

@@ -12,7 +12,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { hasControllingTerminal, passesOn, Stopping } from "../../tools/stopping.ts";
+import { hasControllingTerminal, Stopping } from "../../tools/stopping.ts";
 import { log, messageOf, minute, projectRoot } from "./common.ts";
 import { machine, missingPrerequisites, Report, toolVersions } from "./report.ts";
 import { deadlinePassed, runSuite } from "./suite.ts";
@@ -50,13 +50,7 @@ const deadlineProblem =
  * kind) directly, which then end at once, and cleanup goes on with what is left.
  */
 function handleStops(stopping: Stopping): void {
-  const terminal = hasControllingTerminal();
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (!stopping.requested) log(`${signal}: stopping, then cleaning up`);
-    stopping.request("interrupted", passesOn(signal, terminal));
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  stopping.listen(process, hasControllingTerminal(), (signal) => log(`${signal}: stopping, then cleaning up`));
   setTimeout(() => deadlinePassed(stopping, deadlineMinutes), deadlineMinutes * minute).unref();
 }
 
