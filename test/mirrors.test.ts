@@ -2,7 +2,6 @@
 // docker answers as Docker does for running, stopped and absent containers.
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { registryMirrors } from "../infra/settings/index.ts";
@@ -12,6 +11,7 @@ import { stubDocker, stubKindNodes } from "./support/dockerStub.ts";
 import { dockerFormat } from "./support/goTemplate.ts";
 import { fakeMachine } from "./support/machine.ts";
 import { captureIo } from "./helpers.ts";
+import { stubFolder } from "./support/stubFolder.ts";
 
 const usage = "usage: npm run mirrors -- status | up | down [--keep-cache]";
 
@@ -145,11 +145,8 @@ describe("npm run mirrors", () => {
 describe("npm run mirrors -- up (bash and a stub docker, as a real machine runs it)", () => {
   /** Runs `mirrors up` on this machine with the stub docker first on PATH. */
   async function up(stub: Record<string, string> = {}) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mirrors-up-"));
+    const dir = stubFolder("mirrors-up-", { docker: stubDocker, kind: stubKindNodes });
     try {
-      fs.mkdirSync(path.join(dir, "bin"));
-      fs.writeFileSync(path.join(dir, "bin", "docker"), stubDocker, { mode: 0o755 });
-      fs.writeFileSync(path.join(dir, "bin", "kind"), stubKindNodes, { mode: 0o755 });
       fs.mkdirSync(path.join(dir, "containers"));
       fs.writeFileSync(path.join(dir, "containers", "gitops-mirror-ghcr-io"), "made by an earlier up\nstopped\n");
       const env = {

@@ -4,11 +4,11 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { builtKindCluster } from "../support/kindCluster.ts";
 import { runProcess } from "../helpers.ts";
+import { stubFolder } from "../support/stubFolder.ts";
 
 // A suite of its own: the tests of every file run in one process, and a top-level hook would run for all of them.
 describe("the KindCluster component's scripts", () => {
@@ -57,10 +57,7 @@ echo "node/gitops-dev-control-plane condition met" >&2
 
   let dir: string;
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "kind-stub-"));
-    fs.mkdirSync(path.join(dir, "bin"));
-    fs.writeFileSync(path.join(dir, "bin", "kind"), stubKind, { mode: 0o755 });
-    fs.writeFileSync(path.join(dir, "bin", "kubectl"), stubKubectl, { mode: 0o755 });
+    dir = stubFolder("kind-stub-", { kind: stubKind, kubectl: stubKubectl });
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 

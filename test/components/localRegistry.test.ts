@@ -2,7 +2,6 @@
 // stub `docker` and `kind` executables that fail as the real ones do.
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, before, beforeEach, describe, it } from "node:test";
 import * as command from "@pulumi/command";
@@ -11,6 +10,7 @@ import { localRegistry, registryImage } from "../../infra/settings/index.ts";
 import { build, providerReference, type Built } from "../support/components.ts";
 import { stubDocker, stubKindNodes as stubKind } from "../support/dockerStub.ts";
 import { runProcess } from "../helpers.ts";
+import { stubFolder } from "../support/stubFolder.ts";
 
 const registry = localRegistry("gitops-dev", 5001);
 // The server's image lives in the registry: the talk's image is pushed there under its path and tag.
@@ -38,10 +38,7 @@ describe("the LocalRegistry component and its scripts", () => {
 
   let dir: string;
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "registry-stub-"));
-    fs.mkdirSync(path.join(dir, "bin"));
-    fs.writeFileSync(path.join(dir, "bin", "docker"), stubDocker, { mode: 0o755 });
-    fs.writeFileSync(path.join(dir, "bin", "kind"), stubKind, { mode: 0o755 });
+    dir = stubFolder("registry-stub-", { docker: stubDocker, kind: stubKind });
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 

@@ -3,7 +3,6 @@
 // under the mock engine, that no environment owns or deletes the mirrors.
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { interpreter } from "../../infra/shell/bash.ts";
@@ -11,16 +10,14 @@ import { forgetMirrorsFunction, mirrorsVariable, nodeRegistryFunction, useMirror
 import { registryImage, registryMirrors } from "../../infra/settings/index.ts";
 import { evaluate, runProcess } from "../helpers.ts";
 import { stubDocker, stubKindNodes } from "../support/dockerStub.ts";
+import { stubFolder } from "../support/stubFolder.ts";
 
 const nodes = ["gitops-dev-control-plane", "gitops-dev-worker"];
 
 describe("the machine's pull-through mirrors", () => {
   let dir: string;
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "mirrors-stub-"));
-    fs.mkdirSync(path.join(dir, "bin"));
-    fs.writeFileSync(path.join(dir, "bin", "docker"), stubDocker, { mode: 0o755 });
-    fs.writeFileSync(path.join(dir, "bin", "kind"), stubKindNodes, { mode: 0o755 });
+    dir = stubFolder("mirrors-stub-", { docker: stubDocker, kind: stubKindNodes });
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 

@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { PulumiCommand } from "@pulumi/pulumi/automation/index.js";
+import { stubFolder } from "./stubFolder.ts";
 
 export interface PulumiStub {
   /** The test's own folder: the stub's records, and room for the test's files. */
@@ -33,10 +34,8 @@ let installed: { root: string; command: Promise<PulumiCommand> | undefined } | u
 /** The one installation of this process, `<root>/bin/pulumi`; removed when the process exits. */
 function installation(): { root: string; command: Promise<PulumiCommand> | undefined } {
   if (installed) return installed;
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-stub-"));
-  fs.mkdirSync(path.join(root, "bin"));
   const stub = path.join(import.meta.dirname, "pulumiStub.cjs");
-  fs.writeFileSync(path.join(root, "bin", "pulumi"), `#!${process.execPath}\nrequire(${JSON.stringify(stub)});\n`, { mode: 0o755 });
+  const root = stubFolder("pulumi-stub-", { pulumi: `#!${process.execPath}\nrequire(${JSON.stringify(stub)});\n` });
   process.on("exit", () => fs.rmSync(root, { recursive: true, force: true }));
   installed = { root, command: undefined };
   return installed;
