@@ -40,6 +40,34 @@ function withStub(test: (pulumi: (args: string[]) => Promise<Ran>, root: string)
 
 describe("the Pulumi stub, as the Pulumi CLI", { concurrency: true }, () => {
   it(
+    "--target: a URN must be in the state (else the run fails), a glob may match nothing; a refresh drops a deploy key GitHub no longer has",
+    withStub(async (pulumi, root) => {
+      const missing = "urn:pulumi:dev::gitops::github:index/repositoryDeployKey:RepositoryDeployKey::nope";
+      const literal = await pulumi(["refresh", "--stack", "dev", "--yes", "--target", missing]);
+      assert.deepEqual([literal.status, literal.stderr], [1, `error: no resource named '${missing}' found\n`]);
+      const glob = "**github:index/repositoryDeployKey:RepositoryDeployKey::*";
+      assert.equal((await pulumi(["refresh", "--stack", "dev", "--yes", "--target", glob])).status, 0);
+      const file = path.join(root, ".pulumi-state/.pulumi/stacks/gitops/dev.json");
+      const record = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+      const urn = "urn:pulumi:dev::gitops::gitops:index:GitSync$github:index/repositoryDeployKey:RepositoryDeployKey::dev-git-deploy-key";
+      fs.writeFileSync(file, JSON.stringify({ ...record, deployKeys: [{ urn, id: "demo:7", owner: "acme", onGitHub: false }] }));
+      const preview = await pulumi(["refresh", "--stack", "dev", "--preview-only", "--json", "--target", glob]);
+      assert.deepEqual(JSON.parse(preview.stdout), { steps: [{ op: "delete", urn }], changeSummary: { delete: 1 }, duration: 0 });
+      const exported = async () =>
+        (JSON.parse((await pulumi(["stack", "export", "--stack", "dev"])).stdout) as { deployment: { resources?: { urn: string }[] } })
+          .deployment.resources ?? [];
+      assert.deepEqual(
+        (await exported()).map((resource) => resource.urn),
+        [urn],
+        "a preview changes nothing",
+      );
+      const refreshed = await pulumi(["refresh", "--stack", "dev", "--yes", "--target", glob]);
+      assert.match(refreshed.stdout, /- 1 deleted/);
+      assert.deepEqual(await exported(), []);
+    }),
+  );
+
+  it(
     "refuses a flag its command does not have, as pflag does (exit 1), long or short",
     withStub(async (pulumi) => {
       const long = await pulumi(["up", "--stack", "dev", "--yes", "--bogus"]);

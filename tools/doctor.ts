@@ -1,10 +1,12 @@
 // npm run doctor [-- <env>...]
-// Checks this machine for what the environments need (all of them by default), one line per
-// check; exits 1 when any check failed.
+// Checks this machine for what the environments need (all of them by default), and that a deploy
+// key a stack added to GitHub is still there, one line per check; exits 1 when any check failed.
 import { parseCommandLine, runMain, say, UsageError, type Io } from "./cli.ts";
+import { capturePulumi, deployKeyChecks, githubDeployKey } from "./deployKey.ts";
 import { clashes, EnvironmentError, listEnvironments, loadEnvironment, unknownEnvironments, type Environment } from "./environments.ts";
 import { localMachine, type Machine } from "./machine.ts";
 import { mirrorChecks } from "./mirrors.ts";
+import { pulumiDefaults } from "./pulumiDefaults.ts";
 import { formatResults, needsOf, preflight, type CheckResult, type Purpose } from "./preflight.ts";
 
 const usage = "usage: npm run doctor [-- <env>...]   (all environments by default)";
@@ -64,6 +66,11 @@ export async function main(argv: readonly string[], io: Io, machine: Machine = l
     for (const warning of environment.warnings)
       problems.push({ name: "config", status: "warn", detail: `${environment.name}: ${warning}` });
   for (const clash of clashes(environments)) problems.push({ name: "clash", status: "fail", detail: clash.message });
+  const deployKeys = environments.flatMap(({ settings }) => githubDeployKey(settings) ?? []);
+  if (deployKeys.length > 0 && (await machine.run("pulumi", ["version"])).found) {
+    const env = { ...io.env, ...pulumiDefaults(io.root, io.env).variables };
+    problems.push(...(await deployKeyChecks(deployKeys, (args) => capturePulumi(args, { cwd: io.root, env }))));
+  }
   if (environments.some(({ settings }) => settings.cluster.kind === "kind" && settings.cluster.mirrors)) {
     problems.push(...(await mirrorChecks(machine, io.env)));
   }

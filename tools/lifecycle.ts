@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import { parseArgs } from "node:util";
 import { PulumiCommand } from "@pulumi/pulumi/automation/index.js";
 import { runMain, say, type Io } from "./cli.ts";
+import { githubDeployKey } from "./deployKey.ts";
 import { runPreflight } from "./doctor.ts";
 import {
   clashes,
@@ -182,6 +183,7 @@ export async function main(argv: readonly string[], io: Io, dependencies: Lifecy
       secretsProvider: defaults.secretsProvider,
       yes: line.yes,
       clusterGone: clusterGone(environment),
+      deployKey: githubDeployKey(environment.settings),
       forPulumi: line.forPulumi,
       terminal,
       signals,
@@ -217,7 +219,11 @@ export async function main(argv: readonly string[], io: Io, dependencies: Lifecy
     const pulumiCommand = await (dependencies.pulumiCommand ?? (() => PulumiCommand.get()))();
     const results = await runAll(
       lifecycle,
-      environments.map((environment) => ({ name: environment.name, clusterGone: clusterGone(environment) })),
+      environments.map((environment) => ({
+        name: environment.name,
+        clusterGone: clusterGone(environment),
+        deployKey: githubDeployKey(environment.settings),
+      })),
       {
         io,
         root: io.root,

@@ -3,6 +3,7 @@
 // from scraping its output. One failing environment does not stop the others.
 import { CommandError, LocalWorkspace, type OpMap, type PulumiCommand, type Stack } from "@pulumi/pulumi/automation/index.js";
 import { say, type Io } from "./cli.ts";
+import { deployKeyTarget, refreshDeployKey, type GithubDeployKey } from "./deployKey.ts";
 import type { Stopping } from "./stopping.ts";
 
 export type LifecycleCommand = "up" | "preview" | "destroy";
@@ -11,6 +12,8 @@ export interface EnvironmentRun {
   readonly name: string;
   /** Its kind cluster is already gone: refresh (dropping what was in it) before destroying. */
   readonly clusterGone?: boolean;
+  /** The deploy key its stack may have added to GitHub, checked before up and destroy (tools/deployKey.ts). */
+  readonly deployKey?: GithubDeployKey;
 }
 
 export interface EnvironmentResult {
@@ -128,7 +131,7 @@ export async function runAll(
   }
 
   return Promise.all(
-    environments.map(async ({ name, clusterGone }) => {
+    environments.map(async ({ name, clusterGone, deployKey }) => {
       const stack = stacks.get(name)!;
       if (!("workspace" in stack)) return stack;
       const started = Date.now();
@@ -157,6 +160,19 @@ export async function runAll(
       };
       try {
         let changed: number | undefined;
+        if (deployKey && command !== "preview") {
+          const exitCode = await refreshDeployKey(
+            deployKey,
+            command,
+            {
+              exportState: async () => JSON.stringify(await stack.exportStack()),
+              refreshKey: () =>
+                operate((streams) => stack.refresh({ target: [deployKeyTarget], runProgram: true, ...streams })).then(() => 0, exitCodeOf),
+            },
+            (line) => say(io.stderr, `${prefix(name)}${line}`),
+          );
+          if (exitCode !== 0) return { env: name, exitCode, seconds: (Date.now() - started) / 1000, interrupted };
+        }
         if (command === "preview") {
           changed = changedCount((await operate((streams) => stack.preview({ ...options.operation, ...streams }))).changeSummary);
         } else if (command === "up") {

@@ -1,8 +1,10 @@
 // One environment: the Pulumi CLI itself, on this terminal, with its own prompt (`npm run up --
-// <env>`). It selects or creates the stack, refreshes first when the kind cluster is already
-// gone (destroy), then runs the command; a stop (tools/stopping.ts) lets nothing further start.
+// <env>`). It selects or creates the stack, checks the deploy key it added to GitHub (up,
+// destroy: tools/deployKey.ts), refreshes first when the kind cluster is already gone (destroy),
+// then runs the command; a stop (tools/stopping.ts) lets nothing further start.
 import { spawn, type ChildProcess } from "node:child_process";
 import { say, type Io } from "./cli.ts";
+import { refreshDeployKey, refreshKeyArgs, type GithubDeployKey } from "./deployKey.ts";
 import type { LifecycleCommand } from "./runAll.ts";
 import { passesOn, type Signals } from "./stopping.ts";
 
@@ -12,6 +14,8 @@ export interface RunOneOptions {
   readonly secretsProvider?: string;
   readonly yes: boolean;
   readonly clusterGone: boolean;
+  /** The deploy key the stack may have added to GitHub, checked before up and destroy. */
+  readonly deployKey?: GithubDeployKey;
   readonly forPulumi: readonly string[];
   /** A Ctrl-C reaches Pulumi itself. */
   readonly terminal: boolean;
@@ -23,23 +27,57 @@ export async function runOne(command: LifecycleCommand, stack: string, options: 
   const { io } = options;
   const variables = { ...options.variables };
   const unattended = options.yes && command !== "preview" ? ["--yes", "--non-interactive"] : [];
-  const invocations: string[][] = [
-    ["stack", "select", "--create", stack, ...(options.secretsProvider ? ["--secrets-provider", options.secretsProvider] : [])],
-  ];
-  if (command === "destroy" && options.clusterGone) {
-    // The provider would refuse to touch objects of an unreachable cluster; with this it drops them from state.
-    variables.PULUMI_K8S_DELETE_UNREACHABLE = "true";
-    say(io.stderr, `gitops: the kind cluster of ${stack} is already gone: refreshing with PULUMI_K8S_DELETE_UNREACHABLE=true first`);
-    invocations.push(["refresh", "--stack", stack, "--yes", "--non-interactive"]);
-  }
-  invocations.push([command, "--stack", stack, ...unattended, ...options.forPulumi]);
-
   // Without handlers, this process would end at the first Ctrl-C and leave Pulumi cancelling
   // (and printing) after the shell's prompt is back: it waits for Pulumi instead, passes on
   // what Pulumi did not get itself (tools/stopping.ts), and starts nothing after a stop.
   let stopped = false;
   let passedOn = false;
   let running: ChildProcess | undefined;
+  const run = async (args: readonly string[], captured = false) => {
+    if (stopped) return { exitCode: 130, stdout: "" };
+    const result = await spawnPulumi(args, { ...io.env, ...variables }, io, captured, (child) => (running = child));
+    running = undefined;
+    return result;
+  };
+  const runPulumi = async (args: readonly string[]) => (await run(args)).exitCode;
+  /** Each step runs Pulumi once or more and gives its exit code; none starts after a stop. */
+  const steps: (() => Promise<number>)[] = [
+    () =>
+      runPulumi([
+        "stack",
+        "select",
+        "--create",
+        stack,
+        ...(options.secretsProvider ? ["--secrets-provider", options.secretsProvider] : []),
+      ]),
+  ];
+  const { deployKey } = options;
+  if (deployKey && command !== "preview") {
+    steps.push(() =>
+      refreshDeployKey(
+        deployKey,
+        command,
+        {
+          exportState: async () => {
+            const exported = await run(["stack", "export", "--stack", stack], true);
+            return exported.exitCode === 0 ? exported.stdout : undefined;
+          },
+          refreshKey: () => runPulumi(refreshKeyArgs(stack)),
+        },
+        (line) => say(io.stderr, line),
+      ),
+    );
+  }
+  if (command === "destroy" && options.clusterGone) {
+    // The provider would refuse to touch objects of an unreachable cluster; with this it drops them from state.
+    variables.PULUMI_K8S_DELETE_UNREACHABLE = "true";
+    steps.push(() => {
+      say(io.stderr, `gitops: the kind cluster of ${stack} is already gone: refreshing with PULUMI_K8S_DELETE_UNREACHABLE=true first`);
+      return runPulumi(["refresh", "--stack", stack, "--yes", "--non-interactive"]);
+    });
+  }
+  steps.push(() => runPulumi([command, "--stack", stack, ...unattended, ...options.forPulumi]));
+
   const onSignal = (signal: NodeJS.Signals) => {
     stopped = true;
     if (running === undefined || passedOn || !passesOn(signal, options.terminal)) return;
@@ -49,10 +87,9 @@ export async function runOne(command: LifecycleCommand, stack: string, options: 
   options.signals.on("SIGINT", onSignal);
   options.signals.on("SIGTERM", onSignal);
   try {
-    for (const args of invocations) {
+    for (const step of steps) {
       if (stopped) return 130;
-      const exitCode = await runPulumi(args, { ...io.env, ...variables }, io, (child) => (running = child));
-      running = undefined;
+      const exitCode = await step();
       if (exitCode !== 0) return exitCode;
     }
     return 0;
@@ -64,19 +101,27 @@ export async function runOne(command: LifecycleCommand, stack: string, options: 
 
 /**
  * Runs the Pulumi CLI on this terminal, in the project folder (where Pulumi.yaml's relative state
- * folder resolves). Its output goes where the tool's does: the terminal itself, or what a test collects.
+ * folder resolves). Its output goes where the tool's does: the terminal itself, or what a test
+ * collects; `captured`: its standard output is kept for the caller instead.
  */
-function runPulumi(args: readonly string[], env: NodeJS.ProcessEnv, io: Io, started: (child: ChildProcess) => void): Promise<number> {
+function spawnPulumi(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  io: Io,
+  captured: boolean,
+  started: (child: ChildProcess) => void,
+): Promise<{ exitCode: number; stdout: string }> {
   return new Promise((resolve) => {
-    const onTerminal = io.stdout === process.stdout && io.stderr === process.stderr;
+    const onTerminal = io.stdout === process.stdout && io.stderr === process.stderr && !captured;
     const child = spawn("pulumi", args, { cwd: io.root, env, stdio: onTerminal ? "inherit" : ["inherit", "pipe", "pipe"] });
-    child.stdout?.on("data", (chunk: Buffer) => io.stdout.write(chunk.toString()));
+    let stdout = "";
+    child.stdout?.on("data", (chunk: Buffer) => (captured ? (stdout += chunk.toString()) : io.stdout.write(chunk.toString())));
     child.stderr?.on("data", (chunk: Buffer) => io.stderr.write(chunk.toString()));
     started(child);
     child.on("error", (error) => {
       say(io.stderr, `gitops: could not run pulumi: ${error.message}`);
-      resolve(1);
+      resolve({ exitCode: 1, stdout });
     });
-    child.on("close", (code, signal) => resolve(code ?? (signal ? 130 : 1)));
+    child.on("close", (code, signal) => resolve({ exitCode: code ?? (signal ? 130 : 1), stdout }));
   });
 }

@@ -30,7 +30,17 @@
 // workspace (every operation needs --stack), Pulumi Cloud and bucket backends, the program itself.
 // A stack's file holds the stub's own record (secrets provider, resource count, outputs, history),
 // not Pulumi's checkpoint format. A stack has 5 resources once up: the first up creates them, a
-// destroy deletes them.
+// destroy deletes them. A test may add GitHub deploy keys to the record (`deployKeys: [{ urn, id:
+// "<repo>:<key id>", owner, onGitHub }]`), which behave as the GitHub provider's
+// RepositoryDeployKey does (terraform-provider-github v6.13 resource_github_repository_deploy_key.go;
+// go-github's ErrorResponse for the messages): a refresh of one that is not on GitHub drops it
+// from the state (Read on a 404), a destroy of one fails on the 404 (Delete passes it through),
+// and with $STUB_GITHUB_REFUSES set every call to GitHub fails with 401 Bad credentials (a
+// deleted or expired token). `--target` takes a URN or a URN glob (pkg/resource/deploy
+// deployment.go UrnTargets: `**` any text, `*` within a segment); a URN that is not in the state
+// fails a refresh or destroy (pkg/engine/deployment.go checkTargets, which only refresh.go and
+// destroy.go call). `refresh --preview-only --json` prints
+// the preview digest (pkg/backend/display/json.go ShowPreviewDigest: steps, changeSummary).
 //
 // For tests: every call is appended to $STUB_CALLS as
 // `<args> | passphrase=<PULUMI_CONFIG_PASSPHRASE> backend=<PULUMI_BACKEND_URL> unreachable=<PULUMI_K8S_DELETE_UNREACHABLE>`;
@@ -164,6 +174,31 @@ const needPassphrase = (stack) => {
     );
   }
 };
+const deployKeyType = "github:index/repositoryDeployKey:RepositoryDeployKey";
+const stubUrn = (index) => `urn:pulumi:${stackName}::${project.name}::stub:Resource::r${index}`;
+/** A --target: a URN, or a glob of one. */
+const targetMatcher = (target) =>
+  new RegExp(
+    "^" +
+      target
+        .split("**")
+        .map((segment) =>
+          segment
+            .split("*")
+            .map((text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+            .join("[^:]*"),
+        )
+        .join(".*") +
+      "$",
+  );
+/** What GitHub answers for a deploy key, as go-github words a failed call; undefined when it succeeds. */
+const githubError = (method, key) => {
+  const [repository, id] = key.id.split(":");
+  const url = `https://api.github.com/repos/${key.owner}/${repository}/keys/${id}`;
+  if (env.STUB_GITHUB_REFUSES) return `${method} ${url}: 401 Bad credentials []`;
+  if (!key.onGitHub) return `${method} ${url}: 404 Not Found []`;
+  return undefined;
+};
 const create = (name) => {
   if (load(name)) fail(`stack '${name}' already exists`, 1);
   const stack = { secretsProvider: flags.get("--secrets-provider") ?? "passphrase", resources: 0, outputs: {}, history: [] };
@@ -208,10 +243,10 @@ if (known === "stack select") {
   say(`Stack '${name}' has been removed!`);
 } else if (known === "stack export") {
   const stack = existing(stackName);
-  const resources = Array.from({ length: stack.resources }, (_, index) => ({
-    urn: `urn:pulumi:${stackName}::${project.name}::stub:Resource::r${index}`,
-    type: "stub:Resource",
-  }));
+  const resources = [
+    ...Array.from({ length: stack.resources }, (_, index) => ({ urn: stubUrn(index), type: "stub:Resource" })),
+    ...(stack.deployKeys ?? []).map(({ urn, id }) => ({ urn, type: deployKeyType, id })),
+  ];
   say(
     JSON.stringify(
       { version: 3, deployment: { manifest: { time: new Date().toISOString() }, ...(resources.length > 0 && { resources }) } },
@@ -253,24 +288,55 @@ function operate(command, stack) {
   }
   const banner = { up: "Updating", preview: "Previewing update", refresh: "Refreshing", destroy: "Destroying" }[command];
   const deployed = stack.resources;
-  const changes = command === "destroy" ? { delete: deployed } : command === "refresh" || deployed > 0 ? { same: deployed } : { create: 5 };
+  const keys = stack.deployKeys ?? [];
+  const target = flags.get("--target");
+  // Only refresh and destroy check their targets against the state (an update may target what it creates).
+  if ((command === "refresh" || command === "destroy") && target !== undefined && !target.includes("*")) {
+    const urns = [...Array.from({ length: deployed }, (_, index) => stubUrn(index)), ...keys.map((key) => key.urn)];
+    if (!urns.includes(target)) fail(`no resource named '${target}' found`, 1);
+  }
+  const targeted = (urn) => target === undefined || targetMatcher(target).test(urn);
+  // What GitHub says of the deploy keys this operation reads (refresh) or deletes (destroy).
+  const keyCalls = command === "refresh" ? keys.filter((key) => targeted(key.urn)) : command === "destroy" ? keys : [];
+  const keyErrors = keyCalls.flatMap((key) => {
+    const error = githubError(command === "refresh" ? "GET" : "DELETE", key);
+    // Read drops a key GitHub no longer has; every other failure is an error.
+    return error === undefined || (command === "refresh" && !env.STUB_GITHUB_REFUSES) ? [] : [`${key.urn}: ${error}`];
+  });
+  const keysGone = command === "refresh" && keyErrors.length === 0 ? keyCalls.filter((key) => !key.onGitHub) : [];
+  const refreshed = target === undefined ? deployed : 0;
+  const changes =
+    command === "destroy"
+      ? { delete: deployed + keys.length }
+      : command === "refresh"
+        ? { same: refreshed + keyCalls.length - keysGone.length, delete: keysGone.length }
+        : deployed > 0
+          ? { same: deployed + keys.length }
+          : { create: 5 };
+  const json = has("--json");
   const startTime = new Date();
   const at = () => (performance.timeOrigin + performance.now()).toFixed(3);
-  say(`${banner} (${name}):`);
+  if (!json) say(`${banner} (${name}):`);
 
   let signals = 0;
   let timer;
   const end = async (result) => {
     record(env.STUB_TIMES, `end ${name} ${command} ${at()}`);
     const done = result === "succeeded" ? Object.fromEntries(Object.entries(changes).filter(([, count]) => count > 0)) : {};
-    if (result === "succeeded") {
+    if (json && result === "succeeded") {
+      // The preview digest; Pulumi prints engine events, one JSON a line, for an operation that is not a preview.
+      const steps = keysGone.map((key) => ({ op: "delete", urn: key.urn }));
+      say(JSON.stringify({ steps, changeSummary: done, duration: 0 }, null, 4));
+    } else if (result === "succeeded") {
       const verb = { create: preview ? "to create" : "created", delete: preview ? "to delete" : "deleted", same: "unchanged" };
       say("Resources:");
       for (const [operation, count] of Object.entries(done)) {
         say(`    ${operation === "same" ? "" : operation === "create" ? "+ " : "- "}${count} ${verb[operation]}`);
       }
     } else {
-      say(`Diagnostics:\n  pulumi:pulumi:Stack (${project.name}-${name}):\n    error: ${preview ? "preview" : "update"} ${result}`);
+      const errors = result === "failed" && keyErrors.length > 0 ? keyErrors : [`${preview ? "preview" : "update"} ${result}`];
+      say(`Diagnostics:\n  pulumi:pulumi:Stack (${project.name}-${name}):\n${errors.map((error) => `    error: ${error}`).join("\n")}`);
+      if (result === "failed" && keyErrors.length > 0) keyErrors.forEach((error) => process.stderr.write(`error: ${error}\n`));
     }
     const eventLog = flags.get("--event-log");
     if (eventLog?.startsWith("tcp://")) {
@@ -293,7 +359,11 @@ function operate(command, stack) {
         endTime: seconds(new Date()),
         resourceChanges: done,
       });
-      if (result === "succeeded") stack.resources = command === "destroy" ? 0 : command === "up" ? 5 : stack.resources;
+      if (result === "succeeded") {
+        stack.resources = command === "destroy" ? 0 : command === "up" ? 5 : stack.resources;
+        if (command === "destroy") delete stack.deployKeys;
+        else if (keysGone.length > 0) stack.deployKeys = keys.filter((key) => !keysGone.includes(key));
+      }
       save(name, stack);
     }
     if (result !== "succeeded") process.exit(1);
@@ -337,7 +407,7 @@ function operate(command, stack) {
       timer = setTimeout(proceed, 10);
       return;
     }
-    timer = setTimeout(() => end(failing ? "failed" : "succeeded"), seconds * 1000);
+    timer = setTimeout(() => end(failing || keyErrors.length > 0 ? "failed" : "succeeded"), seconds * 1000);
   };
   proceed();
 }
