@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 import { main } from "../tools/doctor.ts";
 import type { Machine } from "../tools/machine.ts";
+import { pinnedPulumiVersion } from "../tools/pulumiCli.ts";
 import { captureIo, projectCopy } from "./helpers.ts";
 
 const usage = "usage: npm run doctor [-- <env>...]   (all environments by default)";
@@ -42,18 +43,30 @@ const withoutPulumiAndKind = {
   "kubectl version --client": "Client Version: v1.36.1\n",
 };
 
+/** A Pulumi home holding the project's pinned CLI (tools/pulumiCli.ts), which prints `says` for `pulumi version`. */
+function pulumiHome(says = "v3.270.0"): { home: string; bin: string; remove(): void } {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), "doctor-pulumi-home-"));
+  const bin = path.join(home, "versions", pinnedPulumiVersion, "bin");
+  fs.mkdirSync(bin, { recursive: true });
+  fs.writeFileSync(path.join(bin, "pulumi"), `#!/usr/bin/env bash\necho "${says}"\n`, { mode: 0o755 });
+  return { home, bin, remove: () => fs.rmSync(home, { recursive: true, force: true }) };
+}
+const notDownloaded = `ok    pulumi   v${pinnedPulumiVersion} (the project's pinned CLI) is not downloaded yet: the first npm run up|preview|destroy downloads it into /home/demo/.pulumi/versions/${pinnedPulumiVersion}`;
+
 /** The doctor's report with the seconds it took (which vary) as <t>. */
 const report = (stderr: string) => stderr.replace(/ \(\d+\.\d+s\)\n$/, " (<t>s)\n");
 
 describe("npm run doctor", () => {
   it("checks what every environment needs, one line per check, and exits 0 when all pass", async () => {
-    const io = captureIo({ env: { HOME: "/home/demo" } });
+    const pulumi = pulumiHome();
+    const io = captureIo({ env: { HOME: "/home/demo", PULUMI_HOME: pulumi.home } });
     assert.equal(await main([], io, machine(healthy)), 0, io.err());
+    pulumi.remove();
     assert.equal(
       report(io.err()),
       [
         "ok    node     v22.23.3",
-        "ok    pulumi   v3.270.0",
+        `ok    pulumi   v3.270.0 (the project's pinned CLI, in ${pulumi.bin})`,
         "ok    docker   engine 28.2.2",
         "ok    kind     v0.32.0",
         "ok    kubectl  v1.36.1",
@@ -67,21 +80,21 @@ describe("npm run doctor", () => {
     assert.equal(io.out(), "");
   });
 
-  it("names what the machine lacks, with how to get it, and exits 1", async () => {
+  it("names what the machine lacks, with how to get it, and exits 1; a Pulumi CLI not downloaded yet is none of it", async () => {
     const io = captureIo({ env: { HOME: "/home/demo" } });
     assert.equal(await main(["dev"], io, machine(withoutPulumiAndKind)), 1);
     assert.equal(
       report(io.err()),
       [
         "ok    node     v22.23.3",
-        "FAIL  pulumi   the Pulumi CLI is not installed — https://www.pulumi.com/docs/iac/download-install/",
+        notDownloaded,
         "ok    docker   engine 28.2.2",
         "FAIL  kind     kind is not installed — https://kind.sigs.k8s.io/docs/user/quick-start/#installation",
         "ok    kubectl  v1.36.1",
         "ok    inotify  limits fit two clusters",
         "ok    mirrors  not started yet: the next npm run up starts them (npm run mirrors -- status)",
         "warn  dockerhub this machine and the Docker Hub mirror pull from Docker Hub anonymously: 10 pulls per hour per IP address — docker login (for this machine's own pulls); export DOCKER_HUB_USERNAME and DOCKER_HUB_TOKEN (a read-only access token), then npm run up, so the mirror pulls as you; nothing is written into the project",
-        "preflight for dev: 2 problems (<t>s)",
+        "preflight for dev: 1 problem (<t>s)",
         "",
       ].join("\n"),
     );
@@ -117,7 +130,7 @@ describe("npm run doctor", () => {
           'gitops: Invalid configuration for stack "broken" (1 problem):',
           "  - gitops:cluster.workers: -2 — must be a whole number from 0 to 10",
           "ok    node     v22.23.3",
-          "ok    pulumi   v3.270.0",
+          notDownloaded,
           "ok    docker   engine 28.2.2",
           "ok    kind     v0.32.0",
           "ok    kubectl  v1.36.1",
@@ -147,15 +160,19 @@ describe("npm run doctor", () => {
     assert.equal(io.err(), "");
   });
 
-  it("probes the programs on the PATH of its io's environment", async () => {
+  it("probes the programs on the PATH of its io's environment, and the project's pinned CLI, never a pulumi on PATH", async () => {
     const bin = fs.mkdtempSync(path.join(os.tmpdir(), "doctor-stubs-"));
-    fs.writeFileSync(path.join(bin, "pulumi"), '#!/usr/bin/env bash\necho "v3.999.0"\n', { mode: 0o755 });
+    fs.writeFileSync(path.join(bin, "pulumi"), '#!/usr/bin/env bash\necho "v3.111.0"\n', { mode: 0o755 });
+    fs.writeFileSync(path.join(bin, "kind"), '#!/usr/bin/env bash\necho "kind v0.32.0 go1.24.4 linux/amd64"\n', { mode: 0o755 });
+    const pulumi = pulumiHome("v3.999.0");
     try {
-      const io = captureIo({ env: { PATH: `${bin}:/usr/bin:/bin` } });
+      const io = captureIo({ env: { PATH: `${bin}:/usr/bin:/bin`, PULUMI_HOME: pulumi.home } });
       await main(["dev"], io);
-      assert.match(io.err(), /^ok {4}pulumi {3}v3\.999\.0$/m);
+      assert.match(io.err(), /^ok {4}pulumi {3}v3\.999\.0 \(the project's pinned CLI, in .*\)$/m);
+      assert.match(io.err(), /^ok {4}kind {5}v0\.32\.0$/m);
     } finally {
       fs.rmSync(bin, { recursive: true, force: true });
+      pulumi.remove();
     }
   });
 });

@@ -40,7 +40,11 @@ describe("the end-to-end workflow", () => {
     const pinned = packageJson.dependencies["@pulumi/pulumi"] ?? "";
     assert.match(pinned, /^\d+\.\d+\.\d+$/, "@pulumi/pulumi is pinned to one exact version");
     assert.equal(job.env.PULUMI_VERSION, pinned);
-    assert.match(stepRunning("get.pulumi.com").run ?? "", /sh -s -- --version "\$PULUMI_VERSION"/);
+    // Where the tools look for the pinned CLI (tools/pulumiCli.ts), not on PATH.
+    assert.match(
+      stepRunning("get.pulumi.com").run ?? "",
+      /sh -s -- --version "\$PULUMI_VERSION" --install-root "\$HOME\/\.pulumi\/versions\/\$PULUMI_VERSION" --no-edit-path/,
+    );
   });
 
   it("installs the kind release the preflight and README require, checked against a pinned digest", () => {

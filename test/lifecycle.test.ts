@@ -199,19 +199,6 @@ describe("npm run up|preview|destroy", { concurrency: true }, () => {
         assert.equal(ownPassphrase.code, 0, ownPassphrase.stderr);
       }),
     );
-
-    it(
-      "says how to install Pulumi when the CLI is missing, and exits 127",
-      withFixture(async ({ stub, lifecycle }) => {
-        const result = await lifecycle(["preview", "dev", "--no-preflight"], { machine: machine({ missing: ["pulumi"] }) });
-        assert.equal(result.code, 127);
-        assert.equal(
-          result.stderr,
-          "gitops: the Pulumi CLI is not on PATH; install it: https://www.pulumi.com/docs/iac/download-install/\n",
-        );
-        assert.deepEqual(stub.calls(), []);
-      }),
-    );
   });
 
   describe("on a fresh clone", () => {

@@ -21,7 +21,8 @@ import {
 } from "../tools/preflight.ts";
 import { loadEnvironment } from "../tools/environments.ts";
 import { fixtures, projectCopy } from "./helpers.ts";
-import { healthy, machine, roomyInotify, stockInotify } from "./support/preflight.ts";
+import { pinnedPulumiVersion } from "../tools/pulumiCli.ts";
+import { healthy, machine, pinnedCli, roomyInotify, stockInotify } from "./support/preflight.ts";
 
 // What `docker run --privileged tonistiigi/binfmt --install amd64` registers (qemu-x86_64).
 const qemuAmd64 = [
@@ -51,37 +52,46 @@ describe("preflight checks", () => {
     }
   });
 
-  it("pulumi: warns below v3.260.0, where a replaced cluster's objects are deleted one by one", async () => {
-    assert.deepEqual(await checkPulumi(machine({ "pulumi version": { stdout: "v3.259.0\n" } })), {
+  it("pulumi: warns below v3.260.0 (a PULUMI_VERSION older than the project's), where a replaced cluster's objects are deleted one by one", async () => {
+    const older = { ...pinnedCli, version: "3.259.0" };
+    assert.deepEqual(await checkPulumi(machine({ "pulumi version": { stdout: "v3.259.0\n" } }), older), {
       name: "pulumi",
       status: "warn",
-      detail:
-        "v3.259.0 is older than v3.260.0: changing a cluster's shape would delete its objects one by one (README, Troubleshooting) — upgrade: https://www.pulumi.com/docs/iac/download-install/",
+      detail: `v3.259.0 is older than v3.260.0: changing a cluster's shape would delete its objects one by one (README, Troubleshooting) — unset PULUMI_VERSION to use the project's v${pinnedPulumiVersion}`,
     });
   });
 
-  it("pulumi: shows the version; missing fails with the install link", async () => {
-    assert.deepEqual(await checkPulumi(machine(healthy)), { name: "pulumi", status: "ok", detail: "v3.270.0" });
-    assert.deepEqual(await checkPulumi(machine({})), {
+  it("pulumi: the project's pinned CLI, with its version and folder; one not downloaded yet is fine, and says where it will go", async () => {
+    assert.deepEqual(await checkPulumi(machine(healthy), pinnedCli), {
+      name: "pulumi",
+      status: "ok",
+      detail: `v3.270.0 (the project's pinned CLI, in ${pinnedCli.bin})`,
+    });
+    assert.deepEqual(await checkPulumi(machine({}), { ...pinnedCli, installed: false }), {
+      name: "pulumi",
+      status: "ok",
+      detail: `v${pinnedPulumiVersion} (the project's pinned CLI) is not downloaded yet: the first npm run up|preview|destroy downloads it into ${pinnedCli.root}`,
+    });
+    assert.deepEqual(await checkPulumi(machine({}), pinnedCli), {
       name: "pulumi",
       status: "fail",
-      detail: "the Pulumi CLI is not installed — https://www.pulumi.com/docs/iac/download-install/",
+      detail: `the Pulumi CLI is not in ${pinnedCli.bin} — remove ${pinnedCli.root} and run again to download it`,
     });
   });
 
   it("pulumi: a probe that does not answer in time, or fails, says so and how to fix it", async () => {
-    assert.deepEqual(await checkPulumi(machine({ "pulumi version": { timedOut: true } })), {
+    assert.deepEqual(await checkPulumi(machine({ "pulumi version": { timedOut: true } }), pinnedCli), {
       name: "pulumi",
       status: "fail",
-      detail: "`pulumi version` did not answer within 10s — try again; if it hangs, reinstall it",
+      detail: `\`pulumi version\` did not answer within 10s — try again; if it hangs, remove ${pinnedCli.root} and run again to download it`,
     });
-    assert.deepEqual(await checkPulumi(machine({ "pulumi version": { exitCode: 1, stdout: "v3.270.0" } })), {
+    assert.deepEqual(await checkPulumi(machine({ "pulumi version": { exitCode: 1, stdout: "v3.270.0" } }), pinnedCli), {
       name: "pulumi",
       status: "fail",
-      detail: "`pulumi version` failed — reinstall: https://www.pulumi.com/docs/iac/download-install/",
+      detail: `\`pulumi version\` failed — remove ${pinnedCli.root} and run again to download it`,
     });
     assert.equal(
-      (await checkPulumi(machine({ "pulumi version": { stdout: "warning: no version\n" } }))).status,
+      (await checkPulumi(machine({ "pulumi version": { stdout: "warning: no version\n" } }), pinnedCli)).status,
       "fail",
       "no version in what it printed",
     );

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { formatResults, preflight, type Needs } from "../tools/preflight.ts";
-import { healthy, machine, roomyInotify, stockInotify } from "./support/preflight.ts";
+import { healthy, machine, pinnedCli, roomyInotify, stockInotify } from "./support/preflight.ts";
 
 describe("preflight as a whole", () => {
   const kindStacks: Needs = { kindClusters: [{ env: "dev", name: "gitops-dev" }], hostPorts: [] };
@@ -17,7 +17,7 @@ describe("preflight as a whole", () => {
   const statuses = (results: { name: string; status: string }[]) => results.map((result) => `${result.name}:${result.status}`);
 
   it("passes on a ready machine", async () => {
-    const results = await preflight(machine(healthy, { files: roomyInotify }), kindStacks, "up");
+    const results = await preflight(machine(healthy, { files: roomyInotify }), kindStacks, "up", pinnedCli);
     assert.deepEqual(
       results.filter((result) => result.status !== "ok"),
       [],
@@ -29,17 +29,17 @@ describe("preflight as a whole", () => {
   });
 
   it("up of one environment on stock Linux limits: a warning, nothing fails", async () => {
-    const results = await preflight(machine(healthy, { files: stockInotify }), kindStacks, "up");
+    const results = await preflight(machine(healthy, { files: stockInotify }), kindStacks, "up", pinnedCli);
     assert.deepEqual(statuses(results), ["node:ok", "pulumi:ok", "docker:ok", "kind:ok", "kubectl:ok", "inotify:warn"]);
   });
 
   it("up --all of two kind environments on stock Linux limits fails", async () => {
-    const results = await preflight(machine(healthy, { files: stockInotify }), twoKindStacks, "up");
+    const results = await preflight(machine(healthy, { files: stockInotify }), twoKindStacks, "up", pinnedCli);
     assert.equal(results.find((result) => result.name === "inotify")?.status, "fail");
   });
 
   it("doctor reports stock limits as a warning, even for every environment", async () => {
-    const results = await preflight(machine(healthy, { files: stockInotify }), twoKindStacks, "doctor");
+    const results = await preflight(machine(healthy, { files: stockInotify }), twoKindStacks, "doctor", pinnedCli);
     assert.equal(results.find((result) => result.name === "inotify")?.status, "warn");
   });
 
@@ -48,6 +48,7 @@ describe("preflight as a whole", () => {
       machine({ "pulumi version": { stdout: "v3.270.0" } }, { files: stockInotify, arch: "arm64" }),
       twoKindStacks,
       "preview",
+      pinnedCli,
     );
     assert.deepEqual(statuses(results), ["node:ok", "pulumi:ok", "kubectl:warn"]);
   });
@@ -57,7 +58,12 @@ describe("preflight as a whole", () => {
       ...kindStacks,
       hostPorts: [{ env: "dev", address: "127.0.0.1", port: 18080, setting: "cluster.extraPortMappings" }],
     };
-    const results = await preflight(machine(healthy, { files: stockInotify, arch: "arm64", busyPorts: [18080] }), needs, "destroy");
+    const results = await preflight(
+      machine(healthy, { files: stockInotify, arch: "arm64", busyPorts: [18080] }),
+      needs,
+      "destroy",
+      pinnedCli,
+    );
     assert.deepEqual(statuses(results), ["node:ok", "pulumi:ok", "docker:ok", "kind:ok", "kubectl:ok"]);
   });
 
@@ -67,7 +73,7 @@ describe("preflight as a whole", () => {
       hostPorts: [{ env: "dev", address: "127.0.0.1", port: 18080, setting: "cluster.extraPortMappings" }],
     };
     const busy = { files: roomyInotify, busyPorts: [18080] };
-    assert.deepEqual(statuses(await preflight(machine(healthy, busy), needs, "up")), [
+    assert.deepEqual(statuses(await preflight(machine(healthy, busy), needs, "up", pinnedCli)), [
       "node:ok",
       "pulumi:ok",
       "docker:ok",
@@ -77,7 +83,7 @@ describe("preflight as a whole", () => {
       "ports:fail",
     ]);
     const running = { ...healthy, "kind get clusters": { stdout: "gitops-prod\ngitops-dev\n" } };
-    assert.deepEqual(statuses(await preflight(machine(running, busy), needs, "up")), [
+    assert.deepEqual(statuses(await preflight(machine(running, busy), needs, "up", pinnedCli)), [
       "node:ok",
       "pulumi:ok",
       "docker:ok",
@@ -88,12 +94,17 @@ describe("preflight as a whole", () => {
   });
 
   it("up on an arm64 Linux host without amd64 emulation warns", async () => {
-    const results = await preflight(machine(healthy, { files: roomyInotify, arch: "arm64" }), kindStacks, "up");
+    const results = await preflight(machine(healthy, { files: roomyInotify, arch: "arm64" }), kindStacks, "up", pinnedCli);
     assert.equal(results.find((result) => result.name === "amd64")?.status, "warn");
   });
 
   it("does not ask for Docker or kind when no environment creates a kind cluster", async () => {
-    const results = await preflight(machine({ "pulumi version": { stdout: "v3.270.0" } }), { kindClusters: [], hostPorts: [] }, "up");
+    const results = await preflight(
+      machine({ "pulumi version": { stdout: "v3.270.0" } }),
+      { kindClusters: [], hostPorts: [] },
+      "up",
+      pinnedCli,
+    );
     assert.deepEqual(statuses(results), ["node:ok", "pulumi:ok", "kubectl:warn"]);
   });
 
@@ -102,12 +113,13 @@ describe("preflight as a whole", () => {
       machine({ "docker info --format {{.ServerVersion}}": { exitCode: 1 } }, { files: roomyInotify }),
       kindStacks,
       "up",
+      { ...pinnedCli, installed: false },
     );
     assert.equal(
       formatResults(results),
       [
         "ok    node     v22.23.3",
-        "FAIL  pulumi   the Pulumi CLI is not installed — https://www.pulumi.com/docs/iac/download-install/",
+        `ok    pulumi   v${pinnedCli.version} (the project's pinned CLI) is not downloaded yet: the first npm run up|preview|destroy downloads it into ${pinnedCli.root}`,
         "FAIL  docker   the Docker daemon is not reachable (the client is installed) — start Docker Desktop, or: sudo systemctl start docker",
         "FAIL  kind     kind is not installed — https://kind.sigs.k8s.io/docs/user/quick-start/#installation",
         "warn  kubectl  not installed (optional: to look around, and it makes cluster creation fail fast) — https://kubernetes.io/docs/tasks/tools/",

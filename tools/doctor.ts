@@ -6,6 +6,7 @@ import { capturePulumi, deployKeyChecks, githubDeployKey } from "./deployKey.ts"
 import { clashes, EnvironmentError, listEnvironments, loadEnvironment, unknownEnvironments, type Environment } from "./environments.ts";
 import { localMachine, type Machine } from "./machine.ts";
 import { mirrorChecks } from "./mirrors.ts";
+import { pulumiCli, withPulumiCli, type PulumiCli } from "./pulumiCli.ts";
 import { pulumiDefaults } from "./pulumiDefaults.ts";
 import { formatResults, needsOf, preflight, type CheckResult, type Purpose } from "./preflight.ts";
 
@@ -17,12 +18,13 @@ export async function runPreflight(
   purpose: Purpose,
   io: Io,
   machine: Machine,
+  pulumi: PulumiCli,
   problems: readonly CheckResult[] = [],
   /** Environments whose settings could not be read, for the summary line. */
   invalid: readonly string[] = [],
 ): Promise<boolean> {
   const started = Date.now();
-  const results = [...(await preflight(machine, needsOf(environments), purpose)), ...problems];
+  const results = [...(await preflight(machine, needsOf(environments), purpose, pulumi)), ...problems];
   const failed = results.filter((result) => result.status === "fail").length;
   say(io.stderr, formatResults(results));
   const names = [...environments.map((environment) => environment.name), ...invalid];
@@ -33,7 +35,7 @@ export async function runPreflight(
   return failed === 0;
 }
 
-export async function main(argv: readonly string[], io: Io, machine: Machine = localMachine(undefined, io.env)): Promise<number> {
+export async function main(argv: readonly string[], io: Io, machine?: Machine): Promise<number> {
   let requested: string[];
   try {
     const { values, positionals } = parseCommandLine(argv, {});
@@ -66,15 +68,19 @@ export async function main(argv: readonly string[], io: Io, machine: Machine = l
     for (const warning of environment.warnings)
       problems.push({ name: "config", status: "warn", detail: `${environment.name}: ${warning}` });
   for (const clash of clashes(environments)) problems.push({ name: "clash", status: "fail", detail: clash.message });
+  const pulumi = pulumiCli(io.env);
+  const env = withPulumiCli(io.env, pulumi);
+  machine ??= localMachine(undefined, env);
   const deployKeys = environments.flatMap(({ settings }) => githubDeployKey(settings) ?? []);
-  if (deployKeys.length > 0 && (await machine.run("pulumi", ["version"])).found) {
-    const env = { ...io.env, ...pulumiDefaults(io.root, io.env).variables };
-    problems.push(...(await deployKeyChecks(deployKeys, (args) => capturePulumi(args, { cwd: io.root, env }))));
+  // Only with the CLI at hand: doctor downloads nothing.
+  if (deployKeys.length > 0 && pulumi.installed) {
+    const variables = { ...env, ...pulumiDefaults(io.root, io.env).variables };
+    problems.push(...(await deployKeyChecks(deployKeys, (args) => capturePulumi(args, { cwd: io.root, env: variables }))));
   }
   if (environments.some(({ settings }) => settings.cluster.kind === "kind" && settings.cluster.mirrors)) {
     problems.push(...(await mirrorChecks(machine, io.env)));
   }
-  return (await runPreflight(environments, "doctor", io, machine, problems, invalid)) ? 0 : 1;
+  return (await runPreflight(environments, "doctor", io, machine, pulumi, problems, invalid)) ? 0 : 1;
 }
 
 if (import.meta.main) runMain(main);

@@ -18,6 +18,7 @@ import {
   type Environment,
 } from "./environments.ts";
 import { kindClusters, localMachine, type Machine } from "./machine.ts";
+import { ensurePulumiCli, pulumiCli, withPulumiCli, type PulumiInstaller } from "./pulumiCli.ts";
 import { publicPassphraseProblems, pulumiDefaults } from "./pulumiDefaults.ts";
 import { runAll, summaryTable, type EnvironmentResult, type LifecycleCommand, type OperationOptions } from "./runAll.ts";
 import { runOne } from "./runOne.ts";
@@ -32,6 +33,11 @@ export interface LifecycleDependencies {
   readonly machine?: Machine;
   /** The Pulumi CLI the Automation API runs for --all. */
   readonly pulumiCommand?: () => Promise<PulumiCommand>;
+  /**
+   * Puts the project's Pulumi CLI in place when it is not there yet.
+   * @default downloadPulumi (get.pulumi.com)
+   */
+  readonly installPulumi?: PulumiInstaller;
   /**
    * Whether a Ctrl-C reaches Pulumi itself (this process has a controlling terminal).
    * @default hasControllingTerminal()
@@ -156,13 +162,17 @@ export async function main(argv: readonly string[], io: Io, dependencies: Lifecy
     exposed.forEach((problem) => say(io.stderr, `gitops: ${problem}`));
     return 2;
   }
-  const machine = dependencies.machine ?? localMachine(undefined, io.env);
-  if (line.preflight && !(await runPreflight(environments, lifecycle, io, machine))) {
+  // The project's own CLI, first on PATH for everything this run starts (tools/pulumiCli.ts).
+  const pulumi = pulumiCli(io.env);
+  const withCli: Io = { ...io, env: withPulumiCli(io.env, pulumi) };
+  const machine = dependencies.machine ?? localMachine(undefined, withCli.env);
+  if (line.preflight && !(await runPreflight(environments, lifecycle, io, machine, pulumi))) {
     say(io.stderr, "gitops: fix the problems above first (or pass --no-preflight to run anyway)");
     return 1;
   }
-  if (!(await machine.run("pulumi", ["version"])).found) {
-    say(io.stderr, "gitops: the Pulumi CLI is not on PATH; install it: https://www.pulumi.com/docs/iac/download-install/");
+  const notReady = await ensurePulumiCli(pulumi, (line) => say(io.stderr, line), dependencies.installPulumi);
+  if (notReady !== undefined) {
+    say(io.stderr, `gitops: ${notReady}`);
     return 127;
   }
 
@@ -178,7 +188,7 @@ export async function main(argv: readonly string[], io: Io, dependencies: Lifecy
     const environment = environments[0]!;
     defaults.notes.forEach((note) => say(io.stderr, `gitops: ${note}`));
     return runOne(lifecycle, environment.name, {
-      io,
+      io: withCli,
       variables: defaults.variables,
       secretsProvider: defaults.secretsProvider,
       yes: line.yes,
@@ -216,7 +226,7 @@ export async function main(argv: readonly string[], io: Io, dependencies: Lifecy
     ),
   );
   try {
-    const pulumiCommand = await (dependencies.pulumiCommand ?? (() => PulumiCommand.get()))();
+    const pulumiCommand = await (dependencies.pulumiCommand ?? (() => PulumiCommand.get({ root: pulumi.root })))();
     const results = await runAll(
       lifecycle,
       environments.map((environment) => ({
@@ -225,7 +235,7 @@ export async function main(argv: readonly string[], io: Io, dependencies: Lifecy
         deployKey: githubDeployKey(environment.settings),
       })),
       {
-        io,
+        io: withCli,
         root: io.root,
         variables: defaults.variables,
         secretsProvider: defaults.secretsProvider,

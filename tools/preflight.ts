@@ -2,6 +2,7 @@
 // `Machine` boundary, so tests decide which executables exist and what they print.
 import type { Settings } from "../infra/settings/index.ts";
 import { kindClusters, probeTimeoutMs, type Machine } from "./machine.ts";
+import { pinnedPulumiVersion, type PulumiCli } from "./pulumiCli.ts";
 import { meetsFloor, nodeFloor } from "./requireNode.cjs";
 
 export type CheckStatus = "ok" | "warn" | "fail";
@@ -36,7 +37,6 @@ export const inotifyMinimums = { max_user_watches: 524288, max_user_instances: 5
 
 const links = {
   node: "https://nodejs.org/en/download",
-  pulumi: "https://www.pulumi.com/docs/iac/download-install/",
   docker: "https://docs.docker.com/get-docker/",
   kind: "https://kind.sigs.k8s.io/docs/user/quick-start/#installation",
   kubectl: "https://kubernetes.io/docs/tasks/tools/",
@@ -58,20 +58,33 @@ export function checkNode(machine: Machine): CheckResult {
 const timedOut = (name: string, command: string, advice: string): CheckResult =>
   fail(name, `\`${command}\` did not answer within ${probeTimeoutMs / 1000}s — ${advice}`);
 
-export async function checkPulumi(machine: Machine): Promise<CheckResult> {
+/** The project's pinned CLI (tools/pulumiCli.ts): downloaded on first use, or there and answering. */
+export async function checkPulumi(machine: Machine, cli: PulumiCli): Promise<CheckResult> {
+  if (!cli.installed) {
+    return ok(
+      "pulumi",
+      `v${cli.version} (the project's pinned CLI) is not downloaded yet: the first npm run up|preview|destroy downloads it into ${cli.root}`,
+    );
+  }
+  // The machine's PATH starts with the CLI's folder: `pulumi` is this CLI.
   const result = await machine.run("pulumi", ["version"]);
-  if (!result.found) return fail("pulumi", `the Pulumi CLI is not installed — ${links.pulumi}`);
-  if (result.timedOut) return timedOut("pulumi", "pulumi version", "try again; if it hangs, reinstall it");
+  if (!result.found) return fail("pulumi", `the Pulumi CLI is not in ${cli.bin} — remove ${cli.root} and run again to download it`);
+  if (result.timedOut)
+    return timedOut("pulumi", "pulumi version", `try again; if it hangs, remove ${cli.root} and run again to download it`);
   const version = /v?(\d+)\.(\d+)\.(\d+)/.exec(result.stdout);
-  if (result.exitCode !== 0 || !version) return fail("pulumi", `\`pulumi version\` failed — reinstall: ${links.pulumi}`);
+  if (result.exitCode !== 0 || !version)
+    return fail("pulumi", `\`pulumi version\` failed — remove ${cli.root} and run again to download it`);
   const [major, minor] = [Number(version[1]), Number(version[2])];
   if (major < minimumPulumi.major || (major === minimumPulumi.major && minor < minimumPulumi.minor)) {
     return warn(
       "pulumi",
-      `${result.stdout.trim()} is older than v${minimumPulumi.major}.${minimumPulumi.minor}.0: changing a cluster's shape would delete its objects one by one (README, Troubleshooting) — upgrade: ${links.pulumi}`,
+      `${result.stdout.trim()} is older than v${minimumPulumi.major}.${minimumPulumi.minor}.0: changing a cluster's shape would delete its objects one by one (README, Troubleshooting) — unset PULUMI_VERSION to use the project's v${pinnedPulumiVersion}`,
     );
   }
-  return ok("pulumi", result.stdout.trim());
+  return ok(
+    "pulumi",
+    `${result.stdout.trim()} (${cli.version === pinnedPulumiVersion ? "the project's pinned CLI" : "PULUMI_VERSION"}, in ${cli.bin})`,
+  );
 }
 
 export async function checkDocker(machine: Machine): Promise<CheckResult> {
@@ -174,7 +187,7 @@ export async function checkHostPorts(machine: Machine, needs: Needs, runningClus
 }
 
 /** Runs at once every check `purpose` needs; none needs a cluster. */
-export async function preflight(machine: Machine, needs: Needs, purpose: Purpose): Promise<CheckResult[]> {
+export async function preflight(machine: Machine, needs: Needs, purpose: Purpose, pulumi: PulumiCli): Promise<CheckResult[]> {
   // preview touches no cluster: it needs neither Docker nor kind.
   const usesKind = needs.kindClusters.length > 0 && purpose !== "preview";
   const creates = usesKind && (purpose === "up" || purpose === "doctor");
@@ -182,7 +195,7 @@ export async function preflight(machine: Machine, needs: Needs, purpose: Purpose
   const none = Promise.resolve(undefined);
   const results = await Promise.all([
     Promise.resolve(checkNode(machine)),
-    checkPulumi(machine),
+    checkPulumi(machine, pulumi),
     usesKind ? checkDocker(machine) : none,
     usesKind ? checkKind(machine) : none,
     checkKubectl(machine),

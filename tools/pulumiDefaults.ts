@@ -43,16 +43,19 @@ export function projectStateDirectory(root: string): string | undefined {
   return typeof url === "string" && url.startsWith("file://") ? path.resolve(root, url.slice("file://".length)) : undefined;
 }
 
+/** Whether the demo passphrase is what encrypts: unset or empty, it is (pulumiDefaults). */
+export function demoPassphraseInEffect(env: NodeJS.ProcessEnv): boolean {
+  const userPassphrase = env.PULUMI_CONFIG_PASSPHRASE;
+  return !env.PULUMI_BACKEND_URL && !env.PULUMI_CONFIG_PASSPHRASE_FILE && (!userPassphrase || userPassphrase === demoPassphrase);
+}
+
 /**
  * Secret settings a stack file stores while the demo passphrase encrypts them. That passphrase
  * is published and the file (with its salt) is committed: anyone with the repository could
  * decrypt them. One problem per stack; empty when none.
  */
 export function publicPassphraseProblems(stacks: readonly StackConfig[], env: NodeJS.ProcessEnv): string[] {
-  // Unset or empty, the demo passphrase is what encrypts (pulumiDefaults).
-  const userPassphrase = env.PULUMI_CONFIG_PASSPHRASE;
-  const demo = !env.PULUMI_BACKEND_URL && !env.PULUMI_CONFIG_PASSPHRASE_FILE && (!userPassphrase || userPassphrase === demoPassphrase);
-  if (!demo) return [];
+  if (!demoPassphraseInEffect(env)) return [];
   return stacks.flatMap(({ stack, project, secretKeys }) => {
     const stored = secretKeys.filter((key) => key.startsWith(`${project}:`) && key.slice(project.length + 1) in secretSettings);
     return stored.length === 0

@@ -27,20 +27,9 @@ export async function runOne(command: LifecycleCommand, stack: string, options: 
   const { io } = options;
   const variables = { ...options.variables };
   const unattended = options.yes && command !== "preview" ? ["--yes", "--non-interactive"] : [];
-  // Without handlers, this process would end at the first Ctrl-C and leave Pulumi cancelling
-  // (and printing) after the shell's prompt is back: it waits for Pulumi instead, passes on
-  // what Pulumi did not get itself (tools/stopping.ts), and starts nothing after a stop.
-  let stopped = false;
-  let passedOn = false;
-  let running: ChildProcess | undefined;
-  const run = async (args: readonly string[], captured = false) => {
-    if (stopped) return { exitCode: 130, stdout: "" };
-    const result = await spawnPulumi(args, { ...io.env, ...variables }, io, captured, (child) => (running = child));
-    running = undefined;
-    return result;
-  };
-  const runPulumi = async (args: readonly string[]) => (await run(args)).exitCode;
-  /** Each step runs Pulumi once or more and gives its exit code; none starts after a stop. */
+  const session = new PulumiSession(io, variables, options.terminal, options.signals);
+  const runPulumi = async (args: readonly string[]) => (await session.run(args)).exitCode;
+  /** Each step runs Pulumi once or more and gives its exit code. */
   const steps: (() => Promise<number>)[] = [
     () =>
       runPulumi([
@@ -59,7 +48,7 @@ export async function runOne(command: LifecycleCommand, stack: string, options: 
         command,
         {
           exportState: async () => {
-            const exported = await run(["stack", "export", "--stack", stack], true);
+            const exported = await session.run(["stack", "export", "--stack", stack], true);
             return exported.exitCode === 0 ? exported.stdout : undefined;
           },
           refreshKey: () => runPulumi(refreshKeyArgs(stack)),
@@ -78,24 +67,60 @@ export async function runOne(command: LifecycleCommand, stack: string, options: 
   }
   steps.push(() => runPulumi([command, "--stack", stack, ...unattended, ...options.forPulumi]));
 
-  const onSignal = (signal: NodeJS.Signals) => {
-    stopped = true;
-    if (running === undefined || passedOn || !passesOn(signal, options.terminal)) return;
-    passedOn = true;
-    running.kill("SIGINT");
-  };
-  options.signals.on("SIGINT", onSignal);
-  options.signals.on("SIGTERM", onSignal);
   try {
     for (const step of steps) {
-      if (stopped) return 130;
       const exitCode = await step();
       if (exitCode !== 0) return exitCode;
     }
     return 0;
   } finally {
-    options.signals.off("SIGINT", onSignal);
-    options.signals.off("SIGTERM", onSignal);
+    session.close();
+  }
+}
+
+/**
+ * Pulumi runs on this terminal, one after another. Without handlers, this process would end at
+ * the first Ctrl-C and leave Pulumi cancelling (and printing) after the shell's prompt is back:
+ * it waits for Pulumi instead, passes on what Pulumi did not get itself (tools/stopping.ts), and
+ * starts nothing after a stop (exit 130).
+ */
+export class PulumiSession {
+  private stopped = false;
+  private passedOn = false;
+  private running: ChildProcess | undefined;
+  private readonly onSignal = (signal: NodeJS.Signals) => {
+    this.stopped = true;
+    if (this.running === undefined || this.passedOn || !passesOn(signal, this.terminal)) return;
+    this.passedOn = true;
+    this.running.kill("SIGINT");
+  };
+
+  private readonly io: Io;
+  private readonly variables: Record<string, string>;
+  private readonly terminal: boolean;
+  private readonly signals: Signals;
+
+  /** `io.env` plus `variables` is Pulumi's environment; `terminal`: a Ctrl-C reaches Pulumi itself. */
+  constructor(io: Io, variables: Record<string, string>, terminal: boolean, signals: Signals) {
+    this.io = io;
+    this.variables = variables;
+    this.terminal = terminal;
+    this.signals = signals;
+    signals.on("SIGINT", this.onSignal);
+    signals.on("SIGTERM", this.onSignal);
+  }
+
+  /** Runs Pulumi with `args`; `captured`: its standard output is kept for the caller instead of shown. */
+  async run(args: readonly string[], captured = false): Promise<{ exitCode: number; stdout: string }> {
+    if (this.stopped) return { exitCode: 130, stdout: "" };
+    const result = await spawnPulumi(args, { ...this.io.env, ...this.variables }, this.io, captured, (child) => (this.running = child));
+    this.running = undefined;
+    return result;
+  }
+
+  close(): void {
+    this.signals.off("SIGINT", this.onSignal);
+    this.signals.off("SIGTERM", this.onSignal);
   }
 }
 

@@ -12,6 +12,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
+import { pulumiCli } from "../../tools/pulumiCli.ts";
 import { hasControllingTerminal, Stopping } from "../../tools/stopping.ts";
 import { log, messageOf, minute, projectRoot } from "./common.ts";
 import { machine, missingPrerequisites, Report, toolVersions } from "./report.ts";
@@ -104,7 +105,10 @@ async function main(argv: string[]): Promise<number> {
     report,
     stopping,
     machine,
-    pulumi: {},
+    // The project's own CLI (tools/pulumiCli.ts), which missingPrerequisites made sure of.
+    pulumi: {
+      pulumiCommand: await (await import("@pulumi/pulumi/automation/index.js")).PulumiCommand.get({ root: pulumiCli(process.env).root }),
+    },
     diagnosticsDir: path.join(path.dirname(options.timingsFile), "e2e-diagnostics"),
   });
   console.log(`\n${report.table()}\n`);

@@ -4,6 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { EngineEvent } from "@pulumi/pulumi/automation/index.js";
 import { dockerAnswers, localMachine } from "../../tools/machine.ts";
+import { ensurePulumiCli, pulumiCli } from "../../tools/pulumiCli.ts";
 import type { UpstreamFetches } from "../../tools/mirrors.ts";
 import { CheckFailed, lastLines, log, messageOf, minute } from "./common.ts";
 import type { Run } from "./throwawayStack.ts";
@@ -13,13 +14,17 @@ export const machine = localMachine(5 * minute);
 
 /** What this machine lacks to run the suite; empty when everything is there. */
 export async function missingPrerequisites(): Promise<string[]> {
-  const [docker, kind, pulumi] = await Promise.all(["docker", "kind", "pulumi"].map((tool) => machine.run(tool, ["version"])));
+  const [docker, kind] = await Promise.all(["docker", "kind"].map((tool) => machine.run(tool, ["version"])));
   const missing: string[] = [];
   // The daemon must answer: the client alone cannot run kind.
   if (!docker!.found) missing.push("Docker (docker not on PATH)");
   else if (!(await dockerAnswers(machine))) missing.push("Docker daemon (docker info failed)");
   if (!kind!.found) missing.push("kind (not on PATH)");
-  if (!pulumi!.found) missing.push("pulumi (not on PATH)");
+  // The project's Pulumi CLI, as the tools run it: downloaded on first use, once the rest is there.
+  if (missing.length === 0) {
+    const problem = await ensurePulumiCli(pulumiCli(process.env), log);
+    if (problem !== undefined) missing.push(`pulumi (${problem})`);
+  }
   return missing;
 }
 
@@ -29,7 +34,7 @@ export async function toolVersions(): Promise<ToolVersions> {
   const version = async (command: string, args: readonly string[]) => (await machine.run(command, args)).stdout.trim() || "unknown";
   return {
     kind: await version("kind", ["version"]),
-    pulumi: await version("pulumi", ["version"]),
+    pulumi: await version(pulumiCli(process.env).binary, ["version"]),
     docker: await version("docker", ["version", "--format", "client {{.Client.Version}}, server {{.Server.Version}}"]),
   };
 }

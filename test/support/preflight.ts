@@ -3,6 +3,7 @@
 // one where every check passes, and Linux's inotify limits, roomy or stock.
 import * as path from "node:path";
 import type { CommandResult, Machine } from "../../tools/machine.ts";
+import { pinnedPulumiVersion, type PulumiCli } from "../../tools/pulumiCli.ts";
 
 export type Programs = Record<string, { exitCode?: number; stdout?: string; timedOut?: true } | undefined>;
 export interface MachineOptions {
@@ -45,3 +46,12 @@ export const healthy: Programs = {
 export const roomyInotify = { "/proc/sys/fs/inotify/max_user_watches": "524288\n", "/proc/sys/fs/inotify/max_user_instances": "512\n" };
 // Ubuntu's and Fedora's stock limits.
 export const stockInotify = { "/proc/sys/fs/inotify/max_user_watches": "65536\n", "/proc/sys/fs/inotify/max_user_instances": "128\n" };
+
+/** The project's Pulumi CLI, already downloaded (tools/pulumiCli.ts), at a made-up home. */
+export const pinnedCli: PulumiCli = {
+  version: pinnedPulumiVersion,
+  root: `/home/user/.pulumi/versions/${pinnedPulumiVersion}`,
+  bin: `/home/user/.pulumi/versions/${pinnedPulumiVersion}/bin`,
+  binary: `/home/user/.pulumi/versions/${pinnedPulumiVersion}/bin/pulumi`,
+  installed: true,
+};
