@@ -151,7 +151,7 @@ describe("npm run up|preview|destroy", { concurrency: true }, () => {
       withFixture(async ({ stub, lifecycle }) => {
         const result = await lifecycle(["up", "--yes"]);
         assert.equal(result.code, 2);
-        assert.equal(result.stderr, `${usage}\n`);
+        assert.equal(result.stderr, `gitops: which environment? (or --all for every one)\n${usage}\n`);
         assert.deepEqual(stub.calls(), []);
       }),
     );
@@ -161,7 +161,7 @@ describe("npm run up|preview|destroy", { concurrency: true }, () => {
       withFixture(async ({ stub, lifecycle }) => {
         const result = await lifecycle(["up", "--help"]);
         assert.equal(result.code, 0);
-        assert.equal(result.stdout, `${usage}\n`);
+        assert.ok(result.stdout.startsWith(`${usage}\n\nCreates or updates`), result.stdout);
         assert.equal(result.stderr, "");
         assert.deepEqual(stub.calls(), []);
       }),

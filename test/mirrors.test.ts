@@ -13,7 +13,7 @@ import { fakeMachine } from "./support/machine.ts";
 import { captureIo } from "./helpers.ts";
 import { stubFolder } from "./support/stubFolder.ts";
 
-const usage = "usage: npm run mirrors -- status | up | down [--keep-cache]";
+const usage = "usage: npm run mirrors -- status|up|down [--keep-cache]";
 
 interface FakeMirror {
   readonly running: boolean;

@@ -10,7 +10,7 @@ import { considerTag, newestTag, nextTag } from "../tools/imageTags.ts";
 import { loadStackConfig } from "../tools/offline/stackConfig.ts";
 import { fakeDocker, fakeRegistry, pushTime, registryStack, release } from "./support/release.ts";
 
-const usage = "usage: npm run release -- <env> [--tag TAG] [--wait] [--timeout 10m]";
+const usage = "usage: npm run release -- <env> [--tag TAG] [--wait] [--timeout DURATION]   (environments: dev, prod)";
 const shippedProd = fs.readFileSync(path.join(import.meta.dirname, "..", "Pulumi.prod.yaml"), "utf8");
 /** prod with its registry on and its image there. */
 const registryProd = shippedProd
@@ -239,7 +239,7 @@ describe("npm run release", () => {
       }
       const help = await release(["--help"], {}, {});
       assert.equal(help.code, 0);
-      assert.equal(help.out, `${usage}\n`);
+      assert.ok(help.out.startsWith(`${usage}\n\nPushes`), help.out);
     });
   });
 });

@@ -4,9 +4,20 @@
 // A benchmark, not a test: it reports against the targets and always exits 0 when it could measure.
 import { spawnSync } from "node:child_process";
 import * as os from "node:os";
-import { parseCommandLine, runMain, say, UsageError, type Io } from "./cli.ts";
+import { helpText, parseCommandLine, runMain, say, usageFailure, UsageError, type Io, type ToolHelp } from "./cli.ts";
 
-const usage = "usage: npm run bench [-- --runs N] [--render-only]";
+export const help: ToolHelp = {
+  command: "bench",
+  summary:
+    "Measures, on this machine, the wall time of npm test and of its unit part, and npm run render -- dev against a bare import of @pulumi/pulumi, one run after another, against their targets.",
+  arguments: "",
+  options: [
+    ["--runs N", "how many runs of each (default 5)"],
+    ["--render-only", "measure npm run render only"],
+  ],
+  examples: ["npm run bench", "npm run bench -- --runs 3 --render-only"],
+  takesEnvironments: false,
+};
 const targets = { test: 30, unit: 15, renderRatio: 1.5 };
 
 /** Seconds one run of `command` takes, or undefined when it fails. */
@@ -30,7 +41,7 @@ function measure(argv: readonly string[], io: Io): number {
   try {
     const { values } = parseCommandLine(argv, { runs: { type: "string", default: "5" }, "render-only": { type: "boolean" } }, false);
     if (values.help) {
-      say(io.stdout, usage);
+      say(io.stdout, helpText(help));
       return 0;
     }
     runs = Number(values.runs);
@@ -39,8 +50,7 @@ function measure(argv: readonly string[], io: Io): number {
     renderOnly = values["render-only"] === true;
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    say(io.stderr, `gitops: ${error.message}\n${usage}`);
-    return 2;
+    return usageFailure(io, help, error.message);
   }
   const node = process.execPath;
   const rows: [string, string, string][] = [];

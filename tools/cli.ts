@@ -63,9 +63,73 @@ export function reported(error: unknown, io: Pick<Io, "stderr">): number {
   return error.exitCode;
 }
 
+/** What a tool says of itself: its `--help`, and the usage line its command-line errors end with. */
+export interface ToolHelp {
+  /** The npm script: `npm run <command>`. */
+  readonly command: string;
+  /** What it does, in a sentence. */
+  readonly summary: string;
+  /** Its arguments, as the usage line writes them: `<env>`, `<env>...|--all`. */
+  readonly arguments: string;
+  /** Each option as written (`--out DIR`) and what it does. */
+  readonly options: readonly (readonly [string, string])[];
+  /** At least two command lines a user would type. */
+  readonly examples: readonly string[];
+  /** Whether the usage line lists the project's environments (the tool takes some). */
+  readonly takesEnvironments: boolean;
+}
+
+/** The one-line usage: `usage: npm run render -- <env> [--out DIR]   (environments: dev, prod)`. */
+export function usageLine(help: ToolHelp, environments: readonly string[] = []): string {
+  const words = ["usage: npm run", help.command, "--", help.arguments, ...help.options.map(([option]) => `[${option}]`)];
+  const listed = help.takesEnvironments && environments.length > 0 ? `   (environments: ${environments.join(", ")})` : "";
+  return `${words.filter((word) => word !== "").join(" ")}${listed}`;
+}
+
+/** The whole `--help`: usage, what it does, its options and examples. */
+export function helpText(help: ToolHelp, environments: readonly string[] = []): string {
+  const width = Math.max(0, ...help.options.map(([option]) => option.length));
+  return [
+    usageLine(help, environments),
+    "",
+    help.summary,
+    ...(help.options.length > 0 ? ["", "options:", ...help.options.map(([option, text]) => `  ${option.padEnd(width)}  ${text}`)] : []),
+    "",
+    "examples:",
+    ...help.examples.map((example) => `  ${example}`),
+  ].join("\n");
+}
+
+/**
+ * Options of `flags` that npm took for itself because the `--` was forgotten (`npm run up --all`):
+ * npm keeps them as its own configuration and hands them to the script as npm_config_<name>
+ * (`--no-x` as an empty npm_config_x), and the tool never sees them.
+ */
+export function takenByNpm(env: NodeJS.ProcessEnv, flags: readonly string[]): string[] {
+  return flags.filter((flag) => {
+    const negated = flag.startsWith("no-");
+    const value = env[`npm_config_${(negated ? flag.slice(3) : flag).replace(/-/g, "_")}`];
+    return negated ? value === "" : value === "true";
+  });
+}
+
+/** Prints a command-line mistake, the usage line, and a hint when npm took the tool's options; exit 2. */
+export function usageFailure(io: Io, help: ToolHelp, message: string, environments: readonly string[] = []): 2 {
+  const flags = [...`${help.arguments} ${help.options.map(([option]) => option).join(" ")}`.matchAll(/--([a-z][a-z-]*)/g)].map(
+    (match) => match[1]!,
+  );
+  const taken = takenByNpm(io.env, flags);
+  const hint =
+    taken.length > 0
+      ? `\ngitops: npm took ${taken.map((flag) => `--${flag}`).join(" ")} for itself: put the tool's options after --, as in npm run ${help.command} -- ${help.takesEnvironments && !taken.includes("all") ? "<env> " : ""}${taken.map((flag) => `--${flag}`).join(" ")}`
+      : "";
+  say(io.stderr, `gitops: ${message}${hint}\n${usageLine(help, environments)}`);
+  return 2;
+}
+
 /**
  * node:util's parseArgs with the project's conventions: `--help` is always understood, and a
- * bad option is a UsageError naming it.
+ * bad option is a UsageError in the project's words (Node's own messages explain its API).
  */
 export function parseCommandLine<T extends NonNullable<ParseArgsConfig["options"]>>(
   argv: readonly string[],
@@ -75,7 +139,14 @@ export function parseCommandLine<T extends NonNullable<ParseArgsConfig["options"
   try {
     return parseArgs({ args: [...argv], options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals, strict: true });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    const { code, message } = error as { code?: string; message: string };
+    const named = /'([^' ]+)/.exec(message)?.[1] ?? "";
+    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") throw new UsageError(`unknown option ${named}`);
+    if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+      throw new UsageError(message.includes("does not take an argument") ? `${named} takes no value` : `${named} needs a value`);
+    }
+    if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") throw new UsageError(`unexpected argument ${named}: it takes options only`);
+    throw new UsageError(message);
   }
 }
 

@@ -1,7 +1,7 @@
-// npm run doctor [-- <env>...]
+// npm run doctor [-- <env>...|--all]
 // Checks this machine for what the environments need (all of them by default), and that a deploy
 // key a stack added to GitHub is still there, one line per check; exits 1 when any check failed.
-import { parseCommandLine, runMain, say, UsageError, type Io } from "./cli.ts";
+import { helpText, parseCommandLine, runMain, say, usageFailure, UsageError, type Io, type ToolHelp } from "./cli.ts";
 import { capturePulumi, deployKeyChecks, githubDeployKey } from "./deployKey.ts";
 import { clashes, EnvironmentError, listEnvironments, loadEnvironment, unknownEnvironments, type Environment } from "./environments.ts";
 import { localMachine, type Machine } from "./machine.ts";
@@ -10,7 +10,15 @@ import { pulumiCli, withPulumiCli, type PulumiCli } from "./pulumiCli.ts";
 import { pulumiDefaults } from "./pulumiDefaults.ts";
 import { formatResults, needsOf, preflight, type CheckResult, type Purpose } from "./preflight.ts";
 
-const usage = "usage: npm run doctor [-- <env>...]   (all environments by default)";
+export const help: ToolHelp = {
+  command: "doctor",
+  summary:
+    "Checks this machine for what the environments need (Node.js, the Pulumi CLI, Docker, kind, kubectl, inotify limits, free host ports, the registry mirrors), and that a deploy key a stack added to GitHub is still there; one line per check. Every environment unless some are named.",
+  arguments: "[<env>...|--all]",
+  options: [],
+  examples: ["npm run doctor", "npm run doctor -- dev"],
+  takesEnvironments: true,
+};
 
 /** Runs the checks `purpose` needs for the environments, prints them, and says whether they passed. */
 export async function runPreflight(
@@ -38,18 +46,18 @@ export async function runPreflight(
 export async function main(argv: readonly string[], io: Io, machine?: Machine): Promise<number> {
   let requested: string[];
   try {
-    const { values, positionals } = parseCommandLine(argv, {});
+    const { values, positionals } = parseCommandLine(argv, { all: { type: "boolean" } });
     if (values.help) {
-      say(io.stdout, usage);
+      say(io.stdout, helpText(help, listEnvironments(io.root)));
       return 0;
     }
+    if (values.all && positionals.length > 0) throw new UsageError(`--all or environments, not both (${positionals.join(" ")})`);
     requested = positionals;
     const unknown = unknownEnvironments(requested, io.root);
     if (unknown.length > 0) throw new UsageError(unknown.join("\ngitops: "));
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    say(io.stderr, `gitops: ${error.message}\n${usage}`);
-    return 2;
+    return usageFailure(io, help, error.message, listEnvironments(io.root));
   }
   const environments: Environment[] = [];
   const problems: CheckResult[] = [];

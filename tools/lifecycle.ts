@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import { parseArgs } from "node:util";
 import { PulumiCommand } from "@pulumi/pulumi/automation/index.js";
-import { runMain, say, type Io } from "./cli.ts";
+import { helpText, runMain, say, usageFailure, type Io, type ToolHelp } from "./cli.ts";
 import { githubDeployKey } from "./deployKey.ts";
 import { runPreflight } from "./doctor.ts";
 import {
@@ -25,8 +25,38 @@ import { runOne } from "./runOne.ts";
 import { hasControllingTerminal, Stopping, type Signals } from "./stopping.ts";
 
 const commands: readonly LifecycleCommand[] = ["up", "preview", "destroy"];
-const usage = (command: string, root: string) =>
-  `usage: npm run ${command} -- <env>|--all [--yes] [--no-preflight] [pulumi options]   (environments: ${listEnvironments(root).join(", ")})`;
+const what: Record<LifecycleCommand, { summary: string; examples: string[] }> = {
+  up: {
+    summary:
+      "Creates or updates one environment (or every one, at the same time, with --all): its kind cluster, Flux, the server and Prometheus. Pulumi shows the plan and asks first, unless --yes.",
+    examples: ["npm run up -- dev", "npm run up -- --all --yes"],
+  },
+  preview: {
+    summary: "Shows what npm run up would change in one environment (or every one, with --all), changing nothing.",
+    examples: ["npm run preview -- dev", "npm run preview -- prod --diff"],
+  },
+  destroy: {
+    summary:
+      "Deletes one environment (or every one, with --all): its kind cluster with everything in it, and what the stack added outside it (a deploy key on GitHub). Pulumi asks first, unless --yes.",
+    examples: ["npm run destroy -- dev", "npm run destroy -- --all --yes"],
+  },
+};
+
+/** The help of up, preview or destroy. */
+export function lifecycleHelp(command: LifecycleCommand): ToolHelp {
+  return {
+    command,
+    summary: what[command].summary,
+    arguments: "<env>|--all",
+    options: [
+      ...(command === "preview" ? [] : ([["--yes", "do not ask; run unattended"]] as const)),
+      ["--no-preflight", "skip the machine checks (npm run doctor) that run first"],
+      ["<pulumi options>", `passed on to pulumi ${command} (with --all only --diff, --refresh, --target, --parallel, --expect-no-changes)`],
+    ],
+    examples: what[command].examples,
+    takesEnvironments: true,
+  };
+}
 
 export interface LifecycleDependencies {
   /** What the checks and cluster probes look at. */
@@ -50,6 +80,21 @@ export interface LifecycleDependencies {
   readonly signals?: Signals;
 }
 
+/**
+ * Pulumi's options of up, preview and destroy that take a value as the next word (`--target URN`),
+ * so that word is not taken for a second environment (pkg/cmd/pulumi/operations/*.go and the
+ * root command's, read at v3.259.0).
+ */
+const pulumiOptionsWithValue = new Set(
+  (
+    "--stack -s --config-file --client --exec-kind --exec-agent --event-log --message -m --parallel -p --target -t " +
+    "--exclude -x --config -c --replace --target-replace --policy-pack --policy-pack-config --attach-debugger --plan " +
+    "--save-plan --import-file --secrets-provider --color --cwd -C --memprofilerate --otel-traces --profiling --tracing " +
+    "--tracing-header --verbose -v"
+  ).split(" "),
+);
+const isPulumiValue = (option: string) => pulumiOptionsWithValue.has(option);
+
 /** The command line: our own flags, the environment, and the rest for Pulumi, in their order. */
 export function readCommandLine(argv: readonly string[]) {
   const { values, tokens } = parseArgs({
@@ -66,14 +111,18 @@ export function readCommandLine(argv: readonly string[]) {
   });
   const ours = new Set(["all", "yes", "no-preflight", "help"]);
   let env: string | undefined;
+  const extra: string[] = [];
   const forPulumi: string[] = [];
   let afterTerminator = false;
   for (const token of tokens) {
     if (token.kind === "option-terminator") afterTerminator = true;
     else if (token.kind === "option" && !afterTerminator && ours.has(token.name)) continue;
     else if (token.kind === "option") forPulumi.push(token.inlineValue ? `${token.rawName}=${token.value}` : token.rawName);
-    else if (env === undefined && !values.all && !afterTerminator) env = token.value;
-    else forPulumi.push(token.value);
+    else if (afterTerminator) forPulumi.push(token.value);
+    // A word right after an option that takes a value (--target URN) is that value.
+    else if (forPulumi.length > 0 && isPulumiValue(forPulumi.at(-1)!)) forPulumi.push(token.value);
+    else if (env === undefined) env = token.value;
+    else extra.push(token.value);
   }
   return {
     all: values.all === true,
@@ -81,6 +130,8 @@ export function readCommandLine(argv: readonly string[]) {
     preflight: values["no-preflight"] !== true,
     help: values.help === true,
     env,
+    /** Words beyond the environment, before any `--`: a mistake (`up -- dev prod`). */
+    extra,
     forPulumi,
   };
 }
@@ -103,22 +154,25 @@ export function operationOptions(args: readonly string[]): OperationOptions | { 
 
 export async function main(argv: readonly string[], io: Io, dependencies: LifecycleDependencies = {}): Promise<number> {
   const [command = "", ...rest] = argv;
+  if (!commands.includes(command as LifecycleCommand))
+    throw new Error(`tools/lifecycle.ts runs up, preview or destroy, not ${JSON.stringify(command)}`);
+  const lifecycle = command as LifecycleCommand;
+  const help = lifecycleHelp(lifecycle);
+  const environmentNames = listEnvironments(io.root);
   const line = readCommandLine(rest);
-  if (line.help && commands.includes(command as LifecycleCommand)) {
-    say(io.stdout, usage(command, io.root));
+  if (line.help) {
+    say(io.stdout, helpText(help, environmentNames));
     return 0;
   }
-  if (!commands.includes(command as LifecycleCommand) || (!line.all && line.env === undefined) || line.env?.startsWith("-")) {
-    say(io.stderr, usage(command || "up", io.root));
-    return 2;
+  const refuse = (message: string) => usageFailure(io, help, message, environmentNames);
+  if (line.all && line.env !== undefined) return refuse(`--all or an environment, not both (${line.env})`);
+  if (!line.all && line.env === undefined) return refuse("which environment? (or --all for every one)");
+  if (line.extra.length > 0) {
+    return refuse(`one environment, not ${[line.env, ...line.extra].join(" ")}: npm run ${lifecycle} -- --all runs every one at once`);
   }
-  const lifecycle = command as LifecycleCommand;
-  const names = line.all ? listEnvironments(io.root) : [line.env!];
+  const names = line.all ? environmentNames : [line.env!];
   const unknown = unknownEnvironments(names, io.root);
-  if (unknown.length > 0) {
-    say(io.stderr, `gitops: ${unknown.join("\ngitops: ")}\n${usage(lifecycle, io.root)}`);
-    return 2;
-  }
+  if (unknown.length > 0) return refuse(unknown.join("\ngitops: "));
   const operation = line.all ? operationOptions(line.forPulumi) : {};
   if ("unsupported" in operation) {
     say(

@@ -7,12 +7,20 @@ import * as path from "node:path";
 import { interpreter } from "../infra/shell/bash.ts";
 import { mirrorsVariable, nodeRegistryFunction, useMirrorsFunction } from "../infra/shell/nodeRegistries.ts";
 import { registryMirrors } from "../infra/settings/index.ts";
-import { parseCommandLine, runMain, say, UsageError, type Io } from "./cli.ts";
+import { helpText, parseCommandLine, runMain, say, usageFailure, UsageError, type Io, type ToolHelp } from "./cli.ts";
 import { validEnvironments } from "./environments.ts";
 import { kindClusters, localMachine, type Machine } from "./machine.ts";
 import type { CheckResult } from "./preflight.ts";
 
-const usage = "usage: npm run mirrors -- status | up | down [--keep-cache]";
+export const help: ToolHelp = {
+  command: "mirrors",
+  summary:
+    "The machine's pull-through registry mirrors (cluster.mirrors), shared by every kind environment: status shows which run, what they hold and how big it is; up starts them again for running clusters; down removes them (a new cluster's up starts them; no environment removes them).",
+  arguments: "status|up|down",
+  options: [["--keep-cache", "with down: keep the cached images for the next up"]],
+  examples: ["npm run mirrors -- status", "npm run mirrors -- down --keep-cache"],
+  takesEnvironments: false,
+};
 
 type Mirror = (typeof registryMirrors)[number];
 
@@ -259,7 +267,7 @@ export async function main(argv: readonly string[], io: Io, machine: Machine = l
   try {
     const { values, positionals } = parseCommandLine(argv, { "keep-cache": { type: "boolean", default: false } });
     if (values.help) {
-      say(io.stdout, usage);
+      say(io.stdout, helpText(help));
       return 0;
     }
     if (positionals.length !== 1 || !["status", "up", "down"].includes(positionals[0]!)) {
@@ -269,8 +277,7 @@ export async function main(argv: readonly string[], io: Io, machine: Machine = l
     keepCache = values["keep-cache"];
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    say(io.stderr, `gitops: ${error.message}\n${usage}`);
-    return 2;
+    return usageFailure(io, help, error.message);
   }
   const states = await mirrorStates(machine);
   if (states === undefined) {

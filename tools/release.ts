@@ -7,13 +7,38 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { demoImage, imageParts, serverImagePolicy, syncName, type Settings } from "../infra/settings/index.ts";
-import { parseCommandLine, runMain, say, theEnvironment, ToolError, UsageError, reported, type Io, type Output } from "./cli.ts";
-import { loadEnvironment } from "./environments.ts";
+import {
+  helpText,
+  parseCommandLine,
+  reported,
+  runMain,
+  say,
+  theEnvironment,
+  ToolError,
+  usageFailure,
+  UsageError,
+  type Io,
+  type Output,
+  type ToolHelp,
+} from "./cli.ts";
+import { listEnvironments, loadEnvironment } from "./environments.ts";
 import { considerTag, newestTag, nextTag } from "./imageTags.ts";
 import { localMachine, type Machine } from "./machine.ts";
 import { parseDuration } from "./sync.ts";
 
-const usage = "usage: npm run release -- <env> [--tag TAG] [--wait] [--timeout 10m]";
+export const help: ToolHelp = {
+  command: "release",
+  summary:
+    "Pushes the talk's server image under a new tag into the environment's local registry (cluster.registry), as a CI would push a release, and says what Flux does with it: its image policy picks the tag and, with image updates on, Flux commits it to Git.",
+  arguments: "<env>",
+  options: [
+    ["--tag TAG", "the tag to push (default: the next one the environment's image policy accepts)"],
+    ["--wait", "wait until Flux has picked the tag (and committed it, with image updates on)"],
+    ["--timeout DURATION", "how long --wait waits (default 10m)"],
+  ],
+  examples: ["npm run release -- dev --wait", "npm run release -- prod --tag 1.0.1"],
+  takesEnvironments: true,
+};
 
 // A Docker tag (distribution/reference): word characters, '.', '-', at most 128, not starting with '.' or '-'.
 const dockerTag = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
@@ -212,7 +237,7 @@ export async function main(argv: readonly string[], io: Io, dependencies: Releas
       timeout: { type: "string", default: "10m" },
     });
     if (values.help) {
-      say(io.stdout, usage);
+      say(io.stdout, helpText(help, listEnvironments(io.root)));
       return 0;
     }
     env = theEnvironment(positionals);
@@ -227,8 +252,7 @@ export async function main(argv: readonly string[], io: Io, dependencies: Releas
     options = { tag: values.tag, wait: values.wait, timeoutMs };
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    say(io.stderr, `gitops: ${error.message}\n${usage}`);
-    return 2;
+    return usageFailure(io, help, error.message, listEnvironments(io.root));
   }
   try {
     const target = targetOf(env, loadEnvironment(env, io.root).settings);

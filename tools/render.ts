@@ -4,12 +4,33 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConfigurationError } from "../infra/settings/index.ts";
-import { parseCommandLine, reported, runMain, say, theEnvironment, UsageError, type Io } from "./cli.ts";
-import { loadEnvironment } from "./environments.ts";
+import {
+  helpText,
+  parseCommandLine,
+  reported,
+  runMain,
+  say,
+  theEnvironment,
+  usageFailure,
+  UsageError,
+  type Io,
+  type ToolHelp,
+} from "./cli.ts";
+import { listEnvironments, loadEnvironment } from "./environments.ts";
 import { renderRegistrations, toYaml } from "./offline/documents.ts";
 import { evaluateStack } from "./offline/mockEngine.ts";
 
-const usage = "usage: npm run render -- <env> [--out DIR]";
+export const help: ToolHelp = {
+  command: "render",
+  summary:
+    "Prints the Kubernetes objects one environment's stack would apply, as YAML, evaluated offline: no Docker, cluster, Pulumi CLI or network needed.",
+  arguments: "<env>",
+  options: [
+    ["--out DIR", "write manifests.yaml, helm-releases.yaml and kind-cluster.yaml (for kind create cluster --config) into DIR instead"],
+  ],
+  examples: ["npm run -s render -- dev > dev.yaml", "npm run render -- prod --out out/prod"],
+  takesEnvironments: true,
+};
 
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   let env: string;
@@ -17,15 +38,14 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   try {
     const { values, positionals } = parseCommandLine(argv, { out: { type: "string" } });
     if (values.help) {
-      say(io.stdout, usage);
+      say(io.stdout, helpText(help, listEnvironments(io.root)));
       return 0;
     }
     env = theEnvironment(positionals);
     outDir = values.out;
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    say(io.stderr, `gitops: ${error.message}\n${usage}`);
-    return 2;
+    return usageFailure(io, help, error.message, listEnvironments(io.root));
   }
 
   let environment;
@@ -55,7 +75,13 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     ["manifests.yaml", rendered.manifests],
     ["helm-releases.yaml", rendered.helmReleases],
   ];
-  if (rendered.kindCluster) files.push(["kind-cluster.yaml", [rendered.kindCluster]]);
+  // The program names the cluster on kind's command line (--name); the file names it itself, so
+  // `kind create cluster --config kind-cluster.yaml` makes this cluster, not one called "kind".
+  const { cluster } = environment.settings;
+  if (rendered.kindCluster && cluster.kind === "kind") {
+    const { kind, apiVersion, ...rest } = rendered.kindCluster;
+    files.push(["kind-cluster.yaml", [{ kind, apiVersion, name: cluster.name, ...rest }]]);
+  }
   // Relative to the project, as `npm run` (which runs in the project folder) resolves it.
   const target = path.resolve(io.root, outDir);
   try {

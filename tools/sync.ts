@@ -7,11 +7,32 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { syncName } from "../infra/settings/index.ts";
-import { parseCommandLine, runMain, say, theEnvironment, ToolError, UsageError, reported, type Io, type Output } from "./cli.ts";
-import { loadEnvironment } from "./environments.ts";
+import {
+  helpText,
+  parseCommandLine,
+  reported,
+  runMain,
+  say,
+  theEnvironment,
+  ToolError,
+  usageFailure,
+  UsageError,
+  type Io,
+  type Output,
+  type ToolHelp,
+} from "./cli.ts";
+import { listEnvironments, loadEnvironment } from "./environments.ts";
 import { localMachine, type Machine } from "./machine.ts";
 
-const usage = "usage: npm run sync -- <env> [--timeout 3m]";
+export const help: ToolHelp = {
+  command: "sync",
+  summary:
+    "Makes Flux fetch the environment's Git repository and apply it now (the talk's fluxctl sync), instead of at its next interval; waits until both are done and says which commit was applied.",
+  arguments: "<env>",
+  options: [["--timeout DURATION", "how long to wait for Flux (default 3m; 90s, 3m, 1m30s)"]],
+  examples: ["npm run sync -- dev", "npm run sync -- prod --timeout 5m"],
+  takesEnvironments: true,
+};
 
 interface FluxObject {
   readonly kind: string;
@@ -155,7 +176,7 @@ export async function main(argv: readonly string[], io: Io, dependencies: SyncDe
   try {
     const { values, positionals } = parseCommandLine(argv, { timeout: { type: "string", default: "3m" } });
     if (values.help) {
-      say(io.stdout, usage);
+      say(io.stdout, helpText(help, listEnvironments(io.root)));
       return 0;
     }
     env = theEnvironment(positionals);
@@ -165,8 +186,7 @@ export async function main(argv: readonly string[], io: Io, dependencies: SyncDe
     timeoutMs = parsed;
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    say(io.stderr, `gitops: ${error.message}\n${usage}`);
-    return 2;
+    return usageFailure(io, help, error.message, listEnvironments(io.root));
   }
   try {
     const { settings } = loadEnvironment(env, io.root);

@@ -38,7 +38,7 @@ export function machine(options: { clusters?: string[]; missing?: string[] } = {
 
 export const stateNotes =
   'gitops: state: local backend .pulumi-state/ (Pulumi.yaml); set PULUMI_BACKEND_URL to use another\ngitops: secrets: demo passphrase "gitops-demo"; set PULUMI_CONFIG_PASSPHRASE to use your own\n';
-export const usage = "usage: npm run up -- <env>|--all [--yes] [--no-preflight] [pulumi options]   (environments: dev, prod)";
+export const usage = "usage: npm run up -- <env>|--all [--yes] [--no-preflight] [<pulumi options>]   (environments: dev, prod)";
 
 /** The summary table at the end of stdout, with each duration written as XmXXs. */
 export const summary = (stdout: string) => stdout.slice(stdout.lastIndexOf("\n\n") + 2).replace(/\d+m\d\ds/g, "XmXXs");
