@@ -1,10 +1,13 @@
 // Each tool, and the program, run as their own processes, as npm runs them: one smoke test each
 // (everything else calls the tools' main functions in-process). They run at the same time.
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { main as render } from "../tools/render.ts";
-import { captureIo, dockerDaemonAnswers, executableMissing, readYamlDocuments, runCli } from "./helpers.ts";
+import { captureIo, dockerDaemonAnswers, executableMissing, projectCopy, readYamlDocuments, runCli } from "./helpers.ts";
 
 // What this machine lacks, found out independently of doctor and of the e2e suite.
 // The Pulumi CLI is never missing: the tools download the project's own on first use (tools/pulumiCli.ts).
@@ -33,14 +36,29 @@ describe("the tools and the program as processes", { concurrency: true }, () => 
     assert.equal(result.stderr, "gitops: git sync is off for dev: no repository configured (set git.url in Pulumi.dev.yaml)\n");
   });
 
-  it("npm run release -- dev exits 1 with one line: dev's local registry is off", async () => {
-    const result = await runCli("tools/release.ts", ["dev"]);
-    assert.equal(result.status, 1);
-    assert.equal(result.stdout, "");
-    assert.equal(
-      result.stderr,
-      "gitops: the local registry of dev is off: set cluster.registry.enabled: true in Pulumi.dev.yaml and run npm run up -- dev (README, step 8)\n",
-    );
+  it("npm run release -- dev exits 1 with one line when dev's local registry fails", async () => {
+    // A registry of this test's own on dev's port, which fails every request.
+    const server = http.createServer((_request, response) => response.writeHead(500).end());
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    const copy = projectCopy({}, { runnable: true });
+    try {
+      const stackFile = path.join(copy.root, "Pulumi.dev.yaml");
+      fs.writeFileSync(
+        stackFile,
+        fs.readFileSync(stackFile, "utf8").replace("      enabled: true\n", `      enabled: true\n      hostPort: ${port}\n`),
+      );
+      const result = await runCli("tools/release.ts", ["dev"], { cwd: copy.root });
+      assert.equal(result.status, 1);
+      assert.equal(result.stdout, "");
+      assert.equal(
+        result.stderr,
+        `gitops: the local registry of dev answered 500 for http://127.0.0.1:${port}/v2/ricoberger/gitops-using-flux/tags/list\n`,
+      );
+    } finally {
+      server.close();
+      copy.remove();
+    }
   });
 
   it("npm run doctor names exactly the tools this machine lacks, and exits 1 when any is missing", async () => {

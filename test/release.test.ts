@@ -12,10 +12,8 @@ import { fakeDocker, fakeRegistry, pushTime, registryStack, release } from "./su
 
 const usage = "usage: npm run release -- <env> [--tag TAG] [--wait] [--timeout DURATION]   (environments: dev, prod)";
 const shippedProd = fs.readFileSync(path.join(import.meta.dirname, "..", "Pulumi.prod.yaml"), "utf8");
-/** prod with its registry on and its image there. */
-const registryProd = shippedProd
-  .replace("    registry:\n", "    registry:\n      enabled: true\n")
-  .replace("image: ricoberger/gitops-using-flux:1.0.0", "image: gitops-prod-registry:5000/ricoberger/gitops-using-flux:1.0.0");
+/** prod as shipped: its registry on and its image there. */
+const registryProd = shippedProd;
 
 describe("which tag comes next, as Flux's ImagePolicy sees tags", () => {
   const policyOf = (stack: string) => settingsWithStackFiles(loadStackConfig(stack)).imagePolicy;
@@ -144,7 +142,9 @@ describe("npm run release", () => {
       [
         "an environment whose registry is off",
         ["dev"],
-        {},
+        {
+          "Pulumi.dev.yaml": registryStack.replace("      enabled: true", "      enabled: false").replace("gitops-dev-registry:5000/", ""),
+        },
         fakeDocker(),
         fakeRegistry([]),
         "gitops: the local registry of dev is off: set cluster.registry.enabled: true in Pulumi.dev.yaml and run npm run up -- dev (README, step 8)\n",

@@ -196,7 +196,8 @@ describe("stack names", () => {
 });
 
 describe("two environments that would fight", () => {
-  const twin = (extra = "") => shipped("Pulumi.prod.yaml").replace("name: gitops-prod", "name: gitops-dev") + extra;
+  /** prod on dev's kind cluster (and so on its registry's name). */
+  const twin = (extra = "") => shipped("Pulumi.prod.yaml").replaceAll("gitops-prod", "gitops-dev") + extra;
 
   it("doctor finds two environments on one kind cluster name, and on one host port", async () => {
     const ports = "    extraPortMappings:\n      - containerPort: 30080\n        hostPort: 18080\n";
@@ -221,12 +222,11 @@ describe("two environments that would fight", () => {
   });
 
   it("local registries: two on one host port clash, as does one on a port another's mapping takes; the shipped ports do not", () => {
-    // prod's stack file already has a registry block (its own port), dev's has none.
+    // Both shipped stack files turn their registry on, each on its own port.
     const registryOn = (file: string) => {
       const text = shipped(file);
-      return text.includes("    registry:\n")
-        ? text.replace("    registry:\n", "    registry:\n      enabled: true\n")
-        : text.replace(/( {4}name: gitops-\w+\n)/, "$1    registry:\n      enabled: true\n");
+      assert.match(text, / {4}registry:\n(?: {6}.*\n)* {6}enabled: true\n/, file);
+      return text;
     };
     const check = (dev: string, prod: string) => {
       const copy = projectCopy({ "Pulumi.dev.yaml": dev, "Pulumi.prod.yaml": prod });

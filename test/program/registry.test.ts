@@ -23,6 +23,14 @@ describe("a stack with its local registry on", () => {
       overrides: { server: { replicas: 3, image: "ricoberger/gitops-using-flux:master-84e319d" } },
     },
     shipped: { stack: "dev" },
+    "shipped prod": { stack: "prod" },
+    off: {
+      stack: "dev",
+      overrides: {
+        cluster: { name: "gitops-dev", registry: { enabled: false } },
+        server: { replicas: 3, image: "ricoberger/gitops-using-flux:master-84e319d-1580380800" },
+      },
+    },
   });
   const registrations = (name: string) => evaluations.get(name)!.registrations;
   const outputs = (name: string) => evaluations.get(name)!.outputs as unknown as Record<string, unknown>;
@@ -73,14 +81,26 @@ describe("a stack with its local registry on", () => {
     assert.equal(spec("registry-but-image-elsewhere", imageRepositoryType).insecure, undefined);
   });
 
-  it("off (as shipped): no registry, no ConfigMap, nothing insecure", () => {
+  it("on as shipped: dev and prod each run their own, filled with the talk's image under the tag their stack file names", () => {
+    for (const [name, host, port, seeded] of [
+      ["shipped", "gitops-dev-registry:5000", "5001", "ricoberger/gitops-using-flux:master-84e319d-1580380800"],
+      ["shipped prod", "gitops-prod-registry:5000", "5002", "ricoberger/gitops-using-flux:1.0.0"],
+    ] as const) {
+      const environment = registry(name).inputs.environment as Record<string, string>;
+      assert.deepEqual([environment.REGISTRY_HOST, environment.REGISTRY_PORT, environment.SEED_TO], [host, port, seeded]);
+      assert.equal(spec(name, imageRepositoryType).image, `${host}/ricoberger/gitops-using-flux`);
+      assert.equal(spec(name, imageRepositoryType).insecure, true);
+    }
+  });
+
+  it("off: no registry, no ConfigMap, nothing insecure", () => {
     assert.deepEqual(
-      registrations("shipped")
+      registrations("off")
         .filter((registration) => registration.name.startsWith("registry"))
         .map((registration) => registration.name),
       [],
     );
-    assert.equal(spec("shipped", imageRepositoryType).insecure, undefined);
-    assert.equal(outputs("shipped").localRegistry, undefined);
+    assert.equal(spec("off", imageRepositoryType).insecure, undefined);
+    assert.equal(outputs("off").localRegistry, undefined);
   });
 });

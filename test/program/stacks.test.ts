@@ -20,13 +20,16 @@ const inClusterTypes = (registrations: readonly Registration[]) =>
 
 const expectedResources = [
   "command:local:Command cluster-kind",
+  "command:local:Command registry-container",
   "gitops:infra:Flux flux",
   "gitops:infra:ImagePolicies images",
   "gitops:infra:KindCluster cluster",
+  "gitops:infra:LocalRegistry registry",
   "gitops:infra:Monitoring monitoring",
   "gitops:infra:Namespaces namespaces",
   "gitops:infra:Server server",
   "kubernetes:apps/v1:Deployment server-deployment",
+  "kubernetes:core/v1:ConfigMap registry-hosting",
   "kubernetes:core/v1:Namespace namespaces-flux",
   "kubernetes:core/v1:Namespace namespaces-monitoring",
   "kubernetes:core/v1:Namespace namespaces-server",
@@ -65,9 +68,9 @@ describe("the shipped stacks as a whole", () => {
       });
 
       it("deletes everything inside the cluster with the cluster", () => {
-        const kind = only(registrationsOf(stack), commandType);
+        const kind = only(registrationsOf(stack), commandType, "cluster-kind");
         const inCluster = inClusterTypes(registrationsOf(stack));
-        // Every object in expectedResources that lives in the cluster: 13 of them.
+        // Every object in expectedResources that lives in the cluster: 14 of them.
         assert.equal(inCluster.length, expectedResources.filter((entry) => entry.startsWith("kubernetes:")).length);
         for (const registration of inCluster) {
           assert.equal(registration.deletedWith, kind.urn, registration.name);
@@ -82,7 +85,7 @@ describe("the shipped stacks as a whole", () => {
       });
 
       it("runs kind for its own cluster name and kubeconfig file, in the project folder", () => {
-        const kind = only(registrationsOf(stack), commandType);
+        const kind = only(registrationsOf(stack), commandType, "cluster-kind");
         assert.deepEqual(kind.inputs.environment, {
           KIND_CLUSTER_NAME: `gitops-${stack}`,
           KIND_KUBECONFIG: path.join(".kube", `gitops-${stack}.yaml`),
@@ -123,7 +126,7 @@ describe("the shipped stacks as a whole", () => {
 
   describe("dev and prod", () => {
     const kindConfig = (stack: string) =>
-      YAML.parse(only(registrationsOf(stack), commandType).inputs.stdin as string) as { nodes: { role: string }[] };
+      YAML.parse(only(registrationsOf(stack), commandType, "cluster-kind").inputs.stdin as string) as { nodes: { role: string }[] };
 
     it("differ in the kind node layout exactly as the stack files say (prod: two workers)", () => {
       assert.deepEqual(
@@ -140,9 +143,9 @@ describe("the shipped stacks as a whole", () => {
       assert.deepEqual(prodNodes[0], devNodes[0]);
     });
 
-    it("run side by side: distinct cluster names, kubeconfig files and host ports", () => {
+    it("run side by side: distinct cluster names, kubeconfig files and host ports (their local registries' too)", () => {
       const environments = shippedStacks.map(
-        (stack) => only(registrationsOf(stack), commandType).inputs.environment as Record<string, string>,
+        (stack) => only(registrationsOf(stack), commandType, "cluster-kind").inputs.environment as Record<string, string>,
       );
       assert.equal(new Set(environments.map((env) => env.KIND_CLUSTER_NAME)).size, shippedStacks.length);
       assert.equal(new Set(environments.map((env) => env.KIND_KUBECONFIG)).size, shippedStacks.length);
@@ -151,7 +154,12 @@ describe("the shipped stacks as a whole", () => {
           (node.extraPortMappings ?? []).map((mapping) => mapping.hostPort),
         ),
       );
-      assert.equal(new Set(hostPorts).size, hostPorts.length);
+      const registryPorts = shippedStacks.map(
+        (stack) =>
+          (only(registrationsOf(stack), commandType, "registry-container").inputs.environment as Record<string, string>).REGISTRY_PORT,
+      );
+      assert.deepEqual(registryPorts, ["5001", "5002"]);
+      assert.equal(new Set([...hostPorts, ...registryPorts.map(Number)]).size, hostPorts.length + registryPorts.length);
     });
 
     it("differ in the Flux values exactly as stacks/<env>/flux-values.yaml say", () => {

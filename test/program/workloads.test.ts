@@ -39,9 +39,14 @@ describe("the demo's workloads per environment", () => {
         // Changes on purpose, each checked on its own below:
         // 1. Flux v1's automation annotations are replaced by the ImagePolicy.
         delete theirs.metadata.annotations;
-        // 2. dev runs the tag the demo's Flux last wrote into k8s/dev/flux-patch.yaml.
+        // 2. The talk's image comes from the environment's local registry, which `up` fills with
+        //    it: dev's under the tag the demo's Flux last wrote into k8s/dev/flux-patch.yaml
+        //    (master-84e319d), with its build time appended so Flux v2 can order master builds.
         const theirsPod = (theirs.spec.template as { spec: PodSpec & { containers: { image?: string }[] } }).spec;
-        if (stack === "dev") theirsPod.containers[0]!.image = "ricoberger/gitops-using-flux:master-84e319d";
+        theirsPod.containers[0]!.image =
+          stack === "dev"
+            ? "gitops-dev-registry:5000/ricoberger/gitops-using-flux:master-84e319d-1580380800"
+            : `gitops-${stack}-registry:5000/${theirsPod.containers[0]!.image!}`;
         // 3. Pod Security "restricted": security contexts the demo did not have.
         const oursPod = (ours.spec.template as { spec: PodSpec }).spec;
         delete oursPod.securityContext;
@@ -67,8 +72,11 @@ describe("the demo's workloads per environment", () => {
       assert.equal(spec("prod").replicas, 5);
       assert.deepEqual(spec("dev").template.spec.containers[0]!.args, ["--log.level=info"]);
       assert.deepEqual(spec("prod").template.spec.containers[0]!.args, ["--log.level=warn"]);
-      assert.equal(spec("dev").template.spec.containers[0]!.image, "ricoberger/gitops-using-flux:master-84e319d");
-      assert.equal(spec("prod").template.spec.containers[0]!.image, "ricoberger/gitops-using-flux:1.0.0");
+      assert.equal(
+        spec("dev").template.spec.containers[0]!.image,
+        "gitops-dev-registry:5000/ricoberger/gitops-using-flux:master-84e319d-1580380800",
+      );
+      assert.equal(spec("prod").template.spec.containers[0]!.image, "gitops-prod-registry:5000/ricoberger/gitops-using-flux:1.0.0");
       const normalized = (stack: string) => {
         const copy = clone(spec(stack));
         copy.replicas = 0;
@@ -195,11 +203,11 @@ describe("the demo's workloads per environment", () => {
   });
 
   describe("image policies", () => {
-    it("scan the repository of the image the server runs, in flux-system", () => {
+    it("scan the repository of the image the server runs (its environment's local registry), in flux-system", () => {
       for (const stack of shippedStacks) {
         const repository = object(stack, "kubernetes:image.toolkit.fluxcd.io/v1:ImageRepository", "images-repository");
         assert.equal(repository.metadata.namespace, "flux-system");
-        assert.equal(repository.spec.image, "ricoberger/gitops-using-flux");
+        assert.equal(repository.spec.image, `gitops-${stack}-registry:5000/ricoberger/gitops-using-flux`);
         assert.deepEqual(imagePolicy(stack).spec.imageRepositoryRef, { name: repository.metadata.name });
       }
     });
@@ -220,16 +228,34 @@ describe("the demo's workloads per environment", () => {
       assert.deepEqual(spec.filterTags, { pattern: "^master-[a-f0-9]+-(?P<ts>[0-9]+)$", extract: "$ts" });
       assert.deepEqual(spec.policy, { numerical: { order: "asc" } });
     });
+
+    it("each accepts the tag its stack file ships, so every policy is Ready after the first up", () => {
+      for (const stack of shippedStacks) {
+        const tag = (
+          deployment(stack).spec as { template: { spec: { containers: { image: string }[] } } }
+        ).template.spec.containers[0]!.image.split(":").at(-1)!;
+        const pattern = (imagePolicy(stack).spec as { filterTags: { pattern: string } }).filterTags.pattern.replace("(?P<", "(?<");
+        assert.match(tag, new RegExp(pattern), `${stack}: ${tag}`);
+      }
+    });
   });
 
   describe("the stack files", () => {
-    it("set the server per environment: dev 3 x master-84e319d at info, prod 5 x 1.0.0 at warn", () => {
+    it("set the server per environment: dev 3 x master-84e319d at info, prod 5 x 1.0.0 at warn, each from its local registry", () => {
       const server = (stack: string) =>
         (YAML.parse(fs.readFileSync(path.join(projectRoot, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> }).config[
           "gitops:server"
         ];
-      assert.deepEqual(server("dev"), { replicas: 3, logLevel: "info", image: "ricoberger/gitops-using-flux:master-84e319d" });
-      assert.deepEqual(server("prod"), { replicas: 5, logLevel: "warn", image: "ricoberger/gitops-using-flux:1.0.0" });
+      assert.deepEqual(server("dev"), {
+        replicas: 3,
+        logLevel: "info",
+        image: "gitops-dev-registry:5000/ricoberger/gitops-using-flux:master-84e319d-1580380800",
+      });
+      assert.deepEqual(server("prod"), {
+        replicas: 5,
+        logLevel: "warn",
+        image: "gitops-prod-registry:5000/ricoberger/gitops-using-flux:1.0.0",
+      });
     });
   });
 });
