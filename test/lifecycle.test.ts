@@ -201,6 +201,19 @@ describe("npm run up|preview|destroy", { concurrency: true }, () => {
     );
   });
 
+  describe("warnings", () => {
+    it(
+      "leaves the settings' warnings to the program, which Pulumi shows once among its diagnostics (no second copy with another prefix)",
+      withFixture(async ({ project, lifecycle }) => {
+        const stackFile = path.join(project.root, "Pulumi.dev.yaml");
+        fs.writeFileSync(stackFile, fs.readFileSync(stackFile, "utf8").replace("image: gitops-dev-registry:5000/", "image: "));
+        const result = await lifecycle(["preview", "dev", "--no-preflight"]);
+        assert.equal(result.code, 0, result.stderr);
+        assert.doesNotMatch(result.stderr, /warning/);
+      }),
+    );
+  });
+
   describe("on a fresh clone", () => {
     // Both ways the README gives: the npm scripts, and the Pulumi CLI run by hand in the project.
     const pulumiByHand = ({ stub, project }: Pick<Fixture, "stub" | "project">, args: string[]) =>

@@ -160,6 +160,19 @@ describe("npm run release", () => {
         "gitops: server.image of dev (ricoberger/gitops-using-flux:master-84e319d-1580380800) is not on its local registry, so Flux would never see a release there: set it to gitops-dev-registry:5000/ricoberger/gitops-using-flux:master-84e319d-1580380800\n",
       ],
       [
+        "an environment whose image is not on its registry, under a tag its policy rejects: the suggestion is one it takes",
+        ["dev"],
+        {
+          "Pulumi.dev.yaml": registryStack.replace(
+            "gitops-dev-registry:5000/ricoberger/gitops-using-flux:master-84e319d-1580380800",
+            "ricoberger/gitops-using-flux:master-84e319d",
+          ),
+        },
+        fakeDocker(),
+        fakeRegistry([]),
+        "gitops: server.image of dev (ricoberger/gitops-using-flux:master-84e319d) is not on its local registry, so Flux would never see a release there: set it to gitops-dev-registry:5000/ricoberger/gitops-using-flux:master-84e319d-1580380800\n",
+      ],
+      [
         "a registry that does not answer",
         ["dev"],
         { "Pulumi.dev.yaml": registryStack },

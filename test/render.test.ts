@@ -180,6 +180,24 @@ describe("render", () => {
     assert.equal(result.stdout, "");
   });
 
+  it("shows each of the program's warnings once, in its own words (not the SDK's engine-less 'warning: [runtime]' too)", async () => {
+    const stackFile = fs
+      .readFileSync(path.join(projectRoot, "Pulumi.dev.yaml"), "utf8")
+      .replace("image: gitops-dev-registry:5000/", "image: ");
+    const project = projectCopy({ "Pulumi.dev.yaml": stackFile });
+    try {
+      const result = await render(["dev"], project.root);
+      assert.equal(result.status, 0, result.stderr);
+      assert.equal(
+        result.stderr,
+        "gitops: warning: cluster.registry is on, but server.image ricoberger/gitops-using-flux:master-84e319d-1580380800 is not on it: " +
+          "to have the nodes, Flux and npm run release share it, use gitops-dev-registry:5000/ricoberger/gitops-using-flux:master-84e319d-1580380800\n",
+      );
+    } finally {
+      project.remove();
+    }
+  });
+
   it("prints its usage without an environment (exit 2)", async () => {
     const result = await render([]);
     assert.equal(result.status, 2);

@@ -196,7 +196,8 @@ export async function main(argv: readonly string[], io: Io, dependencies: Lifecy
     }
   }
   for (const environment of environments)
-    for (const warning of environment.warnings) say(io.stderr, `gitops: warning: ${environment.name}: ${warning}`);
+    // The settings' own warnings are the program's: Pulumi shows them once, among its diagnostics.
+    for (const warning of environment.config.warnings) say(io.stderr, `gitops: warning: ${environment.name}: ${warning}`);
   // Two environments on one cluster name or host port would fight (and kind's "already exists"
   // hint would then name the other one's cluster). One environment is checked against the rest.
   const blocking = line.all

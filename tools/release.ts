@@ -57,6 +57,11 @@ export interface ReleaseDependencies {
   readonly pollIntervalMs?: number;
 }
 
+/** The commit of the talk's image (its tag, master-84e319d). */
+const demoSha = /master-([a-f0-9]+)$/.exec(demoImage)![1]!;
+/** The build time the shipped dev tag gives the talk's image (master-84e319d-1580380800: 2020-01-30). */
+const demoBuildTime = 1580380800;
+
 /** Where the environment's registry and image are. */
 interface Target {
   readonly env: string;
@@ -82,8 +87,13 @@ function targetOf(env: string, settings: Settings): Target {
   const { serverImage } = cluster.registry;
   if (serverImage === undefined) {
     const image = imageParts(server.image);
+    // The image's own tag if the policy takes it, else the first one it takes (dev: a master build with a build time).
+    const sha = /^master-([a-f0-9]+)/.exec(image.tag)?.[1] ?? demoSha;
+    const tag = considerTag(settings.imagePolicy, image.tag).considered
+      ? image.tag
+      : (nextTag(settings.imagePolicy, [], { sha, nowSeconds: demoBuildTime }) ?? image.tag);
     throw new ToolError(
-      `server.image of ${env} (${server.image}) is not on its local registry, so Flux would never see a release there: set it to ${cluster.registry.host}/${image.path}:${image.tag}`,
+      `server.image of ${env} (${server.image}) is not on its local registry, so Flux would never see a release there: set it to ${cluster.registry.host}/${image.path}:${tag}`,
     );
   }
   return {
@@ -257,7 +267,7 @@ export async function main(argv: readonly string[], io: Io, dependencies: Releas
   try {
     const target = targetOf(env, loadEnvironment(env, io.root).settings);
     const tags = await registryTags(target, dependencies.fetch ?? fetch);
-    const sha = /^master-([a-f0-9]+)/.exec(target.currentTag)?.[1] ?? /master-([a-f0-9]+)$/.exec(demoImage)![1]!;
+    const sha = /^master-([a-f0-9]+)/.exec(target.currentTag)?.[1] ?? demoSha;
     const tag =
       options.tag ?? nextTag(target.settings.imagePolicy, tags, { sha, nowSeconds: Math.floor((dependencies.now ?? Date.now)() / 1000) });
     if (tag === undefined) {

@@ -54,8 +54,9 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   } catch (error) {
     return reported(error, io);
   }
-  for (const warning of environment.warnings) say(io.stderr, `gitops: warning: ${warning}`);
   const evaluation = await evaluateStack({ ...environment.config, root: io.root });
+  // What the stack file's reader says, then what the program says (its settings' warnings): each once.
+  for (const warning of new Set([...environment.config.warnings, ...evaluation.warnings])) say(io.stderr, `gitops: warning: ${warning}`);
   if (evaluation.error !== undefined) {
     const error = evaluation.error;
     // A configuration problem is the user's to fix: its message says how. Anything else is a bug: show where.

@@ -64,6 +64,8 @@ export interface Evaluation<T = EnvironmentOutputs> {
   readonly outputs?: T;
   /** What made the program fail, if it did. */
   readonly error?: unknown;
+  /** What the program logged as warnings (the engine shows them once, among its diagnostics). */
+  readonly warnings: readonly string[];
 }
 
 /** Evaluates the program once. Evaluations in one process must not overlap. */
@@ -125,14 +127,25 @@ async function evaluateNow<T>(
   const onRejection = (reason: unknown) => failures.push(reason);
   process.on("unhandledRejection", onRejection);
   let outputs: T | undefined;
+  const warnings: string[] = [];
   try {
     await runInPulumiStack(() => {
+      // Without an engine, pulumi.log.warn prints "warning: [runtime] ..." itself, at once: the
+      // warnings are kept instead, for the caller to show as the engine would.
+      const consoleWarn = console.warn;
+      console.warn = (...args: unknown[]) => {
+        const text = args.map(String).join(" ");
+        if (text.startsWith(runtimeWarning)) warnings.push(text.slice(runtimeWarning.length));
+        else consoleWarn(...args);
+      };
       // Caught here, a failure (invalid configuration) ends the run like the real runtime
       // does, without leaving the stack's outputs rejected and unhandled.
       try {
         outputs = program();
       } catch (error) {
         failures.push(error);
+      } finally {
+        console.warn = consoleWarn;
       }
       return Promise.resolve((outputs ?? {}) as Record<string, unknown>);
     });
@@ -143,8 +156,11 @@ async function evaluateNow<T>(
   await settled(() => pending);
   process.off("unhandledRejection", onRejection);
   const programRegistrations = registrations.filter((registration) => registration.type !== "pulumi:pulumi:Stack");
-  return { registrations: programRegistrations, outputs, error: failures[0] };
+  return { registrations: programRegistrations, outputs, error: failures[0], warnings };
 }
+
+/** How @pulumi/pulumi's log.warn prints a warning when no engine runs (log/index.js). */
+const runtimeWarning = "warning: [runtime] ";
 
 /** Outputs a resource gets when it is created: unknown in a first preview, placeholders otherwise. */
 function createdOutputs(type: string, name: string, preview: boolean, kindStdout?: string): Record<string, string> {
