@@ -103,9 +103,11 @@ describe("npm run up|preview|destroy", { concurrency: true }, () => {
     it(
       "destroys a stack whose kind cluster is already gone by refreshing first with PULUMI_K8S_DELETE_UNREACHABLE, which drops what was in it",
       withFixture(async ({ stub, lifecycle }) => {
+        assert.equal((await lifecycle(["up", "dev", "--no-preflight", "--yes"])).code, 0);
+        const before = stub.calls().length;
         const result = await lifecycle(["destroy", "dev", "--no-preflight", "--yes"], { machine: machine({ clusters: ["gitops-prod"] }) });
         assert.equal(result.code, 0, result.stderr);
-        assert.deepEqual(stub.calls().slice(1), [
+        assert.deepEqual(stub.calls().slice(before + 1), [
           `refresh --stack dev --yes --non-interactive | passphrase=${demoPassphrase} backend= unreachable=true`,
           `destroy --stack dev --yes --non-interactive | passphrase=${demoPassphrase} backend= unreachable=true`,
         ]);
@@ -119,15 +121,34 @@ describe("npm run up|preview|destroy", { concurrency: true }, () => {
     it(
       "destroys straight away when the kind cluster still runs, or when kind cannot tell",
       withFixture(async ({ stub, lifecycle }) => {
+        assert.equal((await lifecycle(["up", "dev", "--no-preflight", "--yes"])).code, 0);
         assert.equal(
           (await lifecycle(["destroy", "dev", "--no-preflight", "--yes"], { machine: machine({ clusters: ["gitops-dev"] }) })).code,
           0,
         );
         assert.equal((await lifecycle(["destroy", "dev", "--no-preflight", "--yes"], { machine: machine({ missing: ["kind"] }) })).code, 0);
-        assert.deepEqual(operations(stub.calls()), [
+        assert.deepEqual(operations(stub.calls()).slice(1), [
           `destroy --stack dev --yes --non-interactive | passphrase=${demoPassphrase} backend= unreachable=`,
           `destroy --stack dev --yes --non-interactive | passphrase=${demoPassphrase} backend= unreachable=`,
         ]);
+      }),
+    );
+
+    it(
+      "a stack never created: nothing to destroy (exit 0), and no stack made for it; a kind cluster that runs without one is named",
+      withFixture(async ({ stub, lifecycle, stackFile }) => {
+        const result = await lifecycle(["destroy", "dev", "--no-preflight", "--yes"], { machine: machine({ clusters: ["gitops-dev"] }) });
+        assert.equal(result.code, 0, result.stderr);
+        assert.equal(
+          result.stderr,
+          `${stateNotes}gitops: dev has no stack: nothing to destroy\n` +
+            "gitops: the kind cluster gitops-dev runs without it: kind delete cluster --name gitops-dev removes it\n",
+        );
+        assert.deepEqual(
+          stub.calls().map((call) => call.split(" | ")[0]),
+          ["stack select dev"],
+        );
+        assert.equal(fs.existsSync(stackFile("dev")), false);
       }),
     );
   });

@@ -102,18 +102,19 @@ describe("npm run up|preview|destroy -- --all", { concurrency: true }, () => {
       withFixture(async ({ stub, lifecycle }) => {
         const questions: string[] = [];
         const confirm = (question: string) => (questions.push(question), Promise.resolve(true));
+        assert.equal((await lifecycle(["up", "--all", "--no-preflight", "--yes"])).code, 0);
         const result = await lifecycle(["destroy", "--all", "--no-preflight"], { machine: machine({ clusters: ["gitops-dev"] }), confirm });
         assert.equal(result.code, 0, result.stderr);
         assert.deepEqual(questions, ["Destroy (deletes the kind clusters and everything in them): dev, prod?"]);
         assert.deepEqual(
-          operations(stub.calls()).filter((call) => call.includes("--stack prod")),
+          operations(stub.calls()).filter((call) => call.includes("--stack prod") && !call.startsWith("up ")),
           [
             `refresh --skip-preview --yes --exec-kind auto.local --stack prod --non-interactive | passphrase=${demoPassphrase} backend= unreachable=true`,
             `destroy --yes --skip-preview --exec-kind auto.local --stack prod --non-interactive | passphrase=${demoPassphrase} backend= unreachable=true`,
           ],
         );
         assert.deepEqual(
-          operations(stub.calls()).filter((call) => call.includes("--stack dev")),
+          operations(stub.calls()).filter((call) => call.includes("--stack dev") && !call.startsWith("up ")),
           [
             `destroy --yes --skip-preview --exec-kind auto.local --stack dev --non-interactive | passphrase=${demoPassphrase} backend= unreachable=`,
           ],
@@ -122,6 +123,26 @@ describe("npm run up|preview|destroy -- --all", { concurrency: true }, () => {
           result.stderr,
           `${stateNotes}[prod] gitops: the kind cluster of prod is already gone: refreshing with PULUMI_K8S_DELETE_UNREACHABLE=true first\n`,
         );
+      }),
+    );
+
+    it(
+      "destroy --all: a stack never created has nothing to destroy (ok, no stack made for it); the others are destroyed",
+      withFixture(async ({ stub, lifecycle, stackFile }) => {
+        assert.equal((await lifecycle(["up", "prod", "--no-preflight", "--yes"])).code, 0);
+        const result = await lifecycle(["destroy", "--all", "--no-preflight", "--yes"], {
+          machine: machine({ clusters: ["gitops-prod"] }),
+        });
+        assert.equal(result.code, 0, result.stderr);
+        assert.match(result.stderr, /^\[dev \] gitops: dev has no stack: nothing to destroy$/m);
+        assert.equal(fs.existsSync(stackFile("dev")), false);
+        assert.deepEqual(
+          operations(stub.calls())
+            .filter((call) => call.startsWith("destroy "))
+            .map((call) => call.split(" | ")[0]),
+          ["destroy --yes --skip-preview --exec-kind auto.local --stack prod --non-interactive"],
+        );
+        assert.match(summary(result.stdout), /^dev {10}ok {6}XmXXs {5}0$/m);
       }),
     );
 

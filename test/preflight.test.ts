@@ -111,6 +111,22 @@ describe("preflight checks", () => {
     });
   });
 
+  it("docker: shows Docker's own words, and tells a stopped daemon from a socket this user may not use", async () => {
+    // What the Docker client prints (moby client/errors.go and client/request.go).
+    const stopped = "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?";
+    assert.deepEqual(await checkDocker(machine({ "docker info --format {{.ServerVersion}}": { exitCode: 1, stderr: `\n${stopped}\n` } })), {
+      name: "docker",
+      status: "fail",
+      detail: `the Docker daemon is not reachable (the client is installed): ${stopped} — start Docker Desktop, or: sudo systemctl start docker`,
+    });
+    const refused = "permission denied while trying to connect to the docker API at unix:///var/run/docker.sock";
+    assert.deepEqual(await checkDocker(machine({ "docker info --format {{.ServerVersion}}": { exitCode: 1, stderr: `${refused}\n` } })), {
+      name: "docker",
+      status: "fail",
+      detail: `Docker refuses this user: ${refused} — add yourself to the docker group (sudo usermod -aG docker "$USER", then log in again), or use Docker Desktop`,
+    });
+  });
+
   it("docker: a probe that does not answer in time is reported as a timeout, not as a missing daemon", async () => {
     assert.deepEqual(await checkDocker(machine({ "docker info --format {{.ServerVersion}}": { timedOut: true } })), {
       name: "docker",

@@ -248,6 +248,7 @@ export async function main(argv: readonly string[], io: Io, dependencies: Lifecy
       secretsProvider: defaults.secretsProvider,
       yes: line.yes,
       clusterGone: clusterGone(environment),
+      ...(environment.settings.cluster.kind === "kind" && { kindCluster: environment.settings.cluster.name }),
       deployKey: githubDeployKey(environment.settings),
       forPulumi: line.forPulumi,
       terminal,

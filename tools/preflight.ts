@@ -94,9 +94,21 @@ export async function checkDocker(machine: Machine): Promise<CheckResult> {
   if (result.timedOut)
     return timedOut("docker", "docker info", "the daemon may still be starting or be hung: wait and try again, or restart Docker");
   if (result.exitCode !== 0) {
+    // Docker's own words first: they tell a stopped daemon from a socket this user may not use.
+    const said = result.stderr
+      ?.split("\n")
+      .map((line) => line.trim())
+      .find((line) => line !== "");
+    const docker = said === undefined ? "" : `: ${said}`;
+    if (said !== undefined && /permission denied/i.test(said)) {
+      return fail(
+        "docker",
+        `Docker refuses this user${docker} — add yourself to the docker group (sudo usermod -aG docker "$USER", then log in again), or use Docker Desktop`,
+      );
+    }
     return fail(
       "docker",
-      "the Docker daemon is not reachable (the client is installed) — start Docker Desktop, or: sudo systemctl start docker",
+      `the Docker daemon is not reachable (the client is installed)${docker} — start Docker Desktop, or: sudo systemctl start docker`,
     );
   }
   return ok("docker", `engine ${result.stdout.trim()}`);

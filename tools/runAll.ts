@@ -1,7 +1,14 @@
 // `--all`: every environment at once through Pulumi's Automation API. Each environment's output
 // is printed line by line behind its name; the summary comes from Pulumi's own results, not
 // from scraping its output. One failing environment does not stop the others.
-import { CommandError, LocalWorkspace, type OpMap, type PulumiCommand, type Stack } from "@pulumi/pulumi/automation/index.js";
+import {
+  CommandError,
+  LocalWorkspace,
+  StackNotFoundError,
+  type OpMap,
+  type PulumiCommand,
+  type Stack,
+} from "@pulumi/pulumi/automation/index.js";
 import { say, type Io } from "./cli.ts";
 import { deployKeyTarget, refreshDeployKey, type GithubDeployKey } from "./deployKey.ts";
 import type { Stopping } from "./stopping.ts";
@@ -118,12 +125,23 @@ export async function runAll(
       // The whole of io.env, as a single environment's Pulumi run gets it: the Automation API
       // otherwise passes only these variables on top of this process's own environment.
       const envVars = { ...definedVariables(io.env), ...options.variables, ...(clusterGone && { PULUMI_K8S_DELETE_UNREACHABLE: "true" }) };
-      const stack = await LocalWorkspace.createOrSelectStack(
-        { stackName: name, workDir: options.root },
-        { envVars, pulumiCommand: options.pulumiCommand, ...(options.secretsProvider && { secretsProvider: options.secretsProvider }) },
-      );
+      const workspace = {
+        envVars,
+        pulumiCommand: options.pulumiCommand,
+        ...(options.secretsProvider && { secretsProvider: options.secretsProvider }),
+      };
+      // A stack never created has nothing to destroy: it is not created for it.
+      const stack =
+        command === "destroy"
+          ? await LocalWorkspace.selectStack({ stackName: name, workDir: options.root }, workspace)
+          : await LocalWorkspace.createOrSelectStack({ stackName: name, workDir: options.root }, workspace);
       stacks.set(name, stack);
     } catch (error) {
+      if (command === "destroy" && error instanceof StackNotFoundError) {
+        say(io.stderr, `${prefix(name)}gitops: ${name} has no stack: nothing to destroy`);
+        stacks.set(name, { env: name, exitCode: 0, seconds: 0, changed: 0 });
+        continue;
+      }
       say(io.stderr, `${prefix(name)}gitops: could not select or create stack ${name}:`);
       pulumiErrors(error).forEach((line) => say(io.stderr, `${prefix(name)}${line}`));
       stacks.set(name, { env: name, exitCode: exitCodeOf(error), seconds: 0 });

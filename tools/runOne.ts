@@ -14,6 +14,8 @@ export interface RunOneOptions {
   readonly secretsProvider?: string;
   readonly yes: boolean;
   readonly clusterGone: boolean;
+  /** Its kind cluster's name, when it has one. */
+  readonly kindCluster?: string;
   /** The deploy key the stack may have added to GitHub, checked before up and destroy. */
   readonly deployKey?: GithubDeployKey;
   readonly forPulumi: readonly string[];
@@ -21,6 +23,11 @@ export interface RunOneOptions {
   readonly terminal: boolean;
   readonly signals: Signals;
 }
+
+/** Pulumi's exit code for a stack that does not exist (pkg/cmd/pulumi/cmd/exit_codes.go ExitStackNotFound). */
+const stackNotFound = 6;
+/** A step's answer that the run is complete: nothing further to do. */
+const nothingToDo = -1;
 
 /** One environment: the Pulumi CLI itself, on this terminal, with its own prompt. */
 export async function runOne(command: LifecycleCommand, stack: string, options: RunOneOptions): Promise<number> {
@@ -31,14 +38,31 @@ export async function runOne(command: LifecycleCommand, stack: string, options: 
   const runPulumi = async (args: readonly string[]) => (await session.run(args)).exitCode;
   /** Each step runs Pulumi once or more and gives its exit code. */
   const steps: (() => Promise<number>)[] = [
-    () =>
-      runPulumi([
-        "stack",
-        "select",
-        "--create",
-        stack,
-        ...(options.secretsProvider ? ["--secrets-provider", options.secretsProvider] : []),
-      ]),
+    command === "destroy"
+      ? // Never created: nothing to destroy (creating it, as `--create` would, only to destroy it is no answer).
+        async () => {
+          const selected = await session.run(["stack", "select", stack], true);
+          if (selected.exitCode !== stackNotFound) {
+            if (selected.exitCode !== 0) io.stderr.write(selected.stderr);
+            return selected.exitCode;
+          }
+          say(io.stderr, `gitops: ${stack} has no stack: nothing to destroy`);
+          if (options.kindCluster !== undefined && !options.clusterGone) {
+            say(
+              io.stderr,
+              `gitops: the kind cluster ${options.kindCluster} runs without it: kind delete cluster --name ${options.kindCluster} removes it`,
+            );
+          }
+          return nothingToDo;
+        }
+      : () =>
+          runPulumi([
+            "stack",
+            "select",
+            "--create",
+            stack,
+            ...(options.secretsProvider ? ["--secrets-provider", options.secretsProvider] : []),
+          ]),
   ];
   const { deployKey } = options;
   if (deployKey && command !== "preview") {
@@ -70,6 +94,7 @@ export async function runOne(command: LifecycleCommand, stack: string, options: 
   try {
     for (const step of steps) {
       const exitCode = await step();
+      if (exitCode === nothingToDo) return 0;
       if (exitCode !== 0) return exitCode;
     }
     return 0;
@@ -111,8 +136,8 @@ export class PulumiSession {
   }
 
   /** Runs Pulumi with `args`; `captured`: its standard output is kept for the caller instead of shown. */
-  async run(args: readonly string[], captured = false): Promise<{ exitCode: number; stdout: string }> {
-    if (this.stopped) return { exitCode: 130, stdout: "" };
+  async run(args: readonly string[], captured = false): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+    if (this.stopped) return { exitCode: 130, stdout: "", stderr: "" };
     const result = await spawnPulumi(args, { ...this.io.env, ...this.variables }, this.io, captured, (child) => (this.running = child));
     this.running = undefined;
     return result;
@@ -127,7 +152,7 @@ export class PulumiSession {
 /**
  * Runs the Pulumi CLI on this terminal, in the project folder (where Pulumi.yaml's relative state
  * folder resolves). Its output goes where the tool's does: the terminal itself, or what a test
- * collects; `captured`: its standard output is kept for the caller instead.
+ * collects; `captured`: its output is kept for the caller instead.
  */
 function spawnPulumi(
   args: readonly string[],
@@ -135,18 +160,19 @@ function spawnPulumi(
   io: Io,
   captured: boolean,
   started: (child: ChildProcess) => void,
-): Promise<{ exitCode: number; stdout: string }> {
+): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const onTerminal = io.stdout === process.stdout && io.stderr === process.stderr && !captured;
     const child = spawn("pulumi", args, { cwd: io.root, env, stdio: onTerminal ? "inherit" : ["inherit", "pipe", "pipe"] });
     let stdout = "";
+    let stderr = "";
     child.stdout?.on("data", (chunk: Buffer) => (captured ? (stdout += chunk.toString()) : io.stdout.write(chunk.toString())));
-    child.stderr?.on("data", (chunk: Buffer) => io.stderr.write(chunk.toString()));
+    child.stderr?.on("data", (chunk: Buffer) => (captured ? (stderr += chunk.toString()) : io.stderr.write(chunk.toString())));
     started(child);
     child.on("error", (error) => {
       say(io.stderr, `gitops: could not run pulumi: ${error.message}`);
-      resolve({ exitCode: 1, stdout });
+      resolve({ exitCode: 1, stdout, stderr });
     });
-    child.on("close", (code, signal) => resolve({ exitCode: code ?? (signal ? 130 : 1), stdout }));
+    child.on("close", (code, signal) => resolve({ exitCode: code ?? (signal ? 130 : 1), stdout, stderr }));
   });
 }

@@ -5,7 +5,7 @@ import * as path from "node:path";
 import type { CommandResult, Machine } from "../../tools/machine.ts";
 import { pinnedPulumiVersion, type PulumiCli } from "../../tools/pulumiCli.ts";
 
-export type Programs = Record<string, { exitCode?: number; stdout?: string; timedOut?: true } | undefined>;
+export type Programs = Record<string, { exitCode?: number; stdout?: string; stderr?: string; timedOut?: true } | undefined>;
 export interface MachineOptions {
   platform?: NodeJS.Platform;
   arch?: string;
@@ -24,7 +24,12 @@ export function machine(programs: Programs, options: MachineOptions = {}): Machi
       const program = programs[[command, ...args].join(" ")];
       if (!known) return Promise.resolve({ found: false, exitCode: null, stdout: "" });
       if (program?.timedOut) return Promise.resolve({ found: true, exitCode: null, timedOut: true, stdout: "" });
-      return Promise.resolve({ found: true, exitCode: program?.exitCode ?? 0, stdout: program?.stdout ?? "" });
+      return Promise.resolve({
+        found: true,
+        exitCode: program?.exitCode ?? 0,
+        stdout: program?.stdout ?? "",
+        stderr: program?.stderr ?? "",
+      });
     },
     readFile: (file) => Promise.resolve(options.files?.[file]),
     listDirectory: (directory) =>
