@@ -80,7 +80,7 @@ describe("npm run doctor", () => {
     assert.equal(io.out(), "");
   });
 
-  it("names what the machine lacks, with how to get it, and exits 1; a Pulumi CLI not downloaded yet is none of it", async () => {
+  it("names what the machine lacks, with how to get it, and what still works, and exits 1; a Pulumi CLI not downloaded yet is none of it", async () => {
     const io = captureIo({ env: { HOME: "/home/demo" } });
     assert.equal(await main(["dev"], io, machine(withoutPulumiAndKind)), 1);
     assert.equal(
@@ -94,6 +94,7 @@ describe("npm run doctor", () => {
         "ok    inotify  limits fit two clusters",
         "ok    mirrors  not started yet: the next npm run up starts them (npm run mirrors -- status)",
         "warn  dockerhub this machine and the Docker Hub mirror pull from Docker Hub anonymously: 10 pulls per hour per IP address — docker login (for this machine's own pulls); export DOCKER_HUB_USERNAME and DOCKER_HUB_TOKEN (a read-only access token), then npm run up, so the mirror pulls as you; nothing is written into the project",
+        "gitops: without Docker and kind, npm run render -- <env> still works: it shows what a stack would apply, offline",
         "preflight for dev: 1 problem (<t>s)",
         "",
       ].join("\n"),

@@ -189,12 +189,13 @@ describe("npm run up|preview|destroy", { concurrency: true }, () => {
     );
 
     it(
-      "stops at the preflight when the machine is not ready",
+      "stops at the preflight when the machine is not ready, saying what still works",
       withFixture(async ({ stub, lifecycle }) => {
         const result = await lifecycle(["up", "dev", "--yes"], { machine: machine({ missing: ["docker", "kind"] }) });
         assert.equal(result.code, 1);
         assert.match(result.stderr, /^FAIL {2}docker {3}Docker is not installed — https:\/\/docs\.docker\.com\/get-docker\/$/m);
         assert.match(result.stderr, /^FAIL {2}kind {5}kind is not installed — https:\/\/kind\.sigs\.k8s\.io\//m);
+        assert.match(result.stderr, /^gitops: without Docker and kind, npm run render -- <env> still works/m);
         assert.match(
           result.stderr,
           /^preflight for dev: 2 problems \(\d+\.\ds\)\ngitops: fix the problems above first \(or pass --no-preflight to run anyway\)\n$/m,

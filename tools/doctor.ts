@@ -35,6 +35,9 @@ export async function runPreflight(
   const results = [...(await preflight(machine, needsOf(environments), purpose, pulumi)), ...problems];
   const failed = results.filter((result) => result.status === "fail").length;
   say(io.stderr, formatResults(results));
+  if (results.some((result) => result.status === "fail" && (result.name === "docker" || result.name === "kind"))) {
+    say(io.stderr, "gitops: without Docker and kind, npm run render -- <env> still works: it shows what a stack would apply, offline");
+  }
   const names = [...environments.map((environment) => environment.name), ...invalid];
   say(
     io.stderr,
