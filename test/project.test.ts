@@ -87,3 +87,20 @@ describe("Pulumi.yaml", () => {
     assert.equal(ignored(`${folder}/.pulumi/stacks/gitops/dev.json`), true, "state must never be committed");
   });
 });
+
+describe("the repository as a project", () => {
+  const packageJson = JSON.parse(fs.readFileSync(path.join(projectRoot, "package.json"), "utf8")) as { name: string; license: string };
+
+  it("ships the license package.json names (Apache-2.0), whole", () => {
+    assert.equal(packageJson.license, "Apache-2.0");
+    const license = fs.readFileSync(path.join(projectRoot, "LICENSE"), "utf8");
+    assert.match(license, /^\s*Apache License\n\s*Version 2\.0, January 2004\n/);
+    assert.match(license, /END OF TERMS AND CONDITIONS\s*$/);
+  });
+
+  // The components' type tokens (gitops:infra:*) and the namespaces' part-of label: test/program and test/components.
+  it("reads as one product: the package and the Pulumi project are both gitops", () => {
+    assert.equal(packageJson.name, "gitops");
+    assert.equal(project.name, "gitops");
+  });
+});

@@ -21,7 +21,7 @@ export const podSecurity: Record<NamespaceRole, { enforce: PodSecurityLevel; war
 export function namespaceLabels(role: NamespaceRole): Record<string, string> {
   const level = podSecurity[role];
   return {
-    "app.kubernetes.io/part-of": "gitops-demo",
+    "app.kubernetes.io/part-of": "gitops",
     "pod-security.kubernetes.io/enforce": level.enforce,
     "pod-security.kubernetes.io/warn": level.warn,
     "pod-security.kubernetes.io/audit": level.warn,

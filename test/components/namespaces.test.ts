@@ -27,7 +27,7 @@ describe("the Namespaces component, built alone", () => {
 
     it("enforces Pod Security restricted for the server; baseline, warned and audited at restricted, for Flux and monitoring", () => {
       assert.deepEqual(labels("server"), {
-        "app.kubernetes.io/part-of": "gitops-demo",
+        "app.kubernetes.io/part-of": "gitops",
         "pod-security.kubernetes.io/enforce": "restricted",
         "pod-security.kubernetes.io/warn": "restricted",
         "pod-security.kubernetes.io/audit": "restricted",
