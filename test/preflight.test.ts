@@ -57,7 +57,7 @@ describe("preflight checks", () => {
     assert.deepEqual(await checkPulumi(machine({ "pulumi version": { stdout: "v3.259.0\n" } }), older), {
       name: "pulumi",
       status: "warn",
-      detail: `v3.259.0 is older than v3.260.0: changing a cluster's shape would delete its objects one by one (README, Troubleshooting) — unset PULUMI_VERSION to use the project's v${pinnedPulumiVersion}`,
+      detail: `v3.259.0 is older than v3.260.0: changing a cluster's shape would delete its objects one by one (docs/troubleshooting.md) — unset PULUMI_VERSION to use the project's v${pinnedPulumiVersion}`,
     });
   });
 

@@ -1,6 +1,7 @@
-// The README's settings table and Pulumi.yaml are the user's reference: they must list every
-// setting the program accepts, with the default it really uses and the description the
-// schema gives it (written once, with `described`, in infra/settings/).
+// The settings table of docs/settings.md and Pulumi.yaml are the user's reference: they must list
+// every setting the program accepts, with the default it really uses and the description the
+// schema gives it (written once, with `described`, in infra/settings/). And what the walkthrough
+// and troubleshooting pages say of tags and versions holds.
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -13,7 +14,9 @@ import { loadStackConfig } from "../tools/offline/stackConfig.ts";
 import { minimumPulumi } from "../tools/preflight.ts";
 import { readYamlFile } from "./helpers.ts";
 
-const readme = fs.readFileSync(path.join(projectRoot, "README.md"), "utf8");
+const doc = (page: string) => fs.readFileSync(path.join(projectRoot, "docs", page), "utf8");
+const settingsPage = doc("settings.md");
+const walkthrough = doc("walkthrough.md");
 
 interface Row {
   readonly key: string;
@@ -21,11 +24,11 @@ interface Row {
   readonly description: string;
 }
 
-/** The rows of README's settings table (`| key | default | what it does |`), with `\|` read as `|`. */
+/** The rows of the settings table (`| key | default | what it does |`), with `\|` read as `|`. */
 function settingsTable(markdown: string): Row[] {
   const lines = markdown.split("\n");
   const header = lines.indexOf("| key | default | what it does |");
-  assert.ok(header >= 0, "README has no settings table");
+  assert.ok(header >= 0, "docs/settings.md has no settings table");
   const body = lines.slice(header + 2);
   const end = body.findIndex((line) => !line.startsWith("|"));
   return body.slice(0, end === -1 ? undefined : end).map((line) => {
@@ -39,7 +42,7 @@ function settingsTable(markdown: string): Row[] {
   });
 }
 
-const rows = settingsTable(readme);
+const rows = settingsTable(settingsPage);
 const rowOf = new Map(rows.map((row) => [row.key, row] as const));
 const stack = "docs";
 const schema = settingsSchema(stack);
@@ -56,7 +59,7 @@ const secretKeys = Object.keys(secretSettings);
 /** What the schema fills in when a stack sets nothing (before parseSettings builds its unions). */
 const defaults = schema.parse({}) as Record<string, Record<string, unknown>>;
 
-describe("README settings table", () => {
+describe("the settings table (docs/settings.md)", () => {
   it("lists every setting, the secret ones after the others, each once", () => {
     assert.ok(keys.length >= 10);
     assert.deepEqual(
@@ -131,7 +134,7 @@ describe("Pulumi.yaml's declared settings", () => {
   });
 });
 
-describe("README walkthrough of image write-back", () => {
+describe("the walkthrough of image write-back (docs/walkthrough.md)", () => {
   const settingsOf = (stack: string) => settingsWithStackFiles(loadStackConfig(stack));
   const accepts = (stack: string, tag: string) => RE2JS.compile(settingsOf(stack).imagePolicy.filterTags.pattern).matcher(tag).matches();
   // The tags the talk's 2020 workflow pushed (ricoberger/gitops-using-flux .github/workflows/docker.yml).
@@ -149,19 +152,22 @@ describe("README walkthrough of image write-back", () => {
   });
 
   it("pushes tags dev's policy accepts", () => {
-    const tags = [...readme.matchAll(/\bmaster-84e319d-[0-9]+\b/g)].map((match) => match[0]);
+    const tags = [...walkthrough.matchAll(/\bmaster-84e319d-[0-9]+\b/g)].map((match) => match[0]);
     assert.ok(tags.length >= 2, tags.join(", "));
     for (const tag of tags) assert.ok(accepts("dev", tag), tag);
     // The newer build is tagged with the time of the push.
-    assert.match(readme, /^tag=master-84e319d-\$\(date \+%s\)$/m);
+    assert.match(walkthrough, /^tag=master-84e319d-\$\(date \+%s\)$/m);
   });
 
   it("shows the policy names the stack files' markers use", () => {
-    for (const stack of ["dev", "prod"]) assert.match(readme, new RegExp(`^server-${stack} `, "m"));
-    assert.match(readme, /# \{"\$imagepolicy": "flux-system:server-dev"\}/);
+    for (const stack of ["dev", "prod"]) assert.match(walkthrough, new RegExp(`^server-${stack} `, "m"));
+    assert.match(walkthrough, /# \{"\$imagepolicy": "flux-system:server-dev"\}/);
   });
 
   it("names the Pulumi CLI version below which doctor warns", () => {
-    assert.match(readme, new RegExp(`v${minimumPulumi.major}\\.${minimumPulumi.minor}\\.0 \\(30 August 2026,\\s+pulumi/pulumi#23818\\)`));
+    assert.match(
+      doc("troubleshooting.md"),
+      new RegExp(`v${minimumPulumi.major}\\.${minimumPulumi.minor}\\.0 \\(30 August 2026,\\s+pulumi/pulumi#23818\\)`),
+    );
   });
 });

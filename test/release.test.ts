@@ -147,7 +147,7 @@ describe("npm run release", () => {
         },
         fakeDocker(),
         fakeRegistry([]),
-        "gitops: the local registry of dev is off: set cluster.registry.enabled: true in Pulumi.dev.yaml and run npm run up -- dev (README, step 8)\n",
+        "gitops: the local registry of dev is off: set cluster.registry.enabled: true in Pulumi.dev.yaml and run npm run up -- dev (docs/walkthrough.md, step 7)\n",
       ],
       [
         "an environment whose image is not on its registry",

@@ -78,7 +78,7 @@ export async function checkPulumi(machine: Machine, cli: PulumiCli): Promise<Che
   if (major < minimumPulumi.major || (major === minimumPulumi.major && minor < minimumPulumi.minor)) {
     return warn(
       "pulumi",
-      `${result.stdout.trim()} is older than v${minimumPulumi.major}.${minimumPulumi.minor}.0: changing a cluster's shape would delete its objects one by one (README, Troubleshooting) — unset PULUMI_VERSION to use the project's v${pinnedPulumiVersion}`,
+      `${result.stdout.trim()} is older than v${minimumPulumi.major}.${minimumPulumi.minor}.0: changing a cluster's shape would delete its objects one by one (docs/troubleshooting.md) — unset PULUMI_VERSION to use the project's v${pinnedPulumiVersion}`,
     );
   }
   return ok(

@@ -81,7 +81,7 @@ function targetOf(env: string, settings: Settings): Target {
   if (cluster.kind !== "kind") throw new ToolError(`${env} deploys into an existing cluster: it has no local registry to release into`);
   if (!cluster.registry) {
     throw new ToolError(
-      `the local registry of ${env} is off: set cluster.registry.enabled: true in Pulumi.${env}.yaml and run npm run up -- ${env} (README, step 8)`,
+      `the local registry of ${env} is off: set cluster.registry.enabled: true in Pulumi.${env}.yaml and run npm run up -- ${env} (docs/walkthrough.md, step 7)`,
     );
   }
   const { serverImage } = cluster.registry;
