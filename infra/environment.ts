@@ -8,6 +8,7 @@ import { Flux } from "./components/flux.ts";
 import { GitSync, type GitCredentials } from "./components/gitSync.ts";
 import { ImagePolicies } from "./components/imagePolicies.ts";
 import { KindCluster } from "./components/kindCluster.ts";
+import { LocalGitServer } from "./components/localGitServer.ts";
 import { LocalRegistry } from "./components/localRegistry.ts";
 import { Monitoring } from "./components/monitoring.ts";
 import { Namespaces } from "./components/namespaces.ts";
@@ -74,6 +75,17 @@ export function buildEnvironment(settings: Settings, root = projectRoot) {
   });
 
   const git = settings.git;
+  // The local Git server beside a kind cluster, filled with this checkout: Flux syncs from it.
+  const gitServer =
+    git.mode === "local" && cluster instanceof KindCluster
+      ? new LocalGitServer("git-server", {
+          ...git.server,
+          branch: git.branch,
+          kindCluster: cluster.deletedWith,
+          stack: settings.stack,
+          workDir: root,
+        })
+      : undefined;
   const gitSync =
     git.mode === "off"
       ? undefined
@@ -85,6 +97,7 @@ export function buildEnvironment(settings: Settings, root = projectRoot) {
           namespace: namespaces.names.flux,
           environment: settings.stack,
           flux: flux.release,
+          ...(gitServer && { source: gitServer.container }),
           cluster,
         });
 
@@ -95,12 +108,14 @@ export function buildEnvironment(settings: Settings, root = projectRoot) {
     kubeconfigExport: cluster.kubeconfigExport,
     fluxNamespace: flux.namespace,
     fluxChartVersion: flux.chartVersion,
-    gitSync: gitSync?.description ?? `off: no repository configured (set git.url in Pulumi.${settings.stack}.yaml)`,
+    gitSync:
+      gitSync?.description ?? `off: no repository configured (set git.url, or turn on cluster.gitServer, in Pulumi.${settings.stack}.yaml)`,
     ...(gitSync?.deployKeyAccess !== undefined && { deployKeyAccess: gitSync.deployKeyAccess }),
     ...(gitSync?.deployKey && { deployKey: gitSync.deployKey }),
     ...(gitSync?.deployKeyPage !== undefined && { deployKeyPage: gitSync.deployKeyPage }),
     ...(gitSync?.deployKeyAdded !== undefined && { deployKeyAdded: gitSync.deployKeyAdded }),
     ...(registry && { localRegistry: registry.description }),
+    ...(gitServer && { localGitServer: gitServer.description, gitRemote: gitServer.remote }),
   };
 }
 
@@ -114,6 +129,7 @@ function connectCluster({ cluster, stack }: Settings, root: string): Cluster {
 
 /** The Git settings as the credentials Flux gets. */
 function gitCredentials(git: Exclude<GitSettings, { mode: "off" }>): GitCredentials {
+  if (git.mode === "local") return { kind: "none" };
   if (git.mode === "https") return git.token ? { kind: "token", username: git.username, token: git.token } : { kind: "none" };
   return git.key.kind === "generated"
     ? { kind: "generatedKey", knownHosts: git.knownHosts, readOnly: git.readOnly, addTo: git.key.addedBy }

@@ -33,7 +33,10 @@ describe("the tools and the program as processes", { concurrency: true }, () => 
     const result = await runCli("tools/sync.ts", ["dev"], { env: { PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin` } });
     assert.equal(result.status, 1);
     assert.equal(result.stdout, "");
-    assert.equal(result.stderr, "gitops: git sync is off for dev: no repository configured (set git.url in Pulumi.dev.yaml)\n");
+    assert.equal(
+      result.stderr,
+      "gitops: git sync is off for dev: no repository configured (set git.url, or turn on cluster.gitServer, in Pulumi.dev.yaml)\n",
+    );
   });
 
   it("npm run release -- dev exits 1 with one line when dev's local registry fails", async () => {

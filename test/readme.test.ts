@@ -103,6 +103,7 @@ describe("the settings table (docs/settings.md)", () => {
       "cluster.kubeconfigPath",
       "cluster.context",
       "cluster.registry",
+      "cluster.gitServer",
       "server.resources",
       "imagePolicy.filterTags",
       "imagePolicy.policy",

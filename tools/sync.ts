@@ -191,7 +191,10 @@ export async function main(argv: readonly string[], io: Io, dependencies: SyncDe
   try {
     const { settings } = loadEnvironment(env, io.root);
     const { cluster, git } = settings;
-    if (git.mode === "off") throw new ToolError(`git sync is off for ${env}: no repository configured (set git.url in Pulumi.${env}.yaml)`);
+    if (git.mode === "off")
+      throw new ToolError(
+        `git sync is off for ${env}: no repository configured (set git.url, or turn on cluster.gitServer, in Pulumi.${env}.yaml)`,
+      );
     if (cluster.kind === "existing" && !cluster.kubeconfigPath) {
       throw new ToolError(
         `the ${env} stack's kubeconfig is encrypted config: write it to a file (npm run -s pulumi -- stack output --stack ${env} kubeconfig --show-secrets > f) and run flux reconcile kustomization ${syncName} --with-source --kubeconfig f`,

@@ -58,6 +58,8 @@ export interface GitSyncArgs {
   readonly environment: string;
   /** The flux2 Helm release: Flux's CRDs exist once it is installed. */
   readonly flux: k8s.helm.v3.Release;
+  /** What must exist before Flux's first fetch (the local Git server, filled). */
+  readonly source?: pulumi.Resource;
   /** The cluster Flux runs in. */
   readonly cluster: ClusterConnection;
 }
@@ -130,7 +132,7 @@ export class GitSync extends pulumi.ComponentResource {
         },
       },
       // With the key added first, Flux's first fetch succeeds instead of waiting an interval to retry.
-      afterFlux(this, args.cluster, args.flux, { dependsOn: [addedKey] }),
+      afterFlux(this, args.cluster, args.flux, { dependsOn: [addedKey, args.source] }),
     );
 
     new Kustomization(

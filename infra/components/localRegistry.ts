@@ -7,7 +7,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { demoImage, registryEnvironmentFlags, registryImage, type LocalRegistry as LocalRegistrySettings } from "../settings/index.ts";
 import { componentType, inCluster, type ClusterConnection } from "./cluster.ts";
-import { interpreter, undoOnFailure } from "../shell/bash.ts";
+import { claimContainerName, containerOwnerLabel, interpreter, undoOnFailure } from "../shell/bash.ts";
 import { nodeRegistryFunction } from "../shell/nodeRegistries.ts";
 
 /**
@@ -47,28 +47,16 @@ if [ -n "\${SEED_FROM:-}" ]; then
   done
 fi`;
 
-/** The label that says which stack, of which project folder, started a registry container. */
-export const registryOwnerLabel = "io.github.gitops-using-flux.owner";
-
 /**
  * Starts the registry container on kind's network, publishing its port on 127.0.0.1 only,
  * then configures the nodes. A failure after the container exists removes it again (it would
  * block the next `up` by its name and port). The container carries the stack and project folder
- * that started it (registryOwnerLabel): one of this stack's own that Pulumi has no record of
+ * that started it (containerOwnerLabel): one of this stack's own that Pulumi has no record of
  * (an \`up\` cancelled while this ran: @pulumi/command then kills it with SIGKILL, and no trap
  * runs) is removed and started again; any other container of that name is refused.
  */
 export const registryCreateScript = `set -euo pipefail
-owner="$PULUMI_STACK_NAME $PWD"
-if docker container inspect "$REGISTRY_NAME" >/dev/null 2>&1; then
-  if [ "$(docker container inspect --format '{{index .Config.Labels "${registryOwnerLabel}"}}' "$REGISTRY_NAME" 2>/dev/null || true)" = "$owner" ]; then
-    echo "registry container \\"$REGISTRY_NAME\\" was left by an interrupted 'up' of stack \\"$PULUMI_STACK_NAME\\": removing it, then starting it again" >&2
-    docker rm --force "$REGISTRY_NAME" >&2
-  else
-    echo "a container named \\"$REGISTRY_NAME\\" already exists, but stack \\"$PULUMI_STACK_NAME\\" of this project folder did not start it. Remove it: docker rm -f $REGISTRY_NAME" >&2
-    exit 1
-  fi
-fi
+${claimContainerName("REGISTRY_NAME", "registry container")}
 ${undoOnFailure(
   'starting registry \\"$REGISTRY_NAME\\"',
   "removing it",
@@ -77,7 +65,7 @@ ${undoOnFailure(
 # The name was free a moment ago: from here on, a container of that name is this script's.
 created=1
 docker run --detach --restart=always --name "$REGISTRY_NAME" --network kind \\
-  --label "${registryOwnerLabel}=$owner" --log-opt max-size=10m ${registryEnvironmentFlags} \\
+  --label "${containerOwnerLabel}=$owner" --log-opt max-size=10m ${registryEnvironmentFlags} \\
   --publish "127.0.0.1:$REGISTRY_PORT:5000" "$REGISTRY_IMAGE" >&2
 ${configureNodesAndSeed}`;
 

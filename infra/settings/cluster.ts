@@ -8,7 +8,7 @@ import { described, kindDuration, nonEmpty, oneOf, section, wholeNumber, yesNo }
 import { show } from "./problems.ts";
 import { resolveUserPath } from "./project.ts";
 import type { SecretValues } from "./secrets.ts";
-import { localRegistry, type LocalRegistry } from "./registries.ts";
+import { localGitServer, localRegistry, type LocalGitServer, type LocalRegistry } from "./registries.ts";
 import { isMapping, secretPlaceholder } from "./values.ts";
 
 /** kind v0.32.0's default node image (its release notes), Kubernetes v1.36.1. */
@@ -132,6 +132,13 @@ export const clusterSchema = (stack: string) =>
         }).prefault({}),
         "a local image registry beside the kind cluster, no account needed: `enabled` (default `false`), `hostPort` on 127.0.0.1 for `docker push localhost:<hostPort>/...` (default `5001`; each environment its own); images in it are `<name>-registry:5000/<path>:<tag>`",
       ),
+      gitServer: described(
+        section({
+          enabled: yesNo().default(false),
+          hostPort: wholeNumber(1024, 65535).default(3001),
+        }).prefault({}),
+        "a local Git server beside the kind cluster, no account needed: `enabled` (default `false`), `hostPort` on 127.0.0.1 for `git push` (default `3001`; each environment its own). `up` fills it with this checkout's commit; with `git.url` unset, Flux syncs from it and writes image tags back to it",
+      ),
     })
       .superRefine((cluster, ctx) => {
         if (cluster.kind === "kind") {
@@ -150,12 +157,25 @@ export const clusterSchema = (stack: string) =>
               message: `must differ from the ports of cluster.extraPortMappings: mapping [${taken}] already takes TCP port ${cluster.registry.hostPort}`,
             });
           }
+          if (cluster.gitServer.enabled) {
+            const { hostPort } = cluster.gitServer;
+            const mapping = cluster.extraPortMappings.findIndex((candidate) =>
+              portsClash(candidate, { hostPort, protocol: "TCP", listenAddress: "127.0.0.1" }),
+            );
+            const message =
+              mapping !== -1
+                ? `must differ from the ports of cluster.extraPortMappings: mapping [${mapping}] already takes TCP port ${hostPort}`
+                : cluster.registry.enabled && cluster.registry.hostPort === hostPort
+                  ? `must differ from cluster.registry.hostPort, which already takes TCP port ${hostPort}`
+                  : undefined;
+            if (message) ctx.addIssue({ code: "custom", path: ["gitServer", "hostPort"], input: hostPort, message });
+          }
         }
       })
       .prefault({}),
     "The cluster: kind (kind: the stack creates one; existing: kubeconfigPath or the secret kubeconfig, optional context). " +
       "For kind: name (default gitops-<stack>), nodeImage (kindest/node tag@sha256 digest), workers, waitTimeout, " +
-      "extraPortMappings [{containerPort, hostPort, listenAddress, protocol}], mirrors, registry {enabled, hostPort}.",
+      "extraPortMappings [{containerPort, hostPort, listenAddress, protocol}], mirrors, registry {enabled, hostPort}, gitServer {enabled, hostPort}.",
   );
 
 type ParsedCluster = z.output<ReturnType<typeof clusterSchema>>;
@@ -174,6 +194,8 @@ export interface KindClusterSettings {
   readonly mirrors: boolean;
   /** The local registry beside the cluster, when it is on. */
   readonly registry?: LocalRegistry;
+  /** The local Git server beside the cluster, when it is on. */
+  readonly gitServer?: LocalGitServer;
 }
 
 /** A cluster the stack does not own: it only deploys into it. */
@@ -201,7 +223,7 @@ export interface ClusterSources {
 }
 
 /** Settings that shape a kind cluster: an existing cluster has none of them. */
-const kindOnly = ["name", "nodeImage", "workers", "waitTimeout", "extraPortMappings", "mirrors", "registry"] as const;
+const kindOnly = ["name", "nodeImage", "workers", "waitTimeout", "extraPortMappings", "mirrors", "registry", "gitServer"] as const;
 
 /** The parsed section as a kind cluster, or an existing one with its kubeconfig from exactly one place. */
 export function resolveCluster(cluster: ParsedCluster, sources: ClusterSources, problems: string[]): ClusterSettings | undefined {
@@ -216,7 +238,7 @@ export function resolveCluster(cluster: ParsedCluster, sources: ClusterSources, 
   }
   if (cluster.kind === "kind") {
     if (kubeconfig !== undefined) problems.push(`${key("kubeconfig")}: (value hidden) — is only used with cluster.kind: existing`);
-    const { name, nodeImage, workers, waitTimeout, extraPortMappings, mirrors, registry } = cluster;
+    const { name, nodeImage, workers, waitTimeout, extraPortMappings, mirrors, registry, gitServer } = cluster;
     return {
       kind: "kind",
       name,
@@ -227,6 +249,7 @@ export function resolveCluster(cluster: ParsedCluster, sources: ClusterSources, 
       mirrors,
       kubeconfigFile: kubeconfigFile(name),
       ...(registry.enabled && { registry: localRegistry(name, registry.hostPort) }),
+      ...(gitServer.enabled && { gitServer: localGitServer(name, gitServer.hostPort, sources.project) }),
     };
   }
   if (cluster.kubeconfigPath !== undefined && kubeconfig !== undefined) {

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { described, fluxDuration, fluxShortDuration, hidden, nonEmpty, section, string, yesNo } from "./fields.ts";
 import { branchProblem, knownHostsProblems } from "./gitRules.ts";
+import type { LocalGitServer } from "./registries.ts";
 import type { SecretValues } from "./secrets.ts";
 
 /** Flux bootstrap's names for the sync objects and their Secret; `flux reconcile` users know them. */
@@ -19,7 +20,8 @@ export const githubKnownHosts = [
 /** A Git repository URL Flux accepts, taken apart. */
 export interface GitLocation {
   readonly url: string;
-  readonly scheme: "ssh" | "https";
+  /** `http`: only the local Git server's, on kind's network (a user's URL is ssh:// or https://). */
+  readonly scheme: "ssh" | "https" | "http";
   readonly host: string;
   /** The port, when the URL names one. */
   readonly port?: number;
@@ -123,7 +125,8 @@ export const gitSchema = (stack: string) =>
       username: described(nonEmpty("must be a user name").default("git"), "user name that goes with `gitToken` over HTTPS"),
       imageUpdates: described(
         section({
-          enabled: yesNo().default(false),
+          // Off unless set, but on by default with the local Git server (resolveGit).
+          enabled: yesNo().optional(),
           interval: fluxDuration("1m or 5m").default("5m"),
           // Set together or not at all: a commit needs both. Flux's own documented bot (fluxcd.io
           // image update guide), not the talk's "Weave Flux <support@weave.works>": Git hosts
@@ -133,14 +136,12 @@ export const gitSchema = (stack: string) =>
             email: z.email({ error: "must be an email address" }),
           }).default({ name: "fluxcdbot", email: "fluxcdbot@users.noreply.github.com" }),
         }).prefault({}),
-        "`enabled`, `interval` (`5m`), `author` (`name` and `email`, both; default `fluxcdbot` / `fluxcdbot@users.noreply.github.com`, Flux's documented bot; the talk's \"Weave Flux\" address belongs to a defunct company): commit new image tags back",
+        "`enabled` (default `false`; `true` with the local Git server), `interval` (`5m`), `author` (`name` and `email`, both; default `fluxcdbot` / `fluxcdbot@users.noreply.github.com`, Flux's documented bot; the talk's \"Weave Flux\" address belongs to a defunct company): commit new image tags back",
       ),
     })
       .superRefine((git, ctx) => {
         const issue = (path: PropertyKey[], input: unknown, message: string) => ctx.addIssue({ code: "custom", path, input, message });
-        if (git.imageUpdates.enabled) {
-          if (git.url === undefined)
-            issue(["imageUpdates", "enabled"], true, "needs git.url: image updates are commits to that repository");
+        if (git.imageUpdates.enabled === true) {
           // An SSH deploy key's access is chosen where it is added; an HTTPS token carries its own rights.
           if (git.readOnly && git.url?.scheme === "ssh") {
             issue(["readOnly"], true, "must be false when imageUpdates.enabled: Flux pushes commits (give the deploy key write access)");
@@ -160,7 +161,7 @@ export const gitSchema = (stack: string) =>
         }
       })
       .prefault({}),
-    "Git sync (off unless url is set): url (ssh:// or https://), branch, path, interval, prune, timeout, healthTimeout, knownHosts, readOnly, username, imageUpdates {enabled, interval, author}.",
+    "Git sync (off unless url is set, or cluster.gitServer is on): url (ssh:// or https://), branch, path, interval, prune, timeout, healthTimeout, knownHosts, readOnly, username, imageUpdates {enabled, interval, author}.",
   );
 
 type ParsedGit = z.output<ReturnType<typeof gitSchema>>;
@@ -207,11 +208,18 @@ export interface HttpsGitSettings extends GitSyncCommon {
   readonly token?: pulumi.Output<string>;
 }
 
-export type GitSettings = { readonly mode: "off" } | SshGitSettings | HttpsGitSettings;
+/** From the local Git server beside the kind cluster (cluster.gitServer): plain HTTP on kind's network, no credentials. */
+export interface LocalGitSettings extends GitSyncCommon {
+  readonly mode: "local";
+  readonly server: LocalGitServer;
+}
+
+export type GitSettings = { readonly mode: "off" } | SshGitSettings | HttpsGitSettings | LocalGitSettings;
 
 /**
- * The parsed section as off, ssh or https, with the secret that goes with the scheme.
+ * The parsed section as off, ssh, https or local, with the secret that goes with the scheme.
  * `environmentToken`: GITHUB_TOKEN, which the stack uses like the githubToken setting.
+ * `localServer`: the kind cluster's local Git server, when it is on: with no git.url, Flux syncs from it.
  */
 export function resolveGit(
   git: ParsedGit,
@@ -219,14 +227,47 @@ export function resolveGit(
   secrets: SecretValues,
   problems: string[],
   environmentToken?: string,
+  localServer?: LocalGitServer,
 ): GitSettings {
   const { url: location } = git;
   const hidden = (name: string, message: string) => problems.push(`${project}:${name}: (value hidden) — ${message}`);
   const githubTokenUnused = (why: string) =>
     hidden("githubToken", `is only used to add the generated deploy key to an ssh://git@github.com repository; ${why}`);
+  const imageUpdates = (byDefault: boolean) =>
+    (git.imageUpdates.enabled ?? byDefault) && { imageUpdates: { interval: git.imageUpdates.interval, author: git.imageUpdates.author } };
   if (location === undefined) {
     if (secrets.githubToken !== undefined) githubTokenUnused("git.url is not set");
-    return { mode: "off" };
+    if (localServer === undefined) {
+      if (git.imageUpdates.enabled === true) {
+        problems.push(
+          `${project}:git.imageUpdates.enabled: true — needs a repository: set git.url, or turn on cluster.gitServer (image updates are commits to it)`,
+        );
+      }
+      return { mode: "off" };
+    }
+    return {
+      mode: "local",
+      server: localServer,
+      location: {
+        url: localServer.clusterUrl,
+        scheme: "http",
+        host: localServer.containerName,
+        port: 23232,
+        repository: localServer.repository,
+      },
+      branch: git.branch,
+      path: git.path,
+      interval: git.interval,
+      prune: git.prune,
+      timeout: git.timeout,
+      healthTimeout: git.healthTimeout,
+      ...imageUpdates(true),
+    };
+  }
+  if (localServer !== undefined) {
+    problems.push(
+      `${project}:cluster.gitServer.enabled: true — is only used without git.url, which is set (${location.url}): Flux syncs from one repository; turn one off`,
+    );
   }
   const common: GitSyncCommon = {
     location,
@@ -236,7 +277,7 @@ export function resolveGit(
     prune: git.prune,
     timeout: git.timeout,
     healthTimeout: git.healthTimeout,
-    ...(git.imageUpdates.enabled && { imageUpdates: { interval: git.imageUpdates.interval, author: git.imageUpdates.author } }),
+    ...imageUpdates(false),
   };
   if (location.scheme === "ssh") {
     if (secrets.gitToken !== undefined) hidden("gitToken", "is only used with https:// URLs; git.url is ssh://");

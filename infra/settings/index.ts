@@ -150,7 +150,8 @@ export function parseSettings(raw: RawSettings): Settings {
       },
       problems,
     );
-  const git = parsed.git && resolveGit(parsed.git, raw.project, secrets, problems, raw.environment?.GITHUB_TOKEN);
+  const localGitServer = cluster?.kind === "kind" ? cluster.gitServer : undefined;
+  const git = parsed.git && resolveGit(parsed.git, raw.project, secrets, problems, raw.environment?.GITHUB_TOKEN, localGitServer);
   const clusterWithImage =
     cluster && parsed.server ? withServerImage(raw.project, cluster, parsed.server.image, problems, warnings) : cluster;
   problems.push(...stackNameProblems(raw.stack));
@@ -306,10 +307,20 @@ export {
   type GitSettings,
   type SshGitSettings,
   type HttpsGitSettings,
+  type LocalGitSettings,
   type GitLocation,
 } from "./git.ts";
 export { serverImagePolicy, imagePolicyMarker, type ImagePolicySettings } from "./imagePolicy.ts";
-export { localRegistry, registryEnvironmentFlags, registryImage, registryMirrors, type LocalRegistry } from "./registries.ts";
+export {
+  gitServerImage,
+  localGitServer,
+  localRegistry,
+  registryEnvironmentFlags,
+  registryImage,
+  registryMirrors,
+  type LocalGitServer,
+  type LocalRegistry,
+} from "./registries.ts";
 export { demoImage, imageParts, imageRepository, type ServerSettings, type ComputeResources } from "./server.ts";
 export { fluxDefaultValues, fluxValuesFile, type FluxSettings } from "./flux.ts";
 export type { NamespaceSettings, NamespaceRole } from "./namespaces.ts";

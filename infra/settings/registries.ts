@@ -43,6 +43,37 @@ export interface LocalRegistry {
   readonly serverImage?: { readonly path: string; readonly tag: string };
 }
 
+/**
+ * The Git server image: Soft Serve, Charm's single-binary Git server (SSH and smart HTTP, repositories
+ * created on first push, anonymous access set by SOFT_SERVE_ANON_ACCESS, which v0.12 reads). Pinned
+ * by tag only: no digest for v0.12.2 could be read where this was written (no registry access);
+ * the end-to-end report records what a real run pulled.
+ */
+export const gitServerImage = "charmcli/soft-serve:v0.12.2";
+
+/** A Git server beside a kind cluster: Flux syncs from it and pushes image updates to it; the user pushes over 127.0.0.1. */
+export interface LocalGitServer {
+  /** The server container; also its host name on kind's Docker network. */
+  readonly containerName: string;
+  /** The repository's name on it. */
+  readonly repository: string;
+  /** The repository's URL for Flux, over kind's network: plain HTTP, no credentials. */
+  readonly clusterUrl: string;
+  /** Port on 127.0.0.1 of the host, for the user's `git push`. */
+  readonly hostPort: number;
+  /** The repository's URL from the host: the remote to add. */
+  readonly hostUrl: string;
+}
+
+/** The repository the local Git server holds: the project, under the project's name. */
+export const localGitServer = (clusterName: string, hostPort: number, repository: string): LocalGitServer => ({
+  containerName: `${clusterName}-git`,
+  repository,
+  clusterUrl: `http://${clusterName}-git:23232/${repository}.git`,
+  hostPort,
+  hostUrl: `http://127.0.0.1:${hostPort}/${repository}.git`,
+});
+
 /** The local registry of kind cluster `clusterName`. */
 export const localRegistry = (clusterName: string, hostPort: number): LocalRegistry => ({
   containerName: `${clusterName}-registry`,

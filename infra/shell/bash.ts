@@ -26,3 +26,23 @@ trap remove_on_failure EXIT
 # Without these traps bash would die of the signal without running the EXIT trap.
 trap 'exit 130' INT
 trap 'exit 143' TERM`;
+
+/** The label that says which stack, of which project folder, started a container beside a kind cluster. */
+export const containerOwnerLabel = "io.github.gitops-using-flux.owner";
+
+/**
+ * Bash for a create script that starts the container named by `$<nameVariable>`: it sets `owner`
+ * (the stack and the project folder, for the container's `containerOwnerLabel`), removes a
+ * container of that name that carries this owner (one an \`up\` cancelled while the script ran
+ * left: Pulumi has no record of it) and refuses any other, naming it.
+ */
+export const claimContainerName = (nameVariable: string, what: string) => `owner="$PULUMI_STACK_NAME $PWD"
+if docker container inspect "$${nameVariable}" >/dev/null 2>&1; then
+  if [ "$(docker container inspect --format '{{index .Config.Labels "${containerOwnerLabel}"}}' "$${nameVariable}" 2>/dev/null || true)" = "$owner" ]; then
+    echo "${what} \\"$${nameVariable}\\" was left by an interrupted 'up' of stack \\"$PULUMI_STACK_NAME\\": removing it, then starting it again" >&2
+    docker rm --force --volumes "$${nameVariable}" >&2
+  else
+    echo "a container named \\"$${nameVariable}\\" already exists, but stack \\"$PULUMI_STACK_NAME\\" of this project folder did not start it. Remove it: docker rm -f $${nameVariable}" >&2
+    exit 1
+  fi
+fi`;

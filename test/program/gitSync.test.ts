@@ -196,7 +196,10 @@ describe("the GitOps loop in whole stacks", () => {
         registrations("no-repository").filter((r: Registration) => gitTypes.includes(r.type)),
         [],
       );
-      assert.equal(outputs("no-repository").gitSync, "off: no repository configured (set git.url in Pulumi.dev.yaml)");
+      assert.equal(
+        outputs("no-repository").gitSync,
+        "off: no repository configured (set git.url, or turn on cluster.gitServer, in Pulumi.dev.yaml)",
+      );
       assert.equal(outputs("no-repository").deployKey, undefined);
     });
   });

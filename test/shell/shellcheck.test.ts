@@ -19,7 +19,7 @@ const skip = shellcheck ? false : process.env.CI === "true" ? false : "shellchec
 describe("the bash scripts, read by shellcheck", () => {
   it("finds nothing to say about any script the program registers or the tools run", { skip }, async () => {
     assert.ok(shellcheck, "shellcheck is not installed: .ci/run installs it (apt-get install shellcheck)");
-    const { registrations } = await evaluate("dev", { stackFile: path.join(fixtures, "stacks/registry.yaml") });
+    const { registrations } = await evaluate("dev", { stackFile: path.join(fixtures, "stacks/git-server.yaml") });
     const commands = registrations.filter((registration) => registration.type === "command:local:Command");
     const scripts: Record<string, string> = { "mirrors-up": mirrorsUpScript([{ env: "dev", name: "gitops-dev" }]) };
     for (const command of commands) {
@@ -28,8 +28,8 @@ describe("the bash scripts, read by shellcheck", () => {
         if (typeof text === "string") scripts[`${command.name}-${step}`] = text;
       }
     }
-    // The kind cluster's and the local registry's three scripts each, and the tools' one.
-    assert.equal(Object.keys(scripts).length, 7, Object.keys(scripts).join(", "));
+    // The kind cluster's and the local registry's three scripts each, the Git server's two, and the tools' one.
+    assert.equal(Object.keys(scripts).length, 9, Object.keys(scripts).join(", "));
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shellcheck-"));
     try {
       const files = Object.entries(scripts).map(([name, text]) => {
