@@ -250,10 +250,10 @@ describe("preflight checks", () => {
 });
 
 describe("what the environments need from the machine", () => {
-  it("a kind cluster with its host ports (mappings and the local registry) for each kind environment; nothing for an existing cluster", () => {
+  it("a kind cluster with its host ports (mappings, the local registry and Git server) for each kind environment; nothing for an existing cluster", () => {
     const project = projectCopy({
       "Pulumi.web.yaml":
-        "config:\n  gitops:cluster:\n    extraPortMappings:\n      - {containerPort: 30080, hostPort: 18080}\n      - {containerPort: 30443, hostPort: 18443, listenAddress: 0.0.0.0}\n    registry: {enabled: true, hostPort: 5005}\n",
+        "config:\n  gitops:cluster:\n    extraPortMappings:\n      - {containerPort: 30080, hostPort: 18080}\n      - {containerPort: 30443, hostPort: 18443, listenAddress: 0.0.0.0}\n    registry: {enabled: true, hostPort: 5005}\n    gitServer: {enabled: true, hostPort: 3005}\n",
       "Pulumi.byo.yaml":
         "config:\n  gitops:cluster:\n    kind: existing\n    kubeconfigPath: ./kube/team.yaml\n    context: team-cluster\n",
       "kube/team.yaml": fs.readFileSync(path.join(fixtures, "kubeconfig-existing.yaml"), "utf8"),
@@ -270,6 +270,7 @@ describe("what the environments need from the machine", () => {
           { env: "web", address: "127.0.0.1", port: 18080, setting: "cluster.extraPortMappings" },
           { env: "web", address: "0.0.0.0", port: 18443, setting: "cluster.extraPortMappings" },
           { env: "web", address: "127.0.0.1", port: 5005, setting: "cluster.registry.hostPort" },
+          { env: "web", address: "127.0.0.1", port: 3005, setting: "cluster.gitServer.hostPort" },
         ],
       });
     } finally {

@@ -52,6 +52,7 @@ current-context: kind-gitops-dev
   after(() => server.close());
 
   it("asks Flux to scan now, follows the ImagePolicy to the new tag, then the automation to its commit", async () => {
+    looks = 0;
     const withImageUpdates =
       registryStack +
       "  gitops:git:\n    url: ssh://git@github.com/acme/gitops-demo.git\n    readOnly: false\n    imageUpdates:\n      enabled: true\n";
@@ -76,5 +77,21 @@ current-context: kind-gitops-dev
       "gitops: [<n>s] waiting for Flux to commit the new tag",
       "gitops: [<n>s] Flux pushed commit 0123abc: git pull && npm run up -- dev",
     ]);
+  });
+
+  it("with the local Git server: the commit is pulled from it, the remote named after the environment", async () => {
+    looks = 0;
+    const withLocalServer = registryStack.replace("    registry:\n", "    gitServer:\n      enabled: true\n    registry:\n");
+    const result = await release(
+      ["dev", "--wait"],
+      { "Pulumi.dev.yaml": withLocalServer, ".kube/gitops-dev.yaml": kubeconfig },
+      { machine: fakeDocker().machine, fetch: fakeRegistry([]).fetchTags },
+    );
+    assert.equal(result.code, 0, result.err);
+    assert.match(
+      result.err,
+      /^gitops: then Flux commits it to the local Git server, http:\/\/127\.0\.0\.1:3001\/gitops\.git \(main\) within git\.imageUpdates\.interval 5m: git pull dev main && npm run up -- dev rolls it out$/m,
+    );
+    assert.match(result.err, /^gitops: \[\d+s\] Flux pushed commit 0123abc: git pull dev main && npm run up -- dev$/m);
   });
 });

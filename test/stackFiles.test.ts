@@ -251,6 +251,26 @@ describe("two environments that would fight", () => {
     ]);
   });
 
+  it("local Git servers: two on one host port clash, as does one on another's registry port", () => {
+    const gitServerOn = (file: string, port: number) =>
+      shipped(file).replace("    registry:\n", `    gitServer:\n      enabled: true\n      hostPort: ${port}\n    registry:\n`);
+    const check = (dev: string, prod: string) => {
+      const copy = projectCopy({ "Pulumi.dev.yaml": dev, "Pulumi.prod.yaml": prod });
+      try {
+        return clashes(["dev", "prod"].map((name) => loadEnvironment(name, copy.root))).map((clash) => clash.message);
+      } finally {
+        copy.remove();
+      }
+    };
+    assert.deepEqual(check(gitServerOn("Pulumi.dev.yaml", 3001), gitServerOn("Pulumi.prod.yaml", 3002)), []);
+    assert.deepEqual(check(gitServerOn("Pulumi.dev.yaml", 3001), gitServerOn("Pulumi.prod.yaml", 3001)), [
+      "dev and prod both take TCP port 3001 on 127.0.0.1 (dev: cluster.gitServer.hostPort, prod: cluster.gitServer.hostPort): change one",
+    ]);
+    assert.deepEqual(check(gitServerOn("Pulumi.dev.yaml", 3001), gitServerOn("Pulumi.prod.yaml", 5001)), [
+      "dev and prod both take TCP port 5001 on 127.0.0.1 (dev: cluster.registry.hostPort, prod: cluster.gitServer.hostPort): change one",
+    ]);
+  });
+
   it("up --all stops before anything runs", async () => {
     const copy = projectCopy({ "Pulumi.prod.yaml": twin() });
     try {

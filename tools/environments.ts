@@ -97,19 +97,17 @@ export function clashes(environments: readonly Environment[]): Clash[] {
             });
           }
         }
-        // A local registry publishes TCP on 127.0.0.1, like a port mapping.
+        // A local registry or Git server publishes TCP on 127.0.0.1, like a port mapping.
+        const published = (hostPort: number, setting: string) => ({
+          hostPort,
+          protocol: "TCP" as const,
+          listenAddress: "127.0.0.1",
+          setting,
+        });
         const hostPorts = (cluster: typeof a) => [
           ...cluster.extraPortMappings.map((mapping) => ({ ...mapping, setting: "cluster.extraPortMappings" })),
-          ...(cluster.registry
-            ? [
-                {
-                  hostPort: cluster.registry.hostPort,
-                  protocol: "TCP" as const,
-                  listenAddress: "127.0.0.1",
-                  setting: "cluster.registry.hostPort",
-                },
-              ]
-            : []),
+          ...(cluster.registry ? [published(cluster.registry.hostPort, "cluster.registry.hostPort")] : []),
+          ...(cluster.gitServer ? [published(cluster.gitServer.hostPort, "cluster.gitServer.hostPort")] : []),
         ];
         for (const port of hostPorts(b)) {
           const taken = hostPorts(a).find((candidate) => portsClash(candidate, port));

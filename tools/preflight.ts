@@ -227,8 +227,9 @@ export function needsOf(environments: readonly { readonly name: string; readonly
     clusters.push({ env, name: settings.cluster.name });
     for (const mapping of settings.cluster.extraPortMappings)
       hostPorts.push({ env, address: mapping.listenAddress, port: mapping.hostPort, setting: "cluster.extraPortMappings" });
-    const { registry } = settings.cluster;
+    const { registry, gitServer } = settings.cluster;
     if (registry) hostPorts.push({ env, address: "127.0.0.1", port: registry.hostPort, setting: "cluster.registry.hostPort" });
+    if (gitServer) hostPorts.push({ env, address: "127.0.0.1", port: gitServer.hostPort, setting: "cluster.gitServer.hostPort" });
   }
   return { kindClusters: clusters, hostPorts };
 }

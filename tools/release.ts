@@ -156,11 +156,19 @@ function nextSteps(target: Target, tag: string, tags: readonly string[]): { line
       `image updates are off (git.imageUpdates.enabled): set server.image to ${image} in Pulumi.${env}.yaml yourself, then npm run up -- ${env}`,
     );
   } else {
+    const repository = git.mode === "local" ? `the local Git server, ${git.server.hostUrl}` : git.location.url;
     lines.push(
-      `then Flux commits it to ${git.location.url} (${git.branch}) within git.imageUpdates.interval ${git.imageUpdates.interval}: git pull && npm run up -- ${env} rolls it out`,
+      `then Flux commits it to ${repository} (${git.branch}) within git.imageUpdates.interval ${git.imageUpdates.interval}: ${rollOut(settings)} rolls it out`,
     );
   }
   return { lines, picked: true };
+}
+
+/** What the user runs once Flux has committed a tag: fetch the commit into this checkout, then update. */
+function rollOut({ git, stack }: Settings): string {
+  // The local server is a remote of its own, named after the environment (the stack output gitRemote).
+  const pull = git.mode === "local" ? `git pull ${stack} ${git.branch}` : "git pull";
+  return `${pull} && npm run up -- ${stack}`;
 }
 
 type Condition = { type: string; status: string; reason?: string; message?: string };
@@ -230,7 +238,7 @@ async function follow(target: Target, tag: string, pushedAt: Date, timing: { tim
     const pushTime = typeof status?.lastPushTime === "string" ? new Date(status.lastPushTime) : undefined;
     if (pushTime && pushTime >= pushedAt) {
       const commit = typeof status?.lastPushCommit === "string" ? `commit ${status.lastPushCommit}` : "its commit";
-      return { done: true, text: `Flux pushed ${commit}: git pull && npm run up -- ${env}` };
+      return { done: true, text: `Flux pushed ${commit}: ${rollOut(settings)}` };
     }
     return { done: false, text: "waiting for Flux to commit the new tag" };
   });
