@@ -38,7 +38,7 @@ describe("npm run destroy of an environment with its local Git server", () => {
           stackFile,
           fs
             .readFileSync(stackFile, "utf8")
-            .replace("    registry:\n", `    gitServer:\n      enabled: true\n      hostPort: ${server.port}\n    registry:\n`),
+            .replace("    gitServer:\n      enabled: true\n", `    gitServer:\n      enabled: true\n      hostPort: ${server.port}\n`),
         );
         await git(project.root, "init", "--quiet");
         await git(project.root, "add", "-A");

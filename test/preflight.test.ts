@@ -267,6 +267,7 @@ describe("what the environments need from the machine", () => {
         ],
         hostPorts: [
           { env: "dev", address: "127.0.0.1", port: 5001, setting: "cluster.registry.hostPort" },
+          { env: "dev", address: "127.0.0.1", port: 3001, setting: "cluster.gitServer.hostPort" },
           { env: "web", address: "127.0.0.1", port: 18080, setting: "cluster.extraPortMappings" },
           { env: "web", address: "0.0.0.0", port: 18443, setting: "cluster.extraPortMappings" },
           { env: "web", address: "127.0.0.1", port: 5005, setting: "cluster.registry.hostPort" },

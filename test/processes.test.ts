@@ -29,14 +29,19 @@ describe("the tools and the program as processes", { concurrency: true }, () => 
     assert.ok(readYamlDocuments(result.stdout).length > 10);
   });
 
-  it("npm run sync -- dev exits 1 with one line: no repository is configured", async () => {
-    const result = await runCli("tools/sync.ts", ["dev"], { env: { PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin` } });
-    assert.equal(result.status, 1);
-    assert.equal(result.stdout, "");
-    assert.equal(
-      result.stderr,
-      "gitops: git sync is off for dev: no repository configured (set git.url, or turn on cluster.gitServer, in Pulumi.dev.yaml)\n",
-    );
+  it("npm run sync -- dev exits 1 with one line: the cluster is not up", async () => {
+    const copy = projectCopy({}, { runnable: true });
+    try {
+      const result = await runCli("tools/sync.ts", ["dev"], {
+        cwd: copy.root,
+        env: { PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin` },
+      });
+      assert.equal(result.status, 1);
+      assert.equal(result.stdout, "");
+      assert.equal(result.stderr, "gitops: the dev cluster is not up: no kubeconfig at .kube/gitops-dev.yaml (run npm run up -- dev)\n");
+    } finally {
+      copy.remove();
+    }
   });
 
   it("npm run release -- dev exits 1 with one line when dev's local registry fails", async () => {

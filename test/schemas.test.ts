@@ -51,6 +51,7 @@ for (const stack of shippedStacks) {
         "v1",
         "apps/v1",
         "source.toolkit.fluxcd.io/v1",
+        "kustomize.toolkit.fluxcd.io/v1",
         "helm.toolkit.fluxcd.io/v2",
         "image.toolkit.fluxcd.io/v1",
         "monitoring.coreos.com/v1",

@@ -37,13 +37,16 @@ describe("the local Git server's settings", () => {
     assert.equal(elsewhere.mode === "https" && elsewhere.imageUpdates, undefined);
   });
 
-  it("refuses it beside a git.url, on a port the registry or a mapping takes, and for an existing cluster", () => {
-    assert.deepEqual(
-      rejectionOf({ cluster: { gitServer: { enabled: true } }, git: { url: "https://gitlab.example.com/acme/demo" } }).problems,
-      [
-        "gitops:cluster.gitServer.enabled: true — is only used without git.url, which is set (https://gitlab.example.com/acme/demo): Flux syncs from one repository; turn one off",
-      ],
-    );
+  it("starts none when git.url names a repository: that one is synced, as without the server", () => {
+    const { git, cluster } = settingsFor({
+      cluster: { gitServer: { enabled: true } },
+      git: { url: "https://gitlab.example.com/acme/demo" },
+    });
+    assert.equal(git.mode, "https");
+    assert.equal(cluster.kind === "kind" && cluster.gitServer, undefined);
+  });
+
+  it("refuses it on a port the registry or a mapping takes, and for an existing cluster", () => {
     assert.deepEqual(rejectionOf({ cluster: { registry: { enabled: true, hostPort: 3001 }, gitServer: { enabled: true } } }).problems, [
       "gitops:cluster.gitServer.hostPort: 3001 — must differ from cluster.registry.hostPort, which already takes TCP port 3001",
     ]);

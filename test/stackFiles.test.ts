@@ -252,8 +252,9 @@ describe("two environments that would fight", () => {
   });
 
   it("local Git servers: two on one host port clash, as does one on another's registry port", () => {
+    // Both shipped stack files turn their Git server on: here on the given port.
     const gitServerOn = (file: string, port: number) =>
-      shipped(file).replace("    registry:\n", `    gitServer:\n      enabled: true\n      hostPort: ${port}\n    registry:\n`);
+      shipped(file).replace(/( {4}gitServer:\n {6}enabled: true\n)(?: {6}hostPort: \d+\n)?/, `$1      hostPort: ${port}\n`);
     const check = (dev: string, prod: string) => {
       const copy = projectCopy({ "Pulumi.dev.yaml": dev, "Pulumi.prod.yaml": prod });
       try {

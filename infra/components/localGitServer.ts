@@ -40,6 +40,11 @@ if ! commit="$(git rev-parse --verify --quiet HEAD 2>/dev/null)"; then
   echo "this project folder is not a Git repository with a commit, so the local Git server would have nothing to serve: git init && git add -A && git commit -m 'GitOps demo', then npm run up -- $PULUMI_STACK_NAME" >&2
   exit 1
 fi
+# A shallow clone's history cannot be pushed into an empty repository.
+if [ "$(git rev-parse --is-shallow-repository)" = true ]; then
+  echo "this checkout is shallow (git clone --depth), and a Git server cannot take a shallow history: git fetch --unshallow, then npm run up -- $PULUMI_STACK_NAME" >&2
+  exit 1
+fi
 ${claimContainerName("GIT_NAME", "Git server container")}
 ${undoOnFailure(
   'starting Git server \\"$GIT_NAME\\"',

@@ -137,7 +137,7 @@ export const clusterSchema = (stack: string) =>
           enabled: yesNo().default(false),
           hostPort: wholeNumber(1024, 65535).default(3001),
         }).prefault({}),
-        "a local Git server beside the kind cluster, no account needed: `enabled` (default `false`), `hostPort` on 127.0.0.1 for `git push` (default `3001`; each environment its own). `up` fills it with this checkout's commit; with `git.url` unset, Flux syncs from it and writes image tags back to it",
+        "a local Git server beside the kind cluster, no account needed: `enabled` (default `false`), `hostPort` on 127.0.0.1 for `git push` (default `3001`; each environment its own). `up` fills it with this checkout's commit, and Flux syncs from it and writes image tags back to it; only while `git.url` is unset",
       ),
     })
       .superRefine((cluster, ctx) => {

@@ -264,11 +264,6 @@ export function resolveGit(
       ...imageUpdates(true),
     };
   }
-  if (localServer !== undefined) {
-    problems.push(
-      `${project}:cluster.gitServer.enabled: true — is only used without git.url, which is set (${location.url}): Flux syncs from one repository; turn one off`,
-    );
-  }
   const common: GitSyncCommon = {
     location,
     branch: git.branch,

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { clusterSchema, resolveCluster, type ClusterSettings } from "./cluster.ts";
+import { clusterSchema, resolveCluster, type ClusterSettings, type KindClusterSettings } from "./cluster.ts";
 import { fluxSchema, fluxValues, fluxValuesFile, type FluxSettings } from "./flux.ts";
 import { gitSchema, resolveGit, type GitSettings } from "./git.ts";
 import { imagePolicySchema, markerWarning, serverImagePolicy, type ImagePolicySettings } from "./imagePolicy.ts";
@@ -152,8 +152,12 @@ export function parseSettings(raw: RawSettings): Settings {
     );
   const localGitServer = cluster?.kind === "kind" ? cluster.gitServer : undefined;
   const git = parsed.git && resolveGit(parsed.git, raw.project, secrets, problems, raw.environment?.GITHUB_TOKEN, localGitServer);
+  // The local Git server serves only while git.url is unset: with a repository of its own, the stack starts none.
+  const clusterWithServer = cluster?.kind === "kind" && cluster.gitServer && git?.mode !== "local" ? withoutGitServer(cluster) : cluster;
   const clusterWithImage =
-    cluster && parsed.server ? withServerImage(raw.project, cluster, parsed.server.image, problems, warnings) : cluster;
+    clusterWithServer && parsed.server
+      ? withServerImage(raw.project, clusterWithServer, parsed.server.image, problems, warnings)
+      : clusterWithServer;
   problems.push(...stackNameProblems(raw.stack));
   if (
     problems.length > 0 ||
@@ -201,6 +205,11 @@ export function parseSettings(raw: RawSettings): Settings {
 }
 
 const hasKey = (value: unknown, key: string) => isMapping(value) && key in value;
+
+/** A kind cluster's settings without its local Git server (ignoreRestSiblings: the dropped field goes unused). */
+function withoutGitServer({ gitServer, ...cluster }: KindClusterSettings): KindClusterSettings {
+  return cluster;
+}
 
 /**
  * The server image and the local registry must agree: an image on the registry needs it on

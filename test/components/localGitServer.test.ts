@@ -144,6 +144,25 @@ describe("the LocalGitServer component and its scripts", () => {
       assert.deepEqual(result.calls, []);
     });
 
+    it("refuses a shallow clone, whose history no server takes, before anything starts (exit 1, one line)", async () => {
+      repo.git("commit", "--quiet", "--allow-empty", "-m", "a second commit");
+      const shallow = fs.mkdtempSync(path.join(os.tmpdir(), "shallow-"));
+      try {
+        execFileSync("git", ["clone", "--quiet", "--depth", "1", `file://${repo.dir}`, shallow]);
+        fs.rmSync(repo.dir, { recursive: true, force: true });
+        fs.renameSync(shallow, repo.dir);
+      } finally {
+        fs.rmSync(shallow, { recursive: true, force: true });
+      }
+      const result = await runScript(script("create"));
+      assert.equal(result.status, 1);
+      assert.equal(
+        result.stderr,
+        "this checkout is shallow (git clone --depth), and a Git server cannot take a shallow history: git fetch --unshallow, then npm run up -- dev\n",
+      );
+      assert.deepEqual(result.calls, []);
+    });
+
     it("a push the server refuses: exit 1, saying so, and the container is removed again", async () => {
       await server.close();
       server = await startGitHttpServer({ refusePushes: true });

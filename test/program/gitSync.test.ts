@@ -20,7 +20,11 @@ const fixture = (name: string) => path.join(fixtures, "stacks", `${name}.yaml`);
 describe("the GitOps loop in whole stacks", () => {
   const evaluations = evaluatedBefore({
     ...Object.fromEntries(["git-ssh", "git-https", "git-ssh-own-key"].map((name) => [name, { stack: "dev", stackFile: fixture(name) }])),
-    "no-repository": { stack: "dev" },
+    // dev with its local Git server off: nothing to sync from.
+    "no-repository": {
+      stack: "dev",
+      overrides: { cluster: { name: "gitops-dev", registry: { enabled: true }, gitServer: { enabled: false } } },
+    },
     "key-added-with-setting": {
       stack: "dev",
       stackFile: fixture("git-ssh"),

@@ -20,10 +20,13 @@ const inClusterTypes = (registrations: readonly Registration[]) =>
 
 const expectedResources = [
   "command:local:Command cluster-kind",
+  "command:local:Command git-server-container",
   "command:local:Command registry-container",
   "gitops:infra:Flux flux",
+  "gitops:infra:GitSync git",
   "gitops:infra:ImagePolicies images",
   "gitops:infra:KindCluster cluster",
+  "gitops:infra:LocalGitServer git-server",
   "gitops:infra:LocalRegistry registry",
   "gitops:infra:Monitoring monitoring",
   "gitops:infra:Namespaces namespaces",
@@ -38,8 +41,11 @@ const expectedResources = [
   "kubernetes:helm.toolkit.fluxcd.io/v2:HelmRelease monitoring-prometheus",
   "kubernetes:image.toolkit.fluxcd.io/v1:ImagePolicy images-policy",
   "kubernetes:image.toolkit.fluxcd.io/v1:ImageRepository images-repository",
+  "kubernetes:image.toolkit.fluxcd.io/v1:ImageUpdateAutomation git-image-updates",
+  "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization git-kustomization",
   "kubernetes:monitoring.coreos.com/v1:PodMonitor monitoring-flux",
   "kubernetes:monitoring.coreos.com/v1:ServiceMonitor server-monitor",
+  "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository git-repository",
   "kubernetes:source.toolkit.fluxcd.io/v1:HelmRepository monitoring-repository",
   "pulumi:providers:kubernetes cluster-provider",
 ];
@@ -70,7 +76,7 @@ describe("the shipped stacks as a whole", () => {
       it("deletes everything inside the cluster with the cluster", () => {
         const kind = only(registrationsOf(stack), commandType, "cluster-kind");
         const inCluster = inClusterTypes(registrationsOf(stack));
-        // Every object in expectedResources that lives in the cluster: 14 of them.
+        // Every object in expectedResources that lives in the cluster: 17 of them.
         assert.equal(inCluster.length, expectedResources.filter((entry) => entry.startsWith("kubernetes:")).length);
         for (const registration of inCluster) {
           assert.equal(registration.deletedWith, kind.urn, registration.name);

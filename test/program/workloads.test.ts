@@ -190,7 +190,8 @@ describe("the demo's workloads per environment", () => {
       it(`${stack}: every Flux custom resource waits for the Flux Helm release`, () => {
         const flux = only(registrations(stack), "kubernetes:helm.sh/v3:Release");
         const fluxObjects = registrations(stack).filter(fluxCustomResource);
-        assert.equal(fluxObjects.length, 4);
+        // The image policies, the Prometheus source and release, and the sync from the local Git server.
+        assert.equal(fluxObjects.length, 7);
         for (const registration of fluxObjects) assert.ok(registration.dependencies.includes(flux.urn), registration.name);
       });
 
