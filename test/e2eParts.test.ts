@@ -53,6 +53,7 @@ const sampleRun: Run = {
   projectDir: "/p",
   stateDir: "/s",
   registryPort: 15001,
+  gitPort: 13001,
 };
 
 describe("the end-to-end suite's check that destroy left nothing", () => {

@@ -50,6 +50,8 @@ function realisticAnswer(command: string, args: readonly string[], clusterName: 
   if (words.startsWith("kind export logs ") && words.endsWith(`--name ${clusterName}`))
     return { found: true, exitCode: 1, stdout: "", stderr: `ERROR: unknown cluster "${clusterName}"\n` };
   if (command === "docker" && (args[0] === "exec" || args[0] === "logs")) return noSuchContainer(args[1]!);
+  // docker rm --force of a missing container succeeds (docker/cli#2678), saying so on stderr.
+  if (command === "docker" && args[0] === "rm" && args.includes("--force")) return { ...noSuchContainer(args.at(-1)!), exitCode: 0 };
   return { found: true, exitCode: 127, stdout: "", stderr: `no answer for ${words} in this test\n` };
 }
 
@@ -74,6 +76,7 @@ async function runPhases(
     projectDir: copyProject(`e2e-${id}`),
     stateDir: fs.mkdtempSync(path.join(os.tmpdir(), "gitops-e2e-state-")),
     registryPort: 15001,
+    gitPort: 13001,
   };
   const stopping = new Stopping();
   const timings = path.join(out, "e2e-timings.json");
@@ -128,6 +131,9 @@ async function runPhases(
 function cleanedUp(finished: Finished, options: { destroyed: boolean }) {
   const { pulumiCalls, machineCalls, run } = finished;
   assert.ok(machineCalls.includes(`kind delete cluster --name ${run.clusterName}`), "kind delete (the safety net) ran");
+  for (const container of [`${run.clusterName}-registry`, `${run.clusterName}-git`]) {
+    assert.ok(machineCalls.includes(`docker rm --force --volumes ${container}`), `${container} removed (the safety net)`);
+  }
   assert.ok(pulumiCalls.includes(`stack rm --yes --force ${run.stackName} --non-interactive`), pulumiCalls.join("\n"));
   assert.equal(
     pulumiCalls.some((call) => call.startsWith("destroy ")),
@@ -164,14 +170,15 @@ describe("the end-to-end suite's phases (stub Pulumi, docker and kind)", () => {
       ].join("\n"),
     );
     cleanedUp(finished, { destroyed: true });
-    // Its own cluster name, its local registry on a port of its own with the server's image on
-    // it, each set as the structured value a user sets (--path), not as a JSON string.
+    // Its own cluster name, its local registry and Git server on ports of their own, the server's
+    // image on the registry, each set as the structured value a user sets (--path), not as a JSON string.
     const configSets = finished.pulumiCalls.filter((call) => call.startsWith("config set"));
     assert.deepEqual(configSets, [
       `config set --path gitops:cluster.name --stack ${run.stackName} --plaintext --non-interactive -- ${run.clusterName}`,
       `config set --path gitops:cluster.registry.enabled --stack ${run.stackName} --plaintext --non-interactive -- true`,
       `config set --path gitops:cluster.registry.hostPort --stack ${run.stackName} --plaintext --non-interactive -- 15001`,
       `config set --path gitops:server.image --stack ${run.stackName} --plaintext --non-interactive -- ${run.clusterName}-registry:5000/ricoberger/gitops-using-flux:master-84e319d-1580380800`,
+      `config set --path gitops:cluster.gitServer.hostPort --stack ${run.stackName} --plaintext --non-interactive -- 13001`,
     ]);
   });
 

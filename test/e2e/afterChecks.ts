@@ -28,6 +28,11 @@ export async function nothingLeft(run: Run, stack: Pick<Stack, "exportStack">, o
     throw new CheckFailed(`the local registry container ${registry} is left after destroy`);
   }
   log(`ok: the local registry container ${registry} is gone`);
+  const gitServer = `${run.clusterName}-git`;
+  if ((await on.run("docker", ["container", "inspect", gitServer])).exitCode === 0) {
+    throw new CheckFailed(`the local Git server container ${gitServer} is left after destroy`);
+  }
+  log(`ok: the local Git server container ${gitServer} is gone`);
   const state = (await stack.exportStack()) as { deployment?: { resources?: { urn?: string }[] } };
   const resources = state.deployment?.resources ?? [];
   if (resources.length > 0)
@@ -38,11 +43,11 @@ export async function nothingLeft(run: Run, stack: Pick<Stack, "exportStack">, o
 }
 
 /**
- * The demo's loop up to Git (README, step 8): `npm run release -- <stack> --wait` pushes a new
- * master build into the stack's local registry, and the ImagePolicy reports it. No Git host is
- * needed for that part.
+ * The demo's release (docs/walkthrough.md, step 8): `npm run release -- <stack> --wait` pushes a
+ * new master build into the stack's local registry, and follows Flux until the ImagePolicy
+ * reports it and the automation has pushed its commit to the local Git server. The tag pushed.
  */
-export async function releaseNewTag(run: Run): Promise<void> {
+export async function releaseNewTag(run: Run): Promise<string> {
   // Loaded here, not at the top: a skipped suite must not wait for the Kubernetes client.
   const { main: release } = await import("../../tools/release.ts");
   const prefix = (line: string) => `release | ${line}`;
@@ -56,12 +61,15 @@ export async function releaseNewTag(run: Run): Promise<void> {
       ),
   };
   let err = "";
+  let pushed = "";
   const code = await release([run.stackName, "--wait", "--timeout", "5m"], {
-    stdout: output,
+    stdout: { write: (text: string) => ((pushed += text), output.write(text)) },
     stderr: { write: (text: string) => ((err += text), output.write(text)) },
     env: process.env,
     root: run.projectDir,
   });
   if (code !== 0) throw new CheckFailed(`npm run release -- ${run.stackName} --wait failed: ${err.trim().split("\n").pop() ?? ""}`);
-  log("ok: a released tag reached the ImagePolicy");
+  const tag = pushed.trim().split(":").pop() ?? "";
+  log(`ok: the released tag ${tag} reached the ImagePolicy, and Flux pushed its commit`);
+  return tag;
 }

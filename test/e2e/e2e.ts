@@ -94,6 +94,7 @@ async function main(argv: string[]): Promise<number> {
     projectDir: copyProject(stackName),
     stateDir: fs.mkdtempSync(path.join(os.tmpdir(), "gitops-e2e-state-")),
     registryPort: await freePort(),
+    gitPort: await freePort(),
   };
   const stopping = new Stopping();
   const report = new Report(options.timingsFile, run, await toolVersions(), stopping.signal);

@@ -18,7 +18,7 @@ interface Clients {
   readonly forward: K8s.PortForward;
 }
 
-async function clientsFor(kubeconfig: string, stop: AbortSignal): Promise<Clients> {
+export async function clientsFor(kubeconfig: string, stop: AbortSignal): Promise<Clients> {
   const k8s = await import("@kubernetes/client-node");
   const config = new k8s.KubeConfig();
   config.loadFromString(kubeconfig);
@@ -40,7 +40,7 @@ const isTrue = (conditions: readonly Condition[] | undefined, type: string) =>
  * Polls `check` until it returns undefined (holds) or `timeoutMs` passes. `check` returns what
  * is still wrong; errors (the API not answering yet) count as not yet, and are reported.
  */
-async function waitUntil(
+export async function waitUntil(
   description: string,
   check: () => Promise<string | undefined>,
   timeoutMs: number,

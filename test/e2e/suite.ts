@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import type { Machine } from "../../tools/machine.ts";
 import type { Stopping } from "../../tools/stopping.ts";
 import { nothingLeft, releaseNewTag } from "./afterChecks.ts";
+import { deletedAndPruned, fluxCommitArrived, pulled, pushedAndApplied, serverRunsTag } from "./gitLoop.ts";
 import { log, messageOf } from "./common.ts";
 import { saveDiagnostics } from "./diagnostics.ts";
 import { checkEnvironment } from "./liveChecks.ts";
@@ -62,8 +63,15 @@ export async function runSuite(suite: Suite): Promise<Outcome> {
     // A second look must find nothing to change: the program and the cluster agree.
     await report.time("preview", () => operation("preview", (options) => stack.preview({ ...options, expectNoChanges: true })));
     await report.time("refresh", () => operation("refresh", (options) => stack.refresh({ ...options, expectNoChanges: true })));
-    // After the no-change checks: a new tag changes the ImagePolicy's status.
-    await report.time("release", () => releaseNewTag(run));
+    // The GitOps loop on the stack's local Git server: a push applied, a deletion pruned.
+    await report.time("git push applied", () => pushedAndApplied(run, stack, stopping.signal));
+    await report.time("git deletion pruned", () => deletedAndPruned(run, stack, stopping.signal));
+    // After the no-change checks: a new tag changes the ImagePolicy's status, and Flux commits it.
+    const tag = await report.time("release", () => releaseNewTag(run));
+    await report.time("Flux's commit", () => fluxCommitArrived(run, tag));
+    await report.time("git pull", () => pulled(run));
+    await report.time("up with the new tag", () => operation("up", (options) => stack.up(options)));
+    await report.time("new tag running", () => serverRunsTag(stack, tag, stopping.signal));
     await report.time("destroy", () => operation("destroy", (options) => stack.destroy(options)));
     state.destroyed = true;
     await report.time("nothing left", () => nothingLeft(run, stack, machine));

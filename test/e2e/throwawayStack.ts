@@ -19,7 +19,12 @@ export interface Run {
   readonly stateDir: string;
   /** The local registry's port on 127.0.0.1: a free one, so it never meets a registry of the user's. */
   readonly registryPort: number;
+  /** The local Git server's port on 127.0.0.1: a free one too. */
+  readonly gitPort: number;
 }
+
+/** The local Git server's repository, as a remote of the project copy. */
+export const gitRemoteOf = (run: Pick<Run, "gitPort">) => `http://127.0.0.1:${run.gitPort}/gitops.git`;
 
 /** The server image on the stack's local registry: the tag the registry is filled with on `up`. */
 export const registryImageOf = (run: Pick<Run, "clusterName">) =>
@@ -38,7 +43,11 @@ function stackFileFromBase(text: string): string {
   return document.toString();
 }
 
-/** A copy of the project as a user's clone has it, with node_modules linked, in os.tmpdir(). */
+/**
+ * A copy of the project as a user's clone has it, with node_modules linked, in os.tmpdir(): a Git
+ * checkout (its commit is made once the stack's settings are in: createStack), since `up` fills
+ * the local Git server from it.
+ */
 export function copyProject(stackName: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-e2e-project-"));
   for (const entry of ["infra", "stacks", "Pulumi.yaml", `Pulumi.${baseStack}.yaml`, "package.json", "tsconfig.json"]) {
@@ -49,7 +58,13 @@ export function copyProject(stackName: string): string {
   fs.cpSync(path.join(projectRoot, "stacks", baseStack), path.join(dir, "stacks", stackName), { recursive: true });
   // The new stack starts from dev's settings.
   const baseFile = fs.readFileSync(path.join(projectRoot, `Pulumi.${baseStack}.yaml`), "utf8");
-  fs.writeFileSync(path.join(dir, `Pulumi.${stackName}.yaml`), stackFileFromBase(baseFile));
+  // Its marker names its own ImagePolicy (server-<stack>), so Flux's image updates rewrite its line.
+  const ownMarker = stackFileFromBase(baseFile).replace(`"flux-system:server-${baseStack}"`, `"flux-system:server-${stackName}"`);
+  fs.writeFileSync(path.join(dir, `Pulumi.${stackName}.yaml`), ownMarker);
+  // dev's own stack file stays out of the repository: its marker would be a second one in the
+  // files Flux scans (no harm, as no policy of this cluster has dev's name, but not the user's case).
+  fs.rmSync(path.join(dir, `Pulumi.${baseStack}.yaml`));
+  fs.writeFileSync(path.join(dir, ".gitignore"), "node_modules\n.kube/\n.pulumi-state/\n");
   return dir;
 }
 
@@ -95,7 +110,30 @@ export async function createStack(run: Run, pulumi: PulumiSetup, created: (stack
   await stack.setConfig("gitops:cluster.registry.enabled", { value: "true" }, true);
   await stack.setConfig("gitops:cluster.registry.hostPort", { value: String(run.registryPort) }, true);
   await stack.setConfig("gitops:server.image", { value: registryImageOf(run) }, true);
+  // Its own local Git server, on a free port, filled from the copy's commit: made now, with these settings in.
+  await stack.setConfig("gitops:cluster.gitServer.hostPort", { value: String(run.gitPort) }, true);
+  await commitAll(run.projectDir, "the end-to-end stack");
   return stack;
+}
+
+/** Runs git in the project copy, with an identity of its own; its output on failure. */
+export async function gitIn(dir: string, ...args: string[]): Promise<string> {
+  const { execFile } = await import("node:child_process");
+  return new Promise((resolve, reject) =>
+    execFile(
+      "git",
+      ["-c", "user.name=gitops e2e", "-c", "user.email=e2e@gitops.invalid", ...args],
+      { cwd: dir, encoding: "utf8", env: { ...process.env, GIT_TERMINAL_PROMPT: "0" } },
+      (error, stdout, stderr) => (error ? reject(new Error(`git ${args.join(" ")}: ${stderr.trim() || error.message}`)) : resolve(stdout)),
+    ),
+  );
+}
+
+/** Commits everything in the project copy (made a repository on first use). */
+export async function commitAll(dir: string, message: string): Promise<void> {
+  if (!fs.existsSync(path.join(dir, ".git"))) await gitIn(dir, "init", "--quiet", "--initial-branch", "main");
+  await gitIn(dir, "add", "-A");
+  await gitIn(dir, "commit", "--quiet", "--allow-empty", "-m", message);
 }
 
 /** Pulumi's output, line by line, behind a prefix. */
@@ -158,10 +196,14 @@ export async function cleanup(run: Run, state: State, machine: Machine): Promise
       log(`cleanup: destroy failed (ignored): ${messageOf(error).split("\n")[0]}`);
     }
   }
-  // Safety net: kind deletes a missing cluster without error.
+  // Safety net: kind deletes a missing cluster without error, docker rm --force a missing container.
   log(`cleanup: kind delete cluster --name ${run.clusterName}`);
   const kindDelete = await machine.run("kind", ["delete", "cluster", "--name", run.clusterName]);
   if (kindDelete.exitCode !== 0) log(`cleanup: kind delete cluster --name ${run.clusterName} failed; delete it by hand`);
+  for (const container of [`${run.clusterName}-registry`, `${run.clusterName}-git`]) {
+    const removed = await machine.run("docker", ["rm", "--force", "--volumes", container]);
+    if (removed.exitCode !== 0) log(`cleanup: docker rm --force --volumes ${container} failed; remove it by hand`);
+  }
   if (state.stack) {
     try {
       await state.stack.workspace.removeStack(run.stackName, { force: true });
