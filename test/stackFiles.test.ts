@@ -221,20 +221,22 @@ describe("two environments that would fight", () => {
     }
   });
 
+  /** The clashes between dev and prod with these stack files. */
+  const check = (dev: string, prod: string) => {
+    const copy = projectCopy({ "Pulumi.dev.yaml": dev, "Pulumi.prod.yaml": prod });
+    try {
+      return clashes(["dev", "prod"].map((name) => loadEnvironment(name, copy.root))).map((clash) => clash.message);
+    } finally {
+      copy.remove();
+    }
+  };
+
   it("local registries: two on one host port clash, as does one on a port another's mapping takes; the shipped ports do not", () => {
     // Both shipped stack files turn their registry on, each on its own port.
     const registryOn = (file: string) => {
       const text = shipped(file);
       assert.match(text, / {4}registry:\n(?: {6}.*\n)* {6}enabled: true\n/, file);
       return text;
-    };
-    const check = (dev: string, prod: string) => {
-      const copy = projectCopy({ "Pulumi.dev.yaml": dev, "Pulumi.prod.yaml": prod });
-      try {
-        return clashes(["dev", "prod"].map((name) => loadEnvironment(name, copy.root))).map((clash) => clash.message);
-      } finally {
-        copy.remove();
-      }
     };
     // prod's stack file gives its registry 5002, dev's takes the default 5001.
     assert.deepEqual(check(registryOn("Pulumi.dev.yaml"), registryOn("Pulumi.prod.yaml")), []);
@@ -255,14 +257,6 @@ describe("two environments that would fight", () => {
     // Both shipped stack files turn their Git server on: here on the given port.
     const gitServerOn = (file: string, port: number) =>
       shipped(file).replace(/( {4}gitServer:\n {6}enabled: true\n)(?: {6}hostPort: \d+\n)?/, `$1      hostPort: ${port}\n`);
-    const check = (dev: string, prod: string) => {
-      const copy = projectCopy({ "Pulumi.dev.yaml": dev, "Pulumi.prod.yaml": prod });
-      try {
-        return clashes(["dev", "prod"].map((name) => loadEnvironment(name, copy.root))).map((clash) => clash.message);
-      } finally {
-        copy.remove();
-      }
-    };
     assert.deepEqual(check(gitServerOn("Pulumi.dev.yaml", 3001), gitServerOn("Pulumi.prod.yaml", 3002)), []);
     assert.deepEqual(check(gitServerOn("Pulumi.dev.yaml", 3001), gitServerOn("Pulumi.prod.yaml", 3001)), [
       "dev and prod both take TCP port 3001 on 127.0.0.1 (dev: cluster.gitServer.hostPort, prod: cluster.gitServer.hostPort): change one",

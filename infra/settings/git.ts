@@ -233,6 +233,9 @@ export function resolveGit(
   const hidden = (name: string, message: string) => problems.push(`${project}:${name}: (value hidden) — ${message}`);
   const githubTokenUnused = (why: string) =>
     hidden("githubToken", `is only used to add the generated deploy key to an ssh://git@github.com repository; ${why}`);
+  // What Flux reads and how often, whichever repository it is.
+  const { branch, path, interval, prune, timeout, healthTimeout } = git;
+  const fetching = { branch, path, interval, prune, timeout, healthTimeout };
   const imageUpdates = (byDefault: boolean) =>
     (git.imageUpdates.enabled ?? byDefault) && { imageUpdates: { interval: git.imageUpdates.interval, author: git.imageUpdates.author } };
   if (location === undefined) {
@@ -255,25 +258,11 @@ export function resolveGit(
         port: 23232,
         repository: localServer.repository,
       },
-      branch: git.branch,
-      path: git.path,
-      interval: git.interval,
-      prune: git.prune,
-      timeout: git.timeout,
-      healthTimeout: git.healthTimeout,
+      ...fetching,
       ...imageUpdates(true),
     };
   }
-  const common: GitSyncCommon = {
-    location,
-    branch: git.branch,
-    path: git.path,
-    interval: git.interval,
-    prune: git.prune,
-    timeout: git.timeout,
-    healthTimeout: git.healthTimeout,
-    ...imageUpdates(false),
-  };
+  const common: GitSyncCommon = { location, ...fetching, ...imageUpdates(false) };
   if (location.scheme === "ssh") {
     if (secrets.gitToken !== undefined) hidden("gitToken", "is only used with https:// URLs; git.url is ssh://");
     const { gitSshPrivateKey, githubToken } = secrets;
