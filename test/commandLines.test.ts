@@ -134,6 +134,18 @@ describe("npm run up|preview|destroy's command line", { concurrency: true }, () 
     }),
   );
 
+  it(
+    "passes Pulumi's options on as written: a short option with its value attached (-v9) stays one word, --output takes its value",
+    withFixture(async ({ stub, lifecycle }) => {
+      const result = await lifecycle(["preview", "dev", "--no-preflight", "-v9", "-p8", "--output", "json"]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.ok(
+        stub.calls().some((call) => call.startsWith("preview --stack dev -v9 -p8 --output json ")),
+        stub.calls().join("\n"),
+      );
+    }),
+  );
+
   it("preview's help offers no --yes (it never asks); up's and destroy's do", () => {
     assert.equal(
       lifecycleHelp("preview").options.some(([option]) => option === "--yes"),

@@ -63,7 +63,7 @@ describe("npm run destroy of an environment with its local Git server", () => {
         assert.match(
           behind.stderr,
           new RegExp(
-            `^gitops: warning: dev: the local Git server holds commit ${flux.slice(0, 7)} on main, which this checkout does not have \\(Flux's image updates\\): destroy deletes it with the server\\. To keep it, first: git pull dev main$`,
+            `^gitops: warning: dev: the local Git server holds commit ${flux.slice(0, 7)} on main, which this checkout does not have \\(Flux's image updates\\): destroy deletes it with the server\\. To keep it, first: git pull --autostash dev main$`,
             "m",
           ),
         );

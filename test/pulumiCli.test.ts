@@ -125,6 +125,25 @@ describe("the Pulumi CLI the tools run", () => {
   );
 
   it(
+    "an installer that fails: its own last words, not the Automation API's wrapping, say why",
+    withFixture(async ({ stub, lifecycle }) => {
+      const home = fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-home-"));
+      try {
+        const failing =
+          "#!/bin/sh\necho 'downloading pulumi-v3.270.0-linux-x64.tar.gz' >&2\necho 'error: the download failed: 404 Not Found' >&2\nexit 1\n";
+        await withInstallScript(failing, async () => {
+          const result = await lifecycle(["up", "dev", "--no-preflight", "--yes"], { env: { PULUMI_HOME: home } });
+          assert.equal(result.code, 127);
+          assert.match(result.stderr, /: error: the download failed: 404 Not Found — connect to the internet/);
+        });
+        assert.deepEqual(stub.calls(), []);
+      } finally {
+        fs.rmSync(home, { recursive: true, force: true });
+      }
+    }),
+  );
+
+  it(
     "npm run pulumi passes its arguments to that CLI, with the project's state folder and demo passphrase",
     withFixture(async ({ stub, project }) => {
       const io = captureIo({ root: project.root, env: stub.env() });

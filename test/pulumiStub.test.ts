@@ -74,6 +74,10 @@ describe("the Pulumi stub, as the Pulumi CLI", { concurrency: true }, () => {
       assert.deepEqual([long.status, long.stderr], [1, "error: unknown flag: --bogus\n"]);
       const short = await pulumi(["preview", "--stack", "dev", "-z"]);
       assert.deepEqual([short.status, short.stderr], [1, "error: unknown shorthand flag: 'z' in -z\n"]);
+      // pflag's shorthand: a value attached (-p8), booleans together (-fy); an unknown letter among them is named.
+      assert.equal((await pulumi(["preview", "--stack", "dev", "-p8"])).status, 0);
+      const cluster = await pulumi(["up", "--stack", "dev", "-fzy"]);
+      assert.deepEqual([cluster.status, cluster.stderr], [1, "error: unknown shorthand flag: 'z' in -fzy\n"]);
       // A flag of another command is unknown here too.
       const other = await pulumi(["stack", "select", "dev", "--yes"]);
       assert.deepEqual([other.status, other.stderr], [1, "error: unknown flag: --yes\n"]);

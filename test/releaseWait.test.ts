@@ -75,7 +75,7 @@ current-context: kind-gitops-dev
       "gitops: [<n>s] ImagePolicy server-dev at master-84e319d-1580380800",
       `gitops: [<n>s] ImagePolicy server-dev picked ${pushedTag}`,
       "gitops: [<n>s] waiting for Flux to commit the new tag",
-      "gitops: [<n>s] Flux pushed commit 0123abc: git pull && npm run up -- dev",
+      "gitops: [<n>s] Flux pushed commit 0123abc: git pull --autostash && npm run up -- dev",
     ]);
   });
 
@@ -90,8 +90,8 @@ current-context: kind-gitops-dev
     assert.equal(result.code, 0, result.err);
     assert.match(
       result.err,
-      /^gitops: then Flux commits it to the local Git server, http:\/\/127\.0\.0\.1:3001\/gitops\.git \(main\) within git\.imageUpdates\.interval 5m: git pull dev main && npm run up -- dev rolls it out$/m,
+      /^gitops: then Flux commits it to the local Git server, http:\/\/127\.0\.0\.1:3001\/gitops\.git \(main\) within git\.imageUpdates\.interval 5m: git pull --autostash dev main && npm run up -- dev rolls it out$/m,
     );
-    assert.match(result.err, /^gitops: \[\d+s\] Flux pushed commit 0123abc: git pull dev main && npm run up -- dev$/m);
+    assert.match(result.err, /^gitops: \[\d+s\] Flux pushed commit 0123abc: git pull --autostash dev main && npm run up -- dev$/m);
   });
 });

@@ -17,7 +17,8 @@ export interface Unpulled {
  */
 export async function unpulledCommit({ git, stack }: Settings, root: string, machine: Machine): Promise<Unpulled | undefined> {
   if (git.mode !== "local") return undefined;
-  const listed = await machine.run("git", ["-C", root, "ls-remote", git.server.hostUrl, `refs/heads/${git.branch}`]);
+  // Never through an HTTP proxy (an empty http.proxy turns proxying off): the server is on 127.0.0.1.
+  const listed = await machine.run("git", ["-C", root, "-c", "http.proxy=", "ls-remote", git.server.hostUrl, `refs/heads/${git.branch}`]);
   const commit = listed.exitCode === 0 ? /^([0-9a-f]{40,64})\s/.exec(listed.stdout)?.[1] : undefined;
   if (commit === undefined) return undefined;
   const known = await machine.run("git", ["-C", root, "cat-file", "-e", `${commit}^{commit}`]);
@@ -27,4 +28,4 @@ export async function unpulledCommit({ git, stack }: Settings, root: string, mac
 /** What destroy says first about such a commit, and how to keep it. */
 export const unpulledWarning = ({ stack, branch, commit }: Unpulled) =>
   `gitops: warning: ${stack}: the local Git server holds commit ${commit.slice(0, 7)} on ${branch}, which this checkout does not have ` +
-  `(Flux's image updates): destroy deletes it with the server. To keep it, first: git pull ${stack} ${branch}`;
+  `(Flux's image updates): destroy deletes it with the server. To keep it, first: git pull --autostash ${stack} ${branch}`;

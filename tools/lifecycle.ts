@@ -91,7 +91,7 @@ const pulumiOptionsWithValue = new Set(
     "--stack -s --config-file --client --exec-kind --exec-agent --event-log --message -m --parallel -p --target -t " +
     "--exclude -x --config -c --replace --target-replace --policy-pack --policy-pack-config --attach-debugger --plan " +
     "--save-plan --import-file --secrets-provider --color --cwd -C --memprofilerate --otel-traces --profiling --tracing " +
-    "--tracing-header --verbose -v"
+    "--tracing-header --verbose -v --output"
   ).split(" "),
 );
 const isPulumiValue = (option: string) => pulumiOptionsWithValue.has(option);
@@ -114,12 +114,16 @@ export function readCommandLine(argv: readonly string[]) {
   let env: string | undefined;
   const extra: string[] = [];
   const forPulumi: string[] = [];
+  // Options go to Pulumi as written: parseArgs splits a short cluster (-v9, -p8) into one token a letter.
+  const passed = new Set<number>();
   let afterTerminator = false;
   for (const token of tokens) {
     if (token.kind === "option-terminator") afterTerminator = true;
     else if (token.kind === "option" && !afterTerminator && ours.has(token.name)) continue;
-    else if (token.kind === "option") forPulumi.push(token.inlineValue ? `${token.rawName}=${token.value}` : token.rawName);
-    else if (afterTerminator) forPulumi.push(token.value);
+    else if (token.kind === "option") {
+      if (!passed.has(token.index)) forPulumi.push(argv[token.index]!);
+      passed.add(token.index);
+    } else if (afterTerminator) forPulumi.push(token.value);
     // A word right after an option that takes a value (--target URN) is that value.
     else if (forPulumi.length > 0 && isPulumiValue(forPulumi.at(-1)!)) forPulumi.push(token.value);
     else if (env === undefined) env = token.value;

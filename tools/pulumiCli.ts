@@ -78,9 +78,28 @@ export async function ensurePulumiCli(
   try {
     await install(cli);
   } catch (error) {
-    const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    const reason = installFailure(error);
     return `could not download the Pulumi CLI v${cli.version} into ${cli.root}: ${reason} — connect to the internet and run this again, or install that release there yourself (https://www.pulumi.com/docs/iac/download-install/: install.sh --install-root ${cli.root} --version ${cli.version}); without it, npm run render -- <env> still works`;
   }
   if (!isExecutable(cli.binary)) return `the Pulumi installer finished, but ${cli.binary} is not there`;
   return undefined;
+}
+
+/**
+ * Why the installer failed, in one line: the Automation API wraps a failed install.sh as
+ * "code: -2 ..." with the script's own words on its stderr (automation/cmd.js exec), whose last
+ * line says what went wrong; a failed download is a plain error.
+ */
+function installFailure(error: unknown): string {
+  const stderr = (error as { commandResult?: { stderr?: unknown } }).commandResult?.stderr;
+  const said =
+    typeof stderr === "string"
+      ? stderr
+          .split("\n")
+          .map((line) => line.trim())
+          .filter((line) => line !== "")
+          .at(-1)
+      : undefined;
+  if (said !== undefined) return said;
+  return error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error);
 }

@@ -167,7 +167,9 @@ function nextSteps(target: Target, tag: string, tags: readonly string[]): { line
 /** What the user runs once Flux has committed a tag: fetch the commit into this checkout, then update. */
 function rollOut({ git, stack }: Settings): string {
   // The local server is a remote of its own, named after the environment (the stack output gitRemote).
-  const pull = git.mode === "local" ? `git pull ${stack} ${git.branch}` : "git pull";
+  // --autostash: the stack file holds Pulumi's encryptionsalt since the stack was created,
+  // uncommitted, and a plain pull of Flux's change to the same file would refuse to merge.
+  const pull = git.mode === "local" ? `git pull --autostash ${stack} ${git.branch}` : "git pull --autostash";
   return `${pull} && npm run up -- ${stack}`;
 }
 

@@ -61,7 +61,8 @@ if [ -n "$(git status --porcelain --untracked-files=no)" ]; then
 fi
 # A server that has just started may not answer yet; never ask for a password (there is none).
 for attempt in $(seq 1 "$GIT_ATTEMPTS"); do
-  if GIT_TERMINAL_PROMPT=0 git push --quiet "$GIT_HOST_URL" "HEAD:refs/heads/$GIT_BRANCH" >&2; then break; fi
+  # Never through an HTTP proxy: an empty http.proxy turns proxying off, whatever http_proxy says.
+  if GIT_TERMINAL_PROMPT=0 git -c http.proxy= push --quiet "$GIT_HOST_URL" "HEAD:refs/heads/$GIT_BRANCH" >&2; then break; fi
   if [ "$attempt" = "$GIT_ATTEMPTS" ]; then
     echo "the local Git server does not take the push of this checkout to $GIT_HOST_URL (see above)" >&2
     exit 1

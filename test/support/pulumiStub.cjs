@@ -85,7 +85,7 @@ if (env.STUB_HOLD && args.join(" ").startsWith(env.STUB_HOLD)) {
 const rootFlags =
   "--color= --cwd|-C= --disable-integrity-checking --emoji|-e --fully-qualify-stack-names|-Q --logflow --logtostderr --memprofilerate= --non-interactive --otel-traces= --profiling= --tracing= --tracing-header= --verbose|-v= --help|-h";
 const operationFlags =
-  "--stack|-s= --config-file= --client= --exec-kind= --exec-agent= --event-log= --message|-m= --parallel|-p= --target|-t= --diff --expect-no-changes --json|-j --debug|-d --suppress-outputs --suppress-progress --suppress-permalink --show-sames --show-replacement-steps --skip-preview|-f --yes|-y --refresh|-r --target-dependents --exclude|-x= --exclude-dependents --config|-c= --config-path --run-program --neo --copilot --skip-plugin-pre-install --skip-config-validation --urns";
+  "--stack|-s= --config-file= --client= --exec-kind= --exec-agent= --event-log= --message|-m= --parallel|-p= --target|-t= --diff --expect-no-changes --json|-j --debug|-d --suppress-outputs --suppress-progress --suppress-permalink --show-sames --show-replacement-steps --skip-preview|-f --yes|-y --refresh|-r --target-dependents --exclude|-x= --exclude-dependents --config|-c= --config-path --run-program --neo --copilot --skip-plugin-pre-install --skip-config-validation --urns --output=";
 const commandFlags = {
   up: `${operationFlags} --replace= --target-replace= --policy-pack= --policy-pack-config= --show-config --show-reads --show-secrets --show-full-output --secrets-provider= --strict --continue-on-error --attach-debugger= --plan= --ignore-protect`,
   preview: `${operationFlags} --replace= --target-replace= --policy-pack= --policy-pack-config= --show-config --show-reads --show-secrets --show-full-output --save-plan= --import-file= --ignore-protect`,
@@ -121,6 +121,19 @@ for (let index = 0; index < args.length; index++) {
   }
   if (!arg.startsWith("-")) {
     words.push(arg);
+    continue;
+  }
+  // pflag's shorthand: -p8 is -p with the value 8 attached; -fy, booleans -f and -y.
+  if (!arg.startsWith("--") && arg.length > 2 && !arg.includes("=")) {
+    for (let at = 1; at < arg.length; at++) {
+      const short = spec.get(`-${arg[at]}`);
+      if (!short) fail(`unknown shorthand flag: '${arg[at]}' in ${arg}`, 1);
+      if (short.valued) {
+        flags.set(short.long, at + 1 < arg.length ? arg.slice(at + 1) : args[++index]);
+        break;
+      }
+      flags.set(short.long, "true");
+    }
     continue;
   }
   const [name, inline] = arg.split(/=(.*)/s);
