@@ -56,8 +56,9 @@ docker run --detach --restart=always --name "$GIT_NAME" --network kind \\
   --label "${containerOwnerLabel}=$owner" --log-opt max-size=10m \\
   --env SOFT_SERVE_ANON_ACCESS=read-write --env SOFT_SERVE_HTTP_PUBLIC_URL="http://127.0.0.1:$GIT_PORT" \\
   --publish "127.0.0.1:$GIT_PORT:23232" "$GIT_IMAGE" >&2
-if [ -n "$(git status --porcelain --untracked-files=no)" ]; then
-  echo "uncommitted changes are not pushed to the local Git server: it gets commit \${commit:0:7}; commit them, then git push $PULUMI_STACK_NAME" >&2
+changed="$(git status --porcelain --untracked-files=no | cut -c4- | tr '\n' ' ')"
+if [ -n "$changed" ]; then
+  echo "uncommitted changes (\${changed% }) are not pushed to the local Git server: it gets commit \${commit:0:7}; commit them, then git push $PULUMI_STACK_NAME HEAD:$GIT_BRANCH (Pulumi writes a new stack's encryptionsalt into its stack file: commit that once too)" >&2
 fi
 # A server that has just started may not answer yet; never ask for a password (there is none).
 for attempt in $(seq 1 "$GIT_ATTEMPTS"); do

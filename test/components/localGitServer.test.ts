@@ -127,7 +127,7 @@ describe("the LocalGitServer component and its scripts", () => {
       assert.match(
         result.stderr,
         new RegExp(
-          `^uncommitted changes are not pushed to the local Git server: it gets commit ${head.slice(0, 7)}; commit them, then git push dev$`,
+          `^uncommitted changes \\(Pulumi\\.dev\\.yaml\\) are not pushed to the local Git server: it gets commit ${head.slice(0, 7)}; commit them, then git push dev HEAD:main \\(Pulumi writes a new stack's encryptionsalt into its stack file: commit that once too\\)$`,
           "m",
         ),
       );
