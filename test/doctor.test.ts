@@ -8,6 +8,7 @@ import { describe, it } from "node:test";
 import { main } from "../tools/doctor.ts";
 import type { Machine } from "../tools/machine.ts";
 import { pinnedPulumiVersion } from "../tools/pulumiCli.ts";
+import { gitOfHealthyCheckout } from "./support/preflight.ts";
 import { captureIo, projectCopy } from "./helpers.ts";
 
 const usage = "usage: npm run doctor -- [<env>...|--all]   (environments: dev, prod)";
@@ -19,6 +20,8 @@ function machine(programs: Record<string, string>, busyPorts: number[] = []): Ma
     arch: "x64",
     nodeVersion: "v22.23.3",
     run: (command, args) => {
+      const git = gitOfHealthyCheckout(command, args);
+      if (git) return Promise.resolve(git);
       const found = Object.keys(programs).some((key) => key.split(" ")[0] === command);
       const stdout = programs[[command, ...args].join(" ")];
       return Promise.resolve(
@@ -71,6 +74,7 @@ describe("npm run doctor", () => {
         "ok    kind     v0.32.0",
         "ok    kubectl  v1.36.1",
         "ok    inotify  limits fit two clusters",
+        "ok    git      git version 2.43.0; commit 84e319d fills the local Git server of dev, prod",
         "ok    mirrors  not started yet: the next npm run up starts them (npm run mirrors -- status)",
         "warn  dockerhub this machine and the Docker Hub mirror pull from Docker Hub anonymously: 10 pulls per hour per IP address — docker login (for this machine's own pulls); export DOCKER_HUB_USERNAME and DOCKER_HUB_TOKEN (a read-only access token), then npm run up, so the mirror pulls as you; nothing is written into the project",
         "preflight for dev, prod: ready (<t>s)",
@@ -92,6 +96,7 @@ describe("npm run doctor", () => {
         "FAIL  kind     kind is not installed — https://kind.sigs.k8s.io/docs/user/quick-start/#installation",
         "ok    kubectl  v1.36.1",
         "ok    inotify  limits fit two clusters",
+        "ok    git      git version 2.43.0; commit 84e319d fills the local Git server of dev",
         "ok    mirrors  not started yet: the next npm run up starts them (npm run mirrors -- status)",
         "warn  dockerhub this machine and the Docker Hub mirror pull from Docker Hub anonymously: 10 pulls per hour per IP address — docker login (for this machine's own pulls); export DOCKER_HUB_USERNAME and DOCKER_HUB_TOKEN (a read-only access token), then npm run up, so the mirror pulls as you; nothing is written into the project",
         "gitops: without Docker and kind, npm run render -- <env> still works: it shows what a stack would apply, offline",
@@ -136,6 +141,7 @@ describe("npm run doctor", () => {
           "ok    kind     v0.32.0",
           "ok    kubectl  v1.36.1",
           "ok    inotify  limits fit two clusters",
+          "ok    git      git version 2.43.0; commit 84e319d fills the local Git server of dev, prod",
           "FAIL  config   broken: its settings are invalid (above)",
           "ok    mirrors  not started yet: the next npm run up starts them (npm run mirrors -- status)",
           "warn  dockerhub this machine and the Docker Hub mirror pull from Docker Hub anonymously: 10 pulls per hour per IP address — docker login (for this machine's own pulls); export DOCKER_HUB_USERNAME and DOCKER_HUB_TOKEN (a read-only access token), then npm run up, so the mirror pulls as you; nothing is written into the project",

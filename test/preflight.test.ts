@@ -9,6 +9,7 @@ import { describe, it } from "node:test";
 import {
   checkAmd64Emulation,
   checkDocker,
+  checkGitCheckout,
   checkHostPorts,
   checkInotify,
   checkKind,
@@ -94,6 +95,43 @@ describe("preflight checks", () => {
       (await checkPulumi(machine({ "pulumi version": { stdout: "warning: no version\n" } }), pinnedCli)).status,
       "fail",
       "no version in what it printed",
+    );
+  });
+
+  it("git: a local Git server needs git, a commit and a full history in the checkout it is filled from", async () => {
+    /** A machine whose git answers `answers` (by its words after -C <dir>), or that has no git. */
+    const withGit = (answers: Record<string, string> | undefined) => {
+      const base = machine({});
+      return {
+        ...base,
+        run: (command: string, args: readonly string[]) => {
+          if (command !== "git") return base.run(command, args);
+          if (answers === undefined) return Promise.resolve({ found: false, exitCode: null, stdout: "" });
+          const stdout = answers[(args[0] === "-C" ? args.slice(2) : args).join(" ")];
+          return Promise.resolve(stdout === undefined ? { found: true, exitCode: 128, stdout: "" } : { found: true, exitCode: 0, stdout });
+        },
+      };
+    };
+    const version = { "--version": "git version 2.43.0\n" };
+    const commit = { "rev-parse --verify --quiet HEAD": "84e319d0a1b2c3d4e5f60718293a4b5c6d7e8f90\n" };
+    assert.deepEqual(await checkGitCheckout(withGit(undefined), "/p", ["dev"]), {
+      name: "git",
+      status: "fail",
+      detail: "git is not installed (dev: the local Git server is filled from this checkout) — install git",
+    });
+    assert.deepEqual(await checkGitCheckout(withGit(version), "/p", ["dev"]), {
+      name: "git",
+      status: "fail",
+      detail:
+        "this project folder is not a Git repository with a commit (dev: the local Git server is filled from this checkout) — git init && git add -A && git commit -m 'GitOps demo'",
+    });
+    assert.deepEqual(
+      await checkGitCheckout(withGit({ ...version, ...commit, "rev-parse --is-shallow-repository": "true\n" }), "/p", ["dev", "prod"]),
+      {
+        name: "git",
+        status: "fail",
+        detail: "this checkout is shallow (dev, prod: the local Git server is filled from this checkout) — git fetch --unshallow",
+      },
     );
   });
 
@@ -273,6 +311,7 @@ describe("what the environments need from the machine", () => {
           { env: "web", address: "127.0.0.1", port: 5005, setting: "cluster.registry.hostPort" },
           { env: "web", address: "127.0.0.1", port: 3005, setting: "cluster.gitServer.hostPort" },
         ],
+        gitServers: ["dev", "web"],
       });
     } finally {
       project.remove();

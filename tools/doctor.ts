@@ -32,7 +32,7 @@ export async function runPreflight(
   invalid: readonly string[] = [],
 ): Promise<boolean> {
   const started = Date.now();
-  const results = [...(await preflight(machine, needsOf(environments), purpose, pulumi)), ...problems];
+  const results = [...(await preflight(machine, needsOf(environments), purpose, pulumi, io.root)), ...problems];
   const failed = results.filter((result) => result.status === "fail").length;
   say(io.stderr, formatResults(results));
   if (results.some((result) => result.status === "fail" && (result.name === "docker" || result.name === "kind"))) {

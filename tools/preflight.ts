@@ -19,6 +19,8 @@ export interface Needs {
   /** Environments that create a kind cluster (they need Docker and kind). */
   readonly kindClusters: readonly { readonly env: string; readonly name: string }[];
   readonly hostPorts: readonly { readonly env: string; readonly address: string; readonly port: number; readonly setting: string }[];
+  /** Environments whose local Git server `up` fills from this checkout (they need git and a commit). */
+  readonly gitServers?: readonly string[];
 }
 
 /**
@@ -199,7 +201,36 @@ export async function checkHostPorts(machine: Machine, needs: Needs, runningClus
 }
 
 /** Runs at once every check `purpose` needs; none needs a cluster. */
-export async function preflight(machine: Machine, needs: Needs, purpose: Purpose, pulumi: PulumiCli): Promise<CheckResult[]> {
+/**
+ * The checkout a local Git server is filled from (`up`'s create script checks the same, later,
+ * inside Pulumi): git on PATH, a commit, not a shallow clone.
+ */
+export async function checkGitCheckout(machine: Machine, root: string, environments: readonly string[]): Promise<CheckResult> {
+  const which = `${environments.join(", ")}: the local Git server is filled from this checkout`;
+  const version = await machine.run("git", ["--version"]);
+  if (!version.found) return fail("git", `git is not installed (${which}) — install git`);
+  const head = await machine.run("git", ["-C", root, "rev-parse", "--verify", "--quiet", "HEAD"]);
+  if (head.exitCode !== 0) {
+    return fail(
+      "git",
+      `this project folder is not a Git repository with a commit (${which}) — git init && git add -A && git commit -m 'GitOps demo'`,
+    );
+  }
+  const shallow = await machine.run("git", ["-C", root, "rev-parse", "--is-shallow-repository"]);
+  if (shallow.stdout.trim() === "true") return fail("git", `this checkout is shallow (${which}) — git fetch --unshallow`);
+  return ok(
+    "git",
+    `${version.stdout.trim()}; commit ${head.stdout.trim().slice(0, 7)} fills the local Git server of ${environments.join(", ")}`,
+  );
+}
+
+export async function preflight(
+  machine: Machine,
+  needs: Needs,
+  purpose: Purpose,
+  pulumi: PulumiCli,
+  root?: string,
+): Promise<CheckResult[]> {
   // preview touches no cluster: it needs neither Docker nor kind.
   const usesKind = needs.kindClusters.length > 0 && purpose !== "preview";
   const creates = usesKind && (purpose === "up" || purpose === "doctor");
@@ -214,6 +245,7 @@ export async function preflight(machine: Machine, needs: Needs, purpose: Purpose
     creates ? checkInotify(machine, purpose === "up" ? needs.kindClusters.length : 1) : none,
     creates ? checkAmd64Emulation(machine) : none,
     creates ? runningClusters.then((running) => checkHostPorts(machine, needs, running)) : none,
+    creates && needs.gitServers && root !== undefined ? checkGitCheckout(machine, root, needs.gitServers) : none,
   ]);
   return results.flat().filter((result): result is CheckResult => result !== undefined);
 }
@@ -222,6 +254,7 @@ export async function preflight(machine: Machine, needs: Needs, purpose: Purpose
 export function needsOf(environments: readonly { readonly name: string; readonly settings: Settings }[]): Needs {
   const clusters: { env: string; name: string }[] = [];
   const hostPorts: { env: string; address: string; port: number; setting: string }[] = [];
+  const gitServers: string[] = [];
   for (const { name: env, settings } of environments) {
     if (settings.cluster.kind !== "kind") continue;
     clusters.push({ env, name: settings.cluster.name });
@@ -229,9 +262,12 @@ export function needsOf(environments: readonly { readonly name: string; readonly
       hostPorts.push({ env, address: mapping.listenAddress, port: mapping.hostPort, setting: "cluster.extraPortMappings" });
     const { registry, gitServer } = settings.cluster;
     if (registry) hostPorts.push({ env, address: "127.0.0.1", port: registry.hostPort, setting: "cluster.registry.hostPort" });
-    if (gitServer) hostPorts.push({ env, address: "127.0.0.1", port: gitServer.hostPort, setting: "cluster.gitServer.hostPort" });
+    if (gitServer) {
+      hostPorts.push({ env, address: "127.0.0.1", port: gitServer.hostPort, setting: "cluster.gitServer.hostPort" });
+      gitServers.push(env);
+    }
   }
-  return { kindClusters: clusters, hostPorts };
+  return { kindClusters: clusters, hostPorts, ...(gitServers.length > 0 && { gitServers }) };
 }
 
 /** One line per check; failed ones say what is wrong and how to fix it. */

@@ -10,6 +10,7 @@ import { main } from "../../tools/lifecycle.ts";
 import type { Signals } from "../../tools/stopping.ts";
 import type { CommandResult, Machine } from "../../tools/machine.ts";
 import { captureIo, projectCopy } from "../helpers.ts";
+import { gitOfHealthyCheckout } from "./preflight.ts";
 import { createPulumiStub, type PulumiStub } from "./pulumiStub.ts";
 
 /** A machine with Pulumi, Docker, kind (which runs `clusters`) and kubectl, less the programs `missing` names. */
@@ -27,6 +28,8 @@ export function machine(options: { clusters?: string[]; missing?: string[] } = {
     nodeVersion: "v22.23.3",
     run: (command, args): Promise<CommandResult> => {
       if (options.missing?.includes(command)) return Promise.resolve({ found: false, exitCode: null, stdout: "" });
+      const git = gitOfHealthyCheckout(command, args);
+      if (git) return Promise.resolve(git);
       const stdout = programs[[command, ...args].join(" ")];
       return Promise.resolve(stdout === undefined ? { found: true, exitCode: 1, stdout: "" } : { found: true, exitCode: 0, stdout });
     },

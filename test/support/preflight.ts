@@ -20,6 +20,8 @@ export function machine(programs: Programs, options: MachineOptions = {}): Machi
     arch: options.arch ?? "x64",
     nodeVersion: options.node ?? "v22.23.3",
     run: (command, args): Promise<CommandResult> => {
+      const git = programs["git --version"] === undefined ? gitOfHealthyCheckout(command, args) : undefined;
+      if (git) return Promise.resolve(git);
       const known = Object.keys(programs).some((key) => key.split(" ")[0] === command);
       const program = programs[[command, ...args].join(" ")];
       if (!known) return Promise.resolve({ found: false, exitCode: null, stdout: "" });
@@ -60,3 +62,19 @@ export const pinnedCli: PulumiCli = {
   binary: `/home/user/.pulumi/versions/${pinnedPulumiVersion}/bin/pulumi`,
   installed: true,
 };
+
+/**
+ * git in a checkout with a commit, not shallow, whatever folder it is asked about (`git -C <dir>`):
+ * what the preflight asks before a local Git server is filled; undefined for other commands.
+ */
+export function gitOfHealthyCheckout(command: string, args: readonly string[]): CommandResult | undefined {
+  if (command !== "git") return undefined;
+  const words = (args[0] === "-C" ? args.slice(2) : args).join(" ");
+  const answers: Record<string, string> = {
+    "--version": "git version 2.43.0\n",
+    "rev-parse --verify --quiet HEAD": "84e319d0a1b2c3d4e5f60718293a4b5c6d7e8f90\n",
+    "rev-parse --is-shallow-repository": "false\n",
+  };
+  const stdout = answers[words];
+  return stdout === undefined ? { found: true, exitCode: 1, stdout: "" } : { found: true, exitCode: 0, stdout };
+}
