@@ -77,9 +77,12 @@ if [ "$(docker container inspect --format '{{.State.Running}}' "$REGISTRY_NAME" 
 fi
 ${configureNodesAndSeed}`;
 
-/** Fails when Docker fails; idempotent, as `docker rm --force` of a missing container succeeds. */
+/**
+ * Fails when Docker fails; idempotent, as `docker rm --force` of a missing container succeeds.
+ * With its anonymous volume (the image's /var/lib/registry), which Docker would otherwise keep.
+ */
 export const registryDeleteScript = `set -euo pipefail
-docker rm --force "$REGISTRY_NAME" >&2`;
+docker rm --force --volumes "$REGISTRY_NAME" >&2`;
 
 export class LocalRegistry extends pulumi.ComponentResource {
   /** The container, its host name for the nodes and Flux, and its port on the host. */

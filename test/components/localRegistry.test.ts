@@ -181,9 +181,11 @@ describe("the LocalRegistry component and its scripts", () => {
   });
 
   describe("delete", () => {
-    it("removes the container, and succeeds when it is already gone", async () => {
+    it("removes the container and its volume, and succeeds when it is already gone", async () => {
       assert.equal((await runScript(script("create"))).status, 0);
-      assert.equal((await runScript(script("delete"))).status, 0);
+      const deleted = await runScript(script("delete"));
+      assert.equal(deleted.status, 0);
+      assert.ok(deleted.calls.includes("docker rm --force --volumes gitops-dev-registry"), deleted.calls.join("\n"));
       assert.equal(containerExists(), false);
       const again = await runScript(script("delete"));
       assert.equal(again.status, 0, again.stderr);
