@@ -28,6 +28,11 @@ export function prometheusValues(settings: Pick<MonitoringArgs, "enableAdminAPI"
     nodeExporter: off,
     alertmanager: off,
     grafana: off,
+    // Which tag each ImagePolicy picked, as a metric: kube-state-metrics reads the policies.
+    "kube-state-metrics": {
+      customResourceState: { enabled: true, config: imagePolicyMetrics },
+      rbac: { extraRules: [{ apiGroups: ["image.toolkit.fluxcd.io"], resources: ["imagepolicies"], verbs: ["list", "watch"] }] },
+    },
     prometheus: {
       prometheusSpec: {
         enableAdminAPI: settings.enableAdminAPI,
@@ -41,6 +46,34 @@ export function prometheusValues(settings: Pick<MonitoringArgs, "enableAdminAPI"
     },
   };
 }
+
+/**
+ * kube-state-metrics' custom resource state (v2.20, its CustomResourceStateMetrics format): one
+ * series per ImagePolicy, `gotk_image_policy_info{name, exported_namespace, image, tag}`, with
+ * the tag Flux picked last (status.latestRef): which tag is where, queryable in Prometheus.
+ */
+export const imagePolicyMetrics = {
+  kind: "CustomResourceStateMetrics",
+  spec: {
+    resources: [
+      {
+        groupVersionKind: { group: "image.toolkit.fluxcd.io", version: "v1", kind: "ImagePolicy" },
+        metricNamePrefix: "gotk",
+        labelsFromPath: { name: ["metadata", "name"], exported_namespace: ["metadata", "namespace"] },
+        metrics: [
+          {
+            name: "image_policy_info",
+            help: "The image tag a Flux ImagePolicy picked last (status.latestRef).",
+            each: {
+              type: "Info",
+              info: { labelsFromPath: { image: ["status", "latestRef", "name"], tag: ["status", "latestRef", "tag"] } },
+            },
+          },
+        ],
+      },
+    ],
+  },
+};
 
 /** The flux2 chart's own PodMonitor definition (values.yaml `prometheus.podMonitor`), made by Pulumi. */
 export const fluxControllers = [

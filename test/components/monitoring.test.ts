@@ -3,13 +3,21 @@
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { before, describe, it } from "node:test";
-import { fluxControllers, Monitoring, prometheusReleaseName } from "../../infra/components/monitoring.ts";
-import { projectRoot, type HelmValues } from "../../infra/settings/index.ts";
+import { fluxControllers, imagePolicyMetrics, Monitoring, prometheusReleaseName } from "../../infra/components/monitoring.ts";
+import { mergeValues, projectRoot, type HelmValues } from "../../infra/settings/index.ts";
 import { fixtures, readYamlFile, unknownValuePaths } from "../helpers.ts";
 import { build, fluxRelease, type Built } from "../support/components.ts";
 
 // kube-prometheus-stack's and flux2's values.yaml at the pinned versions (test/fixtures/README.md).
-const chartDefaults = readYamlFile(path.join(fixtures, "charts/kube-prometheus-stack/values.yaml")) as HelmValues;
+// kube-state-metrics is a subchart: its keys are its own values.yaml's, under what the parent sets for it.
+const parentDefaults = readYamlFile(path.join(fixtures, "charts/kube-prometheus-stack/values.yaml")) as HelmValues;
+const kubeStateMetricsDefaults = readYamlFile(
+  path.join(fixtures, "charts/kube-prometheus-stack/charts/kube-state-metrics/values.yaml"),
+) as HelmValues;
+const chartDefaults: HelmValues = {
+  ...parentDefaults,
+  "kube-state-metrics": mergeValues(kubeStateMetricsDefaults, parentDefaults["kube-state-metrics"] as HelmValues),
+};
 const chart = readYamlFile(path.join(fixtures, "charts/kube-prometheus-stack/Chart.yaml")) as { version: string };
 const flux2Defaults = readYamlFile(path.join(projectRoot, "infra/settings/charts/flux2-values.yaml")) as {
   prometheus: { podMonitor: { podMetricsEndpoints: unknown } };
@@ -59,6 +67,27 @@ describe("the Monitoring component, built alone", () => {
 
     it("sets only keys the pinned chart's values.yaml has", () => {
       assert.deepEqual(unknownValuePaths(values(), chartDefaults), []);
+    });
+
+    it("has kube-state-metrics export which tag each ImagePolicy picked (status.latestRef), and lets it read the policies", () => {
+      const kubeStateMetrics = values()["kube-state-metrics"] as { customResourceState: unknown; rbac: unknown };
+      assert.deepEqual(kubeStateMetrics.customResourceState, { enabled: true, config: imagePolicyMetrics });
+      assert.deepEqual(kubeStateMetrics.rbac, {
+        extraRules: [{ apiGroups: ["image.toolkit.fluxcd.io"], resources: ["imagepolicies"], verbs: ["list", "watch"] }],
+      });
+      // The group, version and fields of the ImagePolicy the stacks create (Flux 2.8's CRD).
+      const [resource] = imagePolicyMetrics.spec.resources;
+      assert.deepEqual(resource!.groupVersionKind, { group: "image.toolkit.fluxcd.io", version: "v1", kind: "ImagePolicy" });
+      const crd = readYamlFile(path.join(fixtures, "flux-crds/image.toolkit.fluxcd.io_imagepolicies.yaml")) as {
+        spec: {
+          versions: {
+            name: string;
+            schema: { openAPIV3Schema: { properties: { status: { properties: Record<string, { properties?: object }> } } } };
+          }[];
+        };
+      };
+      const status = crd.spec.versions.find((version) => version.name === "v1")!.schema.openAPIV3Schema.properties.status.properties;
+      assert.deepEqual(Object.keys(status.latestRef?.properties ?? {}).sort(), ["digest", "name", "tag"]);
     });
 
     it("keeps only the Prometheus server, as the demo did, with the retention, replicas and admin API it is given", () => {

@@ -240,6 +240,20 @@ async function everyTargetUp(clients: Clients): Promise<string | undefined> {
   return notUp.length === 0 ? undefined : `${notUp.length} of ${all.length} targets not up: ${notUp.map(describeTarget).join("; ")}`;
 }
 
+/** The tag the stack's ImagePolicy picked, as Prometheus has it from kube-state-metrics (gotk_image_policy_info). */
+async function imagePolicyTagInPrometheus(clients: Clients, policy: string, tag: string): Promise<string | undefined> {
+  const pod = await readyPodOf(clients, monitoringNamespace, "prometheus-operated");
+  const query = encodeURIComponent(`gotk_image_policy_info{name="${policy}"}`);
+  const { status, body } = await withPortForward(clients, monitoringNamespace, pod, 9090, (localPort) =>
+    httpGet(`http://127.0.0.1:${localPort}/api/v1/query?query=${query}`, clients.stop),
+  );
+  if (status !== 200) return `/api/v1/query answered ${status}`;
+  const series = (JSON.parse(body) as { data?: { result?: { metric?: Record<string, string> }[] } }).data?.result ?? [];
+  if (series.length === 0) return `no gotk_image_policy_info series for ${policy} yet`;
+  const tags = series.map((entry) => entry.metric?.tag);
+  return tags.includes(tag) ? undefined : `gotk_image_policy_info for ${policy} has tag ${tags.join(", ")}, not ${tag}`;
+}
+
 /** Everything the environment promises, checked against the live cluster; `stop` ends every wait. */
 export async function checkEnvironment(stack: Stack, run: Run, stop: AbortSignal): Promise<void> {
   const outputs = await stack.outputs();
@@ -269,4 +283,13 @@ export async function checkEnvironment(stack: Stack, run: Run, stop: AbortSignal
     10_000,
   );
   await waitFor("every target Prometheus scrapes is up", () => everyTargetUp(clients), 2 * minute, 10_000);
+  // Which tag runs where: the ImagePolicy's tag, queryable in Prometheus (kube-state-metrics).
+  const image = stackSetting(run.projectDir, run.stackName, "gitops:server").image;
+  const tag = typeof image === "string" ? (image.split(":").at(-1) ?? "") : "";
+  await waitFor(
+    `Prometheus has the tag of ImagePolicy server-${run.stackName} (gotk_image_policy_info)`,
+    () => imagePolicyTagInPrometheus(clients, `server-${run.stackName}`, tag),
+    3 * minute,
+    10_000,
+  );
 }
