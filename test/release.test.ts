@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { settingsWithStackFiles } from "../infra/settings/index.ts";
-import { considerTag, newestTag, nextTag } from "../tools/imageTags.ts";
+import { considerTag, newestTag, nextTag } from "../infra/settings/index.ts";
 import { loadStackConfig } from "../tools/offline/stackConfig.ts";
 import { fakeDocker, fakeRegistry, pushTime, registryStack, release } from "./support/release.ts";
 

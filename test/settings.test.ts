@@ -274,3 +274,23 @@ describe("the stack's flux-values.yaml", () => {
     }
   });
 });
+
+describe("the registry's hint", () => {
+  it("suggests, for an image elsewhere, a tag the environment's policy takes: a master build with its build time for dev's", () => {
+    const policy = {
+      filterTags: { pattern: "^master-[a-f0-9]+-(?P<ts>[0-9]+)$", extract: "$ts" },
+      policy: { numerical: { order: "asc" } },
+    };
+    const { warnings } = settingsFor({
+      cluster: { registry: { enabled: true } },
+      server: { image: "ricoberger/gitops-using-flux:master-84e319d" },
+      imagePolicy: policy,
+    });
+    assert.ok(
+      warnings.includes(
+        "cluster.registry is on, but server.image ricoberger/gitops-using-flux:master-84e319d is not on it: to have the nodes, Flux and npm run release share it, use gitops-qa-registry:5000/ricoberger/gitops-using-flux:master-84e319d-1580380800",
+      ),
+      warnings.join("\n"),
+    );
+  });
+});

@@ -6,7 +6,18 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
-import { demoImage, imageParts, serverImagePolicy, syncName, type Settings } from "../infra/settings/index.ts";
+import {
+  considerTag,
+  demoImage,
+  demoSha,
+  imageParts,
+  newestTag,
+  nextTag,
+  serverImagePolicy,
+  syncName,
+  tagThePolicyTakes,
+  type Settings,
+} from "../infra/settings/index.ts";
 import {
   helpText,
   parseCommandLine,
@@ -22,7 +33,7 @@ import {
   type ToolHelp,
 } from "./cli.ts";
 import { listEnvironments, loadEnvironment } from "./environments.ts";
-import { considerTag, newestTag, nextTag } from "./imageTags.ts";
+
 import { localMachine, type Machine } from "./machine.ts";
 import { parseDuration } from "./sync.ts";
 
@@ -57,11 +68,6 @@ export interface ReleaseDependencies {
   readonly pollIntervalMs?: number;
 }
 
-/** The commit of the talk's image (its tag, master-84e319d). */
-const demoSha = /master-([a-f0-9]+)$/.exec(demoImage)![1]!;
-/** The build time the shipped dev tag gives the talk's image (master-84e319d-1580380800: 2020-01-30). */
-const demoBuildTime = 1580380800;
-
 /** Where the environment's registry and image are. */
 interface Target {
   readonly env: string;
@@ -88,10 +94,7 @@ function targetOf(env: string, settings: Settings): Target {
   if (serverImage === undefined) {
     const image = imageParts(server.image);
     // The image's own tag if the policy takes it, else the first one it takes (dev: a master build with a build time).
-    const sha = /^master-([a-f0-9]+)/.exec(image.tag)?.[1] ?? demoSha;
-    const tag = considerTag(settings.imagePolicy, image.tag).considered
-      ? image.tag
-      : (nextTag(settings.imagePolicy, [], { sha, nowSeconds: demoBuildTime }) ?? image.tag);
+    const tag = tagThePolicyTakes(settings.imagePolicy, image.tag);
     throw new ToolError(
       `server.image of ${env} (${server.image}) is not on its local registry, so Flux would never see a release there: set it to ${cluster.registry.host}/${image.path}:${tag}`,
     );

@@ -8,6 +8,7 @@ import { clusterSchema, resolveCluster, type ClusterSettings, type KindClusterSe
 import { fluxSchema, fluxValues, fluxValuesFile, type FluxSettings } from "./flux.ts";
 import { gitSchema, resolveGit, type GitSettings } from "./git.ts";
 import { imagePolicySchema, markerWarning, serverImagePolicy, type ImagePolicySettings } from "./imagePolicy.ts";
+import { tagThePolicyTakes } from "./imageTags.ts";
 import { namespacesSchema, type NamespaceSettings } from "./namespaces.ts";
 import { configInput, similar } from "./input.ts";
 import { ConfigurationError, describeIssue, show } from "./problems.ts";
@@ -156,7 +157,7 @@ export function parseSettings(raw: RawSettings): Settings {
   const clusterWithServer = cluster?.kind === "kind" && cluster.gitServer && git?.mode !== "local" ? withoutGitServer(cluster) : cluster;
   const clusterWithImage =
     clusterWithServer && parsed.server
-      ? withServerImage(raw.project, clusterWithServer, parsed.server.image, problems, warnings)
+      ? withServerImage(raw.project, clusterWithServer, parsed.server.image, parsed.imagePolicy, problems, warnings)
       : clusterWithServer;
   problems.push(...stackNameProblems(raw.stack));
   if (
@@ -220,6 +221,7 @@ function withServerImage(
   project: string,
   cluster: ClusterSettings,
   image: string,
+  imagePolicy: ImagePolicySettings | undefined,
   problems: string[],
   warnings: string[],
 ): ClusterSettings {
@@ -229,7 +231,7 @@ function withServerImage(
   if (registry !== host) {
     if (cluster.registry !== undefined) {
       warnings.push(
-        `cluster.registry is on, but server.image ${image} is not on it: to have the nodes, Flux and npm run release share it, use ${host}/${imagePath}:${tag}`,
+        `cluster.registry is on, but server.image ${image} is not on it: to have the nodes, Flux and npm run release share it, use ${host}/${imagePath}:${imagePolicy ? tagThePolicyTakes(imagePolicy, tag) : tag}`,
       );
     }
     return cluster;
@@ -334,3 +336,4 @@ export { demoImage, imageParts, imageRepository, type ServerSettings, type Compu
 export { fluxDefaultValues, fluxValuesFile, type FluxSettings } from "./flux.ts";
 export type { NamespaceSettings, NamespaceRole } from "./namespaces.ts";
 export type { PrometheusSettings } from "./prometheus.ts";
+export { considerTag, demoSha, newestTag, nextTag, tagThePolicyTakes, type Verdict } from "./imageTags.ts";

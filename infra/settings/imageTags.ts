@@ -1,11 +1,13 @@
 // What an environment's ImagePolicy makes of image tags, as Flux's image-reflector-controller
 // (v1.1.1) does: filterTags.pattern is a regexp search (Go RE2), `extract` expands its groups,
 // then semver (Masterminds: lenient versions, `,` for "and"), numerical or alphabetical order
-// picks the newest. `npm run release` uses it to choose the next tag and to say what Flux will do;
+// picks the newest. `npm run release` uses it to choose the next tag and to say what Flux will do,
+// and the settings to suggest a tag the policy takes;
 // semver ranges are evaluated with node-semver, which agrees with Masterminds on release versions.
 import { RE2JS } from "re2js";
 import * as semver from "semver";
-import type { ImagePolicySettings } from "../infra/settings/index.ts";
+import type { ImagePolicySettings } from "./imagePolicy.ts";
+import { demoImage } from "./server.ts";
 
 /**
  * Ignored by the policy (and why), or considered with the value it orders by. `breaksPolicy`:
@@ -106,4 +108,19 @@ export function nextTag(
     newestTag(imagePolicy, [...tags, candidate]) === candidate
     ? candidate
     : undefined;
+}
+
+/** The commit of the talk's image (its tag, master-84e319d). */
+export const demoSha = /master-([a-f0-9]+)$/.exec(demoImage)![1]!;
+/** The build time the shipped dev tag gives the talk's image (master-84e319d-1580380800: 2020-01-30). */
+export const demoBuildTime = 1580380800;
+
+/**
+ * `tag` when the policy takes it, else the first tag it takes for the same build (a master build
+ * with the demo's build time appended, or the lowest release of a semver range): what to suggest.
+ */
+export function tagThePolicyTakes(imagePolicy: ImagePolicySettings, tag: string): string {
+  if (considerTag(imagePolicy, tag).considered) return tag;
+  const sha = /^master-([a-f0-9]+)/.exec(tag)?.[1] ?? demoSha;
+  return nextTag(imagePolicy, [], { sha, nowSeconds: demoBuildTime }) ?? tag;
 }
