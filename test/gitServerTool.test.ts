@@ -25,9 +25,9 @@ function withRealGit(): Machine {
   return { ...fake, run: (command, args) => (command === "git" ? real.run(command, args) : fake.run(command, args)) };
 }
 
-describe("npm run destroy of an environment with its local Git server", () => {
+describe("npm run up and destroy of an environment with its local Git server", () => {
   it(
-    "says first when the server holds a commit this checkout does not have, and how to keep it; says nothing once it is pulled",
+    "destroy says first when the server holds a commit this checkout does not have; up, when HEAD does not contain it; neither once pulled",
     withFixture(async ({ project, lifecycle }) => {
       const server = await startGitHttpServer();
       const other = fs.mkdtempSync(path.join(os.tmpdir(), "other-clone-"));
@@ -68,10 +68,25 @@ describe("npm run destroy of an environment with its local Git server", () => {
           ),
         );
 
+        // up applies this checkout's stack file: it says so while Flux's commit is not in HEAD, fetched or not.
+        const unmerged = new RegExp(
+          `^gitops: warning: dev: the local Git server holds commit ${flux.slice(0, 7)} on main, which this checkout's HEAD does not contain \\(Flux's image updates\\?\\): this up applies the stack file as it is here, without it\\. To roll it out: git pull --autostash dev main, then npm run up -- dev$`,
+          "m",
+        );
+        const notPulled = await lifecycle(["up", "dev", "--yes", "--no-preflight"], { machine: withRealGit() });
+        assert.equal(notPulled.code, 0, notPulled.stderr);
+        assert.match(notPulled.stderr, unmerged);
+
         await git(project.root, "fetch", "--quiet", url, "main");
-        assert.equal((await lifecycle(["up", "dev", "--yes", "--no-preflight"])).code, 0);
+        const fetched = await lifecycle(["up", "dev", "--yes", "--no-preflight"], { machine: withRealGit() });
+        assert.match(fetched.stderr, unmerged);
+        // Fetched, it is kept: destroy has nothing to warn about.
         const pulled = await lifecycle(["destroy", "dev", "--yes", "--no-preflight"], { machine: withRealGit() });
         assert.doesNotMatch(pulled.stderr, /local Git server holds/);
+
+        await git(project.root, "merge", "--quiet", "--ff-only", "FETCH_HEAD");
+        const merged = await lifecycle(["up", "dev", "--yes", "--no-preflight"], { machine: withRealGit() });
+        assert.doesNotMatch(merged.stderr, /local Git server holds/);
       } finally {
         await server.close();
         fs.rmSync(other, { recursive: true, force: true });

@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import { PulumiCommand } from "@pulumi/pulumi/automation/index.js";
 import { helpText, runMain, say, usageFailure, type Io, type ToolHelp } from "./cli.ts";
 import { githubDeployKey } from "./deployKey.ts";
-import { unpulledCommit, unpulledWarning } from "./gitServer.ts";
+import { unmergedWarning, unpulledCommit, unpulledWarning } from "./gitServer.ts";
 import { runPreflight } from "./doctor.ts";
 import {
   clashes,
@@ -230,10 +230,12 @@ export async function main(argv: readonly string[], io: Io, dependencies: Lifecy
     say(io.stderr, "gitops: fix the problems above first (or pass --no-preflight to run anyway)");
     return 1;
   }
-  if (lifecycle === "destroy") {
+  // What the local Git server holds that this checkout lacks: destroy deletes it, up leaves it out.
+  if (lifecycle !== "preview") {
     for (const environment of environments) {
-      const unpulled = await unpulledCommit(environment.settings, io.root, machine);
-      if (unpulled !== undefined) say(io.stderr, unpulledWarning(unpulled));
+      const merged = lifecycle === "up";
+      const unpulled = await unpulledCommit(environment.settings, io.root, machine, { merged });
+      if (unpulled !== undefined) say(io.stderr, merged ? unmergedWarning(unpulled) : unpulledWarning(unpulled));
     }
   }
   const notReady = await ensurePulumiCli(pulumi, (line) => say(io.stderr, line), dependencies.installPulumi);
