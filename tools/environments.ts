@@ -1,6 +1,6 @@
 // The environments of the project, loaded the way every tool needs them: the stack file read
 // as the Pulumi CLI reads it, then the same settings validation the program runs.
-import { ConfigurationError, portsClash, settingsWithStackFiles, type Settings } from "../infra/settings/index.ts";
+import { ConfigurationError, portsClash, publishedPorts, settingsWithStackFiles, type Settings } from "../infra/settings/index.ts";
 import { ToolError } from "./cli.ts";
 import {
   listStacks,
@@ -98,16 +98,9 @@ export function clashes(environments: readonly Environment[]): Clash[] {
           }
         }
         // A local registry or Git server publishes TCP on 127.0.0.1, like a port mapping.
-        const published = (hostPort: number, setting: string) => ({
-          hostPort,
-          protocol: "TCP" as const,
-          listenAddress: "127.0.0.1",
-          setting,
-        });
         const hostPorts = (cluster: typeof a) => [
           ...cluster.extraPortMappings.map((mapping) => ({ ...mapping, setting: "cluster.extraPortMappings" })),
-          ...(cluster.registry ? [published(cluster.registry.hostPort, "cluster.registry.hostPort")] : []),
-          ...(cluster.gitServer ? [published(cluster.gitServer.hostPort, "cluster.gitServer.hostPort")] : []),
+          ...publishedPorts(cluster).map((port) => ({ ...port, protocol: "TCP" as const, listenAddress: "127.0.0.1" })),
         ];
         for (const port of hostPorts(b)) {
           const taken = hostPorts(a).find((candidate) => portsClash(candidate, port));

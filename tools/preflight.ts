@@ -1,6 +1,6 @@
 // Preflight: is this machine ready for the stacks? Every check reads the machine through the
 // `Machine` boundary, so tests decide which executables exist and what they print.
-import type { Settings } from "../infra/settings/index.ts";
+import { publishedPorts, type Settings } from "../infra/settings/index.ts";
 import { kindClusters, probeTimeoutMs, type Machine } from "./machine.ts";
 import { pinnedPulumiVersion, type PulumiCli } from "./pulumiCli.ts";
 import { meetsFloor, nodeFloor } from "./requireNode.cjs";
@@ -260,12 +260,9 @@ export function needsOf(environments: readonly { readonly name: string; readonly
     clusters.push({ env, name: settings.cluster.name });
     for (const mapping of settings.cluster.extraPortMappings)
       hostPorts.push({ env, address: mapping.listenAddress, port: mapping.hostPort, setting: "cluster.extraPortMappings" });
-    const { registry, gitServer } = settings.cluster;
-    if (registry) hostPorts.push({ env, address: "127.0.0.1", port: registry.hostPort, setting: "cluster.registry.hostPort" });
-    if (gitServer) {
-      hostPorts.push({ env, address: "127.0.0.1", port: gitServer.hostPort, setting: "cluster.gitServer.hostPort" });
-      gitServers.push(env);
-    }
+    for (const { hostPort, setting } of publishedPorts(settings.cluster))
+      hostPorts.push({ env, address: "127.0.0.1", port: hostPort, setting });
+    if (settings.cluster.gitServer) gitServers.push(env);
   }
   return { kindClusters: clusters, hostPorts, ...(gitServers.length > 0 && { gitServers }) };
 }

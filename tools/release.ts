@@ -33,7 +33,6 @@ import {
   type ToolHelp,
 } from "./cli.ts";
 import { listEnvironments, loadEnvironment } from "./environments.ts";
-
 import { localMachine, type Machine } from "./machine.ts";
 import { parseDuration } from "./sync.ts";
 

@@ -73,6 +73,13 @@ export function portsClash(
   return a.listenAddress === b.listenAddress || anyAddress.has(a.listenAddress) || anyAddress.has(b.listenAddress);
 }
 
+/** A container beside the kind cluster with one TCP port published on 127.0.0.1: on or off, and that port. */
+const publishedContainer = (defaultPort: number) =>
+  section({
+    enabled: yesNo().default(false),
+    hostPort: wholeNumber(1024, 65535).default(defaultPort),
+  }).prefault({});
+
 export const clusterSchema = (stack: string) =>
   described(
     section({
@@ -126,17 +133,11 @@ export const clusterSchema = (stack: string) =>
         "pull images through the machine's pull-through mirrors (Docker Hub, ghcr.io, quay.io, registry.k8s.io), shared by every environment and kept when one is destroyed, so each image crosses the internet once per machine (`npm run mirrors`); `false` pulls directly",
       ),
       registry: described(
-        section({
-          enabled: yesNo().default(false),
-          hostPort: wholeNumber(1024, 65535).default(5001),
-        }).prefault({}),
+        publishedContainer(5001),
         "a local image registry beside the kind cluster, no account needed: `enabled` (default `false`), `hostPort` on 127.0.0.1 for `docker push localhost:<hostPort>/...` (default `5001`; each environment its own); images in it are `<name>-registry:5000/<path>:<tag>`",
       ),
       gitServer: described(
-        section({
-          enabled: yesNo().default(false),
-          hostPort: wholeNumber(1024, 65535).default(3001),
-        }).prefault({}),
+        publishedContainer(3001),
         "a local Git server beside the kind cluster, no account needed: `enabled` (default `false`), `hostPort` on 127.0.0.1 for `git push` (default `3001`; each environment its own). `up` fills it with this checkout's commit, and Flux syncs from it and writes image tags back to it; only while `git.url` is unset",
       ),
     })
@@ -146,29 +147,30 @@ export const clusterSchema = (stack: string) =>
             if (cluster[key] !== undefined)
               ctx.addIssue({ code: "custom", path: [key], input: cluster[key], message: "is only used with cluster.kind: existing" });
           }
-          const taken = cluster.extraPortMappings.findIndex((mapping) =>
-            portsClash(mapping, { hostPort: cluster.registry.hostPort, protocol: "TCP", listenAddress: "127.0.0.1" }),
-          );
-          if (cluster.registry.enabled && taken !== -1) {
-            ctx.addIssue({
-              code: "custom",
-              path: ["registry", "hostPort"],
-              input: cluster.registry.hostPort,
-              message: `must differ from the ports of cluster.extraPortMappings: mapping [${taken}] already takes TCP port ${cluster.registry.hostPort}`,
-            });
-          }
-          if (cluster.gitServer.enabled) {
-            const { hostPort } = cluster.gitServer;
-            const mapping = cluster.extraPortMappings.findIndex((candidate) =>
-              portsClash(candidate, { hostPort, protocol: "TCP", listenAddress: "127.0.0.1" }),
+          // A published container's port must be free of the mappings (and of the containers before it).
+          const mappingTaking = (hostPort: number) => {
+            const taken = cluster.extraPortMappings.findIndex((mapping) =>
+              portsClash(mapping, { hostPort, protocol: "TCP", listenAddress: "127.0.0.1" }),
             );
-            const message =
-              mapping !== -1
-                ? `must differ from the ports of cluster.extraPortMappings: mapping [${mapping}] already takes TCP port ${hostPort}`
-                : cluster.registry.enabled && cluster.registry.hostPort === hostPort
-                  ? `must differ from cluster.registry.hostPort, which already takes TCP port ${hostPort}`
-                  : undefined;
-            if (message) ctx.addIssue({ code: "custom", path: ["gitServer", "hostPort"], input: hostPort, message });
+            return taken === -1
+              ? undefined
+              : `must differ from the ports of cluster.extraPortMappings: mapping [${taken}] already takes TCP port ${hostPort}`;
+          };
+          const { registry, gitServer } = cluster;
+          const clashes: [string, typeof registry, string | undefined][] = [
+            ["registry", registry, mappingTaking(registry.hostPort)],
+            [
+              "gitServer",
+              gitServer,
+              mappingTaking(gitServer.hostPort) ??
+                (registry.enabled && registry.hostPort === gitServer.hostPort
+                  ? `must differ from cluster.registry.hostPort, which already takes TCP port ${gitServer.hostPort}`
+                  : undefined),
+            ],
+          ];
+          for (const [name, container, message] of clashes) {
+            if (container.enabled && message)
+              ctx.addIssue({ code: "custom", path: [name, "hostPort"], input: container.hostPort, message });
           }
         }
       })
@@ -179,6 +181,14 @@ export const clusterSchema = (stack: string) =>
   );
 
 type ParsedCluster = z.output<ReturnType<typeof clusterSchema>>;
+
+/** The host ports a kind cluster's containers publish on 127.0.0.1 (TCP), with the setting that names each. */
+export function publishedPorts({ registry, gitServer }: KindClusterSettings): { hostPort: number; setting: string }[] {
+  return [
+    ...(registry ? [{ hostPort: registry.hostPort, setting: "cluster.registry.hostPort" }] : []),
+    ...(gitServer ? [{ hostPort: gitServer.hostPort, setting: "cluster.gitServer.hostPort" }] : []),
+  ];
+}
 
 /** A kind cluster the stack creates, and deletes with everything in it. */
 export interface KindClusterSettings {

@@ -303,6 +303,7 @@ export { isMapping, mergeValues, secretPlaceholder, type HelmValues } from "./va
 export { secretSettings, type SecretSetting } from "./secrets.ts";
 export {
   portsClash,
+  publishedPorts,
   kubeconfigFile,
   defaultNodeImage,
   type ClusterSettings,
