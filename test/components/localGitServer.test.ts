@@ -180,6 +180,19 @@ describe("the LocalGitServer component and its scripts", () => {
       assert.equal(containerExists(), false);
     });
 
+    it("a server that never answers (nothing listens on its port): exit 1 after the attempts, and the container is removed", async () => {
+      await server.close();
+      const result = await runScript(script("create"), { GIT_ATTEMPTS: "2" });
+      assert.equal(result.status, 1);
+      assert.match(result.stderr, /Failed to connect to 127\.0\.0\.1 port \d+/);
+      assert.match(
+        result.stderr,
+        /^the local Git server does not take the push of this checkout to http:\/\/127\.0\.0\.1:\d+\/gitops\.git \(see above\)$/m,
+      );
+      assert.equal(containerExists(), false);
+      server = await startGitHttpServer();
+    });
+
     it("removes and starts again its own leftover of an interrupted up; refuses a container it did not start", async () => {
       assert.equal((await runScript(script("create"))).status, 0);
       const again = await runScript(script("create"));
