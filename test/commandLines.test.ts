@@ -12,6 +12,7 @@ import { main as mirrors, help as mirrorsHelp } from "../tools/mirrors.ts";
 import { main as release, help as releaseHelp } from "../tools/release.ts";
 import { main as render, help as renderHelp } from "../tools/render.ts";
 import { main as sync, help as syncHelp } from "../tools/sync.ts";
+import { main as ui, help as uiHelp } from "../tools/ui.ts";
 import { captureIo } from "./helpers.ts";
 import { withFixture } from "./support/lifecycle.ts";
 
@@ -19,6 +20,7 @@ type Main = (argv: string[], io: Io) => Promise<number>;
 const tools: [ToolHelp, Main][] = [
   [renderHelp, render],
   [syncHelp, (argv, io) => sync(argv, io)],
+  [uiHelp, (argv, io) => ui(argv, io)],
   [releaseHelp, (argv, io) => release(argv, io)],
   [doctorHelp, (argv, io) => doctor(argv, io)],
   [mirrorsHelp, (argv, io) => mirrors(argv, io)],

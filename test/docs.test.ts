@@ -15,6 +15,7 @@ import { help as mirrorsHelp } from "../tools/mirrors.ts";
 import { help as releaseHelp } from "../tools/release.ts";
 import { help as renderHelp } from "../tools/render.ts";
 import { help as syncHelp } from "../tools/sync.ts";
+import { help as uiHelp } from "../tools/ui.ts";
 
 const pages = ["README.md", ...fs.readdirSync(path.join(projectRoot, "docs")).map((page) => `docs/${page}`)];
 const text = new Map(pages.map((page) => [page, fs.readFileSync(path.join(projectRoot, page), "utf8")] as const));
@@ -54,6 +55,7 @@ const tools = new Map<string, ToolHelp>(
   [
     renderHelp,
     syncHelp,
+    uiHelp,
     releaseHelp,
     doctorHelp,
     mirrorsHelp,

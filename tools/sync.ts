@@ -3,8 +3,6 @@
 // now, and wait for the result. Uses the flux CLI when it is installed; otherwise it sets
 // reconcile.fluxcd.io/requestedAt on the GitRepository and Kustomization itself.
 import { spawn } from "node:child_process";
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { syncName } from "../infra/settings/index.ts";
 import {
@@ -21,7 +19,7 @@ import {
   type Output,
   type ToolHelp,
 } from "./cli.ts";
-import { listEnvironments, loadEnvironment } from "./environments.ts";
+import { clusterAccess, listEnvironments, loadEnvironment, type ClusterAccess } from "./environments.ts";
 import { localMachine, type Machine } from "./machine.ts";
 
 export const help: ToolHelp = {
@@ -85,10 +83,7 @@ function describeRequestError(error: unknown, server: string, env: string): stri
 }
 
 /** Where the stack's Flux runs. */
-interface SyncTarget {
-  readonly kubeconfigPath: string;
-  /** A context of that kubeconfig; its current context when undefined. */
-  readonly context?: string;
+interface SyncTarget extends ClusterAccess {
   readonly namespace: string;
 }
 
@@ -190,25 +185,13 @@ export async function main(argv: readonly string[], io: Io, dependencies: SyncDe
   }
   try {
     const { settings } = loadEnvironment(env, io.root);
-    const { cluster, git } = settings;
+    const { git } = settings;
     if (git.mode === "off")
       throw new ToolError(
         `git sync is off for ${env}: no repository configured (set git.url, or turn on cluster.gitServer, in Pulumi.${env}.yaml)`,
       );
-    if (cluster.kind === "existing" && !cluster.kubeconfigPath) {
-      throw new ToolError(
-        `the ${env} stack's kubeconfig is encrypted config: write it to a file (npm run -s pulumi -- stack output --stack ${env} kubeconfig --show-secrets > f) and run flux reconcile kustomization ${syncName} --with-source --kubeconfig f`,
-      );
-    }
-    const kubeconfigPath = cluster.kind === "existing" ? cluster.kubeconfigPath! : path.join(io.root, cluster.kubeconfigFile);
-    if (!fs.existsSync(kubeconfigPath)) {
-      throw new ToolError(
-        `the ${env} cluster is not up: no kubeconfig at ${path.relative(io.root, kubeconfigPath)} (run npm run up -- ${env})`,
-      );
-    }
     const target = {
-      kubeconfigPath,
-      context: cluster.kind === "existing" ? cluster.context : undefined,
+      ...clusterAccess(env, settings, io.root, `run flux reconcile kustomization ${syncName} --with-source --kubeconfig f`),
       namespace: settings.namespaces.flux,
     };
     if ((await machine.run("flux", ["--version"])).found) return await reconcileWithFluxCli(target, timeout, io);

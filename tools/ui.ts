@@ -1,0 +1,262 @@
+// npm run ui -- <env> [--port N]
+// Opens the Flux web UI of an environment: Flux Operator serves it on port 9080 of its pod, behind
+// a ClusterIP Service, so the tool listens on 127.0.0.1 only and forwards each connection to that
+// pod through the Kubernetes API (client-node's PortForward, one WebSocket per connection; no
+// kubectl needed), until Ctrl-C.
+import * as net from "node:net";
+import * as path from "node:path";
+import { Writable } from "node:stream";
+import { CoreV1Api, KubeConfig, PortForward, type V1Pod } from "@kubernetes/client-node";
+import {
+  helpText,
+  parseCommandLine,
+  reported,
+  runMain,
+  say,
+  theEnvironment,
+  ToolError,
+  usageFailure,
+  UsageError,
+  type Io,
+  type Output,
+  type ToolHelp,
+} from "./cli.ts";
+import { clusterAccess, listEnvironments, loadEnvironment } from "./environments.ts";
+import type { Signals } from "./stopping.ts";
+
+/** The label the Flux Operator chart gives its pod (its selector label, templates/_helpers.tpl). */
+export const operatorSelector = "app.kubernetes.io/name=flux-operator";
+/** The container port of the operator's web server (`http-web`, templates/deployment.yaml). */
+export const webPort = 9080;
+/** Only this machine may reach the forwarded UI: it is the cluster's, with Flux Operator's permissions. */
+const host = "127.0.0.1";
+
+export const help: ToolHelp = {
+  command: "ui",
+  summary: `Opens the environment's Flux web UI: forwards a port on ${host} to the Flux Operator's web server (port ${webPort} of its pod), prints the URL, and keeps forwarding until Ctrl-C.`,
+  arguments: "<env>",
+  options: [["--port N", `the local port to listen on, on ${host} only (default ${webPort})`]],
+  examples: ["npm run ui -- dev", "npm run ui -- prod --port 9081"],
+  takesEnvironments: true,
+};
+
+/** A --port value: a whole number from 1 to 65535. */
+export function parsePort(text: string): number | undefined {
+  if (!/^\d{1,5}$/.test(text)) return undefined;
+  const port = Number(text);
+  return port > 0 && port < 65536 ? port : undefined;
+}
+
+/** Whether a pod can take connections: Running, Ready, not being deleted. */
+export function podServes(pod: V1Pod): boolean {
+  return (
+    pod.status?.phase === "Running" &&
+    pod.metadata?.deletionTimestamp === undefined &&
+    (pod.status.conditions ?? []).some((condition) => condition.type === "Ready" && condition.status === "True")
+  );
+}
+
+/** Where the environment's Flux runs, and how to name it in messages. */
+interface UiTarget {
+  readonly env: string;
+  readonly namespace: string;
+  /** The cluster as messages name it: gitops-dev, context team-cluster. */
+  readonly cluster: string;
+}
+
+/** The WebSocket a forwarded connection runs through (client-node hands back a `ws` WebSocket). */
+interface ForwardSocket {
+  on(event: "close", listener: () => void): unknown;
+  close(): void;
+}
+
+function describeRequestError(error: unknown, server: string, target: UiTarget): string {
+  // fetch reports transport failures as "fetch failed" with the reason in `cause`; the API's answers carry a status code.
+  const { message, code, body, cause } = error as {
+    message?: string;
+    code?: unknown;
+    body?: unknown;
+    cause?: { code?: string; message?: string };
+  };
+  if (message === "fetch failed") {
+    const reason = cause?.code ?? cause?.message ?? "no answer";
+    return `cannot reach the ${target.env} cluster at ${server} (${reason}): is Docker running and the cluster listed by \`kind get clusters\`?`;
+  }
+  if (typeof code === "number") {
+    const status = typeof body === "string" ? body : (body as { message?: unknown } | undefined)?.message;
+    return `the ${target.env} cluster at ${server} answered ${code} to listing the pods of ${target.namespace}${typeof status === "string" && status !== "" ? `: ${oneLine(status)}` : ""}`;
+  }
+  return oneLine(message ?? String(error));
+}
+
+const oneLine = (text: string) => text.trim().replace(/\s*\n\s*/g, " ");
+
+/** The Running and Ready Flux Operator pod to forward to; a ToolError saying what to do when there is none. */
+async function operatorPod(config: KubeConfig, target: UiTarget): Promise<string> {
+  const server = config.getCurrentCluster()?.server ?? "(no server in the kubeconfig)";
+  let pods: V1Pod[];
+  try {
+    pods = (await config.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: target.namespace, labelSelector: operatorSelector }))
+      .items;
+  } catch (error) {
+    throw new ToolError(describeRequestError(error, server, target));
+  }
+  const serving = pods.find(podServes);
+  if (serving?.metadata?.name !== undefined) return serving.metadata.name;
+  const where = `in ${target.namespace} of ${target.cluster}`;
+  if (pods.length === 0) throw new ToolError(`no running Flux Operator pod ${where}: run npm run up -- ${target.env} first`);
+  const states = pods.map(
+    (pod) =>
+      `${pod.metadata?.name ?? "?"} ${pod.metadata?.deletionTimestamp ? "Terminating" : (pod.status?.phase ?? "Unknown")}, not ready`,
+  );
+  throw new ToolError(
+    `no running Flux Operator pod ${where} (${states.join("; ")}): wait until it is ready (kubectl get pods -n ${target.namespace}), or run npm run up -- ${target.env}`,
+  );
+}
+
+/** Listens on host:port; a ToolError naming the port and --port when it cannot. */
+async function listen(server: net.Server, port: number, env: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ port, host, exclusive: true }, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  }).catch((error: NodeJS.ErrnoException) => {
+    const another = `choose another with --port (npm run ui -- ${env} --port ${port === 65535 ? 9081 : port + 1})`;
+    if (error.code === "EADDRINUSE") throw new ToolError(`port ${port} on ${host} is already in use: ${another}`);
+    if (error.code === "EACCES") throw new ToolError(`may not listen on port ${port} of ${host} (EACCES): ${another}`);
+    throw new ToolError(`cannot listen on ${host}:${port} (${error.code ?? error.message}): ${another}`);
+  });
+}
+
+/**
+ * Forwards `socket` to the pod's web port through one port-forward WebSocket; what the pod's side
+ * reports on its error channel is printed as one line (once in a row, not once per connection of a page).
+ */
+function forwarder(config: KubeConfig, target: UiTarget, pod: string, log: Output, stopping: () => boolean) {
+  const portForward = new PortForward(config);
+  let lastProblem = "";
+  const report = (problem: string) => {
+    if (problem === lastProblem || stopping()) return;
+    lastProblem = problem;
+    say(log, `gitops: ${problem}`);
+  };
+  return async (socket: net.Socket): Promise<void> => {
+    const errors = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        const text = oneLine(chunk.toString());
+        if (text !== "") report(`${target.namespace}/${pod} port ${webPort}: ${text}`);
+        done();
+      },
+    });
+    let webSocket: ForwardSocket;
+    try {
+      webSocket = (await portForward.portForward(target.namespace, pod, [webPort], socket, errors, socket)) as ForwardSocket;
+    } catch (error) {
+      const reason = oneLine((error as { message?: string }).message ?? String(error));
+      report(
+        `cannot forward a connection to ${target.namespace}/${pod} (${reason}): if the pod was replaced, stop and run npm run ui -- ${target.env} again`,
+      );
+      socket.destroy();
+      return;
+    }
+    // Either side's end ends the other: the pod's closes the browser's connection, and back.
+    webSocket.on("close", () => socket.end());
+    if (socket.destroyed) webSocket.close();
+    else socket.on("close", () => webSocket.close());
+  };
+}
+
+export interface UiDependencies {
+  /**
+   * Where SIGINT and SIGTERM arrive.
+   * @default process
+   */
+  readonly signals?: Signals;
+}
+
+export async function main(argv: readonly string[], io: Io, dependencies: UiDependencies = {}): Promise<number> {
+  let env: string;
+  let port: number;
+  try {
+    const { values, positionals } = parseCommandLine(argv, { port: { type: "string", default: String(webPort) } });
+    if (values.help) {
+      say(io.stdout, helpText(help, listEnvironments(io.root)));
+      return 0;
+    }
+    env = theEnvironment(positionals);
+    const parsed = parsePort(values.port);
+    if (parsed === undefined) throw new UsageError(`--port ${JSON.stringify(values.port)}: must be a port number from 1 to 65535`);
+    port = parsed;
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    return usageFailure(io, help, error.message, listEnvironments(io.root));
+  }
+  try {
+    const { settings } = loadEnvironment(env, io.root);
+    const { cluster } = settings;
+    const namespace = settings.namespaces.flux;
+    const { kubeconfigPath, context } = clusterAccess(
+      env,
+      settings,
+      io.root,
+      `forward port ${webPort} of the Flux Operator pod in ${namespace} with kubectl port-forward --kubeconfig f`,
+    );
+    const target: UiTarget = {
+      env,
+      namespace,
+      cluster: cluster.kind === "kind" ? cluster.name : context !== undefined ? `context ${context}` : `the ${env} cluster`,
+    };
+    const config = new KubeConfig();
+    try {
+      config.loadFromFile(kubeconfigPath);
+      if (context !== undefined) config.setCurrentContext(context);
+    } catch (error) {
+      throw new ToolError(`cannot read the kubeconfig ${path.relative(io.root, kubeconfigPath)}: ${oneLine((error as Error).message)}`);
+    }
+    const pod = await operatorPod(config, target);
+    return await serve(config, target, pod, port, io, dependencies.signals ?? process);
+  } catch (error) {
+    return reported(error, io);
+  }
+}
+
+/** Forwards connections to `port` on 127.0.0.1 until SIGINT or SIGTERM; then closes the listener and every connection. */
+async function serve(config: KubeConfig, target: UiTarget, pod: string, port: number, io: Io, signals: Signals): Promise<number> {
+  let stopping = false;
+  const forward = forwarder(config, target, pod, io.stderr, () => stopping);
+  const connections = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    connections.add(socket);
+    socket.on("close", () => connections.delete(socket));
+    socket.on("error", () => socket.destroy()); // a browser that resets its connection, a write after the pod's side closed
+    void forward(socket);
+  });
+  await listen(server, port, target.env);
+  const origin = `http://${host}:${port}/`;
+  // The UI's list of Flux objects, in the environment's Flux namespace (its web app's /resources route).
+  const url = `${origin}resources?namespace=${encodeURIComponent(target.namespace)}`;
+  // Listening from here: npm passes a terminal's Ctrl-C on, so one Ctrl-C may arrive twice; the second changes nothing.
+  let stop: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  const onSignal = () => stop();
+  signals.on("SIGINT", onSignal);
+  signals.on("SIGTERM", onSignal);
+  try {
+    say(io.stdout, url);
+    say(io.stderr, `gitops: the Flux web UI of ${target.env}, from ${target.namespace}/${pod} port ${webPort}, at ${url} (Ctrl-C stops)`);
+    await stopped;
+    stopping = true;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of connections) socket.destroy();
+    await closed;
+  } finally {
+    signals.off("SIGINT", onSignal);
+    signals.off("SIGTERM", onSignal);
+  }
+  say(io.stderr, `gitops: stopped forwarding ${origin}`);
+  return 0;
+}
+
+if (import.meta.main) runMain(main);
