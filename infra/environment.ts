@@ -51,7 +51,7 @@ export function buildEnvironment(settings: Settings, root = projectRoot) {
     ...settings.prometheus,
     namespace: namespaces.names.monitoring,
     fluxNamespace: namespaces.names.flux,
-    flux: flux.release,
+    flux: flux.instance,
     cluster,
   });
 
@@ -70,7 +70,7 @@ export function buildEnvironment(settings: Settings, root = projectRoot) {
     ...(imageOnRegistry && { insecure: true, registry: registry?.container }),
     policyName: serverImagePolicy(settings.stack),
     namespace: namespaces.names.flux,
-    flux: flux.release,
+    flux: flux.instance,
     cluster,
   });
 
@@ -96,7 +96,7 @@ export function buildEnvironment(settings: Settings, root = projectRoot) {
           deployKeyPage: deployKeyPage(git.location),
           namespace: namespaces.names.flux,
           environment: settings.stack,
-          flux: flux.release,
+          flux: flux.instance,
           ...(gitServer && { source: gitServer.container }),
           cluster,
         });
@@ -107,7 +107,9 @@ export function buildEnvironment(settings: Settings, root = projectRoot) {
     kubectlContext: cluster.contextName,
     kubeconfigExport: cluster.kubeconfigExport,
     fluxNamespace: flux.namespace,
-    fluxChartVersion: flux.chartVersion,
+    fluxVersion: flux.version,
+    fluxOperatorVersion: flux.operatorVersion,
+    fluxWebUi: `npm run ui -- ${settings.stack}`,
     gitSync:
       gitSync?.description ?? `off: no repository configured (set git.url, or turn on cluster.gitServer, in Pulumi.${settings.stack}.yaml)`,
     ...(gitSync?.deployKeyAccess !== undefined && { deployKeyAccess: gitSync.deployKeyAccess }),

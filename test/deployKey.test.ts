@@ -98,7 +98,13 @@ describe("a deploy key the stack added to GitHub", { concurrency: true }, () => 
       assert.equal(first.code, 0, first.stderr);
       assert.deepEqual(
         fixture.stub.calls().map((call) => call.split(" | ")[0]),
-        ["stack select --create dev --secrets-provider passphrase", "stack export --stack dev", "up --stack dev --yes --non-interactive"],
+        // One export for the flux2 release check (tools/fluxMigration.ts), one for the deploy key's.
+        [
+          "stack select --create dev --secrets-provider passphrase",
+          "stack export --stack dev",
+          "stack export --stack dev",
+          "up --stack dev --yes --non-interactive",
+        ],
       );
       await devUpWithKey(fixture, true);
       const up = await fixture.lifecycle(["up", "dev", "--yes", "--no-preflight"]);

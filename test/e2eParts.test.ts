@@ -25,7 +25,7 @@ describe("the end-to-end suite's throw-away stack", () => {
           .map((entry) => path.relative(root, path.join(entry.parentPath, entry.name)))
           .sort();
       const devFiles = filesOf(path.join(projectRoot, "stacks/dev"));
-      assert.ok(devFiles.includes("flux-values.yaml"), devFiles.join(", "));
+      assert.ok(devFiles.includes("apps/kustomization.yaml"), devFiles.join(", "));
       assert.deepEqual(filesOf(path.join(dir, "stacks/e2e-test")), devFiles);
       for (const file of devFiles) {
         assert.equal(

@@ -6,7 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { before } from "node:test";
 import * as YAML from "yaml";
-import { isMapping, projectRoot, type HelmValues } from "../infra/settings/index.ts";
+import { isMapping, projectRoot } from "../infra/settings/index.ts";
 import type { Io } from "../tools/cli.ts";
 import { evaluateStack, type Evaluation, type EvaluationOptions, type Registration } from "../tools/offline/mockEngine.ts";
 import { loadStackConfig } from "../tools/offline/stackConfig.ts";
@@ -59,10 +59,6 @@ export function only(registrations: readonly Registration[], type: string, name?
   const found = registrations.filter((r) => r.type === type && (name === undefined || r.name === name));
   if (found.length !== 1) throw new Error(`expected one ${type} ${name ?? ""}, found ${found.length}`);
   return found[0]!;
-}
-
-export function fluxValues(evaluation: Evaluation): HelmValues {
-  return only(evaluation.registrations, "kubernetes:helm.sh/v3:Release", "flux-release").inputs.values as HelmValues;
 }
 
 export function readYamlFile(file: string): unknown {

@@ -17,6 +17,7 @@ describe("npm run up|preview|destroy", { concurrency: true }, () => {
         assert.equal(result.code, 0, result.stderr);
         assert.deepEqual(stub.calls(), [
           `stack select --create dev --secrets-provider passphrase | passphrase=${demoPassphrase} backend= unreachable=`,
+          `stack export --stack dev | passphrase=${demoPassphrase} backend= unreachable=`,
           `preview --stack dev --diff | passphrase=${demoPassphrase} backend= unreachable=`,
         ]);
         assert.equal(result.stderr, stateNotes);
@@ -35,8 +36,10 @@ describe("npm run up|preview|destroy", { concurrency: true }, () => {
         assert.equal(fromFile.code, 0, fromFile.stderr);
         assert.deepEqual(stub.calls(), [
           "stack select --create dev --secrets-provider passphrase | passphrase=mine backend= unreachable=",
+          "stack export --stack dev | passphrase=mine backend= unreachable=",
           "preview --stack dev | passphrase=mine backend= unreachable=",
           "stack select --create prod --secrets-provider passphrase | passphrase= backend= unreachable=",
+          "stack export --stack prod | passphrase= backend= unreachable=",
           "preview --stack prod | passphrase= backend= unreachable=",
         ]);
         assert.equal(own.stderr, "gitops: state: local backend .pulumi-state/ (Pulumi.yaml); set PULUMI_BACKEND_URL to use another\n");
@@ -53,8 +56,9 @@ describe("npm run up|preview|destroy", { concurrency: true }, () => {
           env: { PULUMI_BACKEND_URL: `file://${team}`, PULUMI_CONFIG_PASSPHRASE: "s3cret" },
         });
         assert.equal(result.code, 0, result.stderr);
-        assert.deepEqual(stub.calls().slice(0, 2), [
+        assert.deepEqual(stub.calls().slice(0, 3), [
           `stack select --create prod | passphrase=s3cret backend=file://${team} unreachable=`,
+          `stack export --stack prod | passphrase=s3cret backend=file://${team} unreachable=`,
           `up --stack prod --yes --non-interactive | passphrase=s3cret backend=file://${team} unreachable=`,
         ]);
         assert.equal(result.stderr, `gitops: state: file://${team} (PULUMI_BACKEND_URL)\n`);

@@ -22,18 +22,8 @@ async function render(argv: string[], root?: string) {
   return { status, stdout: io.out(), stderr: io.err() };
 }
 
-// Written out here, not taken from the code under test: what kind and the flux2 chart must receive.
+// Written out here, not taken from the code under test: what kind and the flux-operator chart must receive.
 const nodeImage = "kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5";
-const controller = { create: true, resources: { requests: { cpu: "50m", memory: "64Mi" } } };
-const fluxDefaultValues = {
-  helmController: controller,
-  imageAutomationController: controller,
-  imageReflectionController: controller,
-  kustomizeController: controller,
-  notificationController: controller,
-  sourceController: controller,
-  prometheus: { podMonitor: { create: false } },
-};
 
 describe("render", () => {
   for (const stack of shippedStacks) {
@@ -102,18 +92,18 @@ describe("render", () => {
         },
       ]);
 
-      // The program's defaults, with stacks/prod/flux-values.yaml (only keys the defaults lack) on top.
-      const stackValues = readYamlFile(path.join(projectRoot, "stacks/prod/flux-values.yaml")) as Record<string, unknown>;
-      assert.deepEqual(stackValues, { crds: { annotations: { "helm.sh/resource-policy": "keep" } } });
+      // Flux Operator's chart, from its OCI address (no Helm repository), with the program's values.
       const releases = readYamlDocuments(fs.readFileSync(path.join(outDir, "helm-releases.yaml"), "utf8"));
       assert.deepEqual(releases, [
         {
-          name: "flux",
+          name: "flux-operator",
           namespace: "flux-system",
-          chart: "flux2",
-          version: "2.18.3",
-          repository: "https://fluxcd-community.github.io/helm-charts",
-          values: { ...fluxDefaultValues, ...stackValues },
+          chart: "oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator",
+          version: "0.58.1",
+          values: {
+            web: { config: { authentication: { type: "Anonymous", anonymous: { username: "flux", groups: ["flux-web-anonymous"] } } } },
+            serviceMonitor: { create: false },
+          },
         },
       ]);
     } finally {
@@ -124,7 +114,7 @@ describe("render", () => {
   it("exits 1 on invalid configuration, lists every problem on stderr and writes nothing", async () => {
     const project = projectCopy({
       "Pulumi.broken.yaml": "config:\n  gitops:cluster:\n    workers: -2\n    name: Broken\n",
-      "stacks/broken/flux-values.yaml": "logLevel: [\n",
+      "stacks/broken/flux-values.yaml": "logLevel: debug\n",
     });
     try {
       const result = await render(["broken", "--out", "out/broken"], project.root);
@@ -136,7 +126,8 @@ describe("render", () => {
           'gitops: Invalid configuration for stack "broken" (3 problems):',
           `  - gitops:cluster.name: "Broken" — must be a kind cluster name: lower-case letters, digits, '.' and '-', starting with a letter or digit`,
           "  - gitops:cluster.workers: -2 — must be a whole number from 0 to 10",
-          "  - stacks/broken/flux-values.yaml:2:1: Flow sequence in block collection must be sufficiently indented and end with a ] — must be valid YAML",
+          "  - stacks/broken/flux-values.yaml: flux2 chart values are no longer read — Flux Operator installs Flux now: set flux.logLevel " +
+            "(was logLevel) or flux.keepCrds: true (was crds.annotations helm.sh/resource-policy: keep) in Pulumi.broken.yaml, then delete the file (docs/settings.md#flux)",
           "",
         ].join("\n"),
       );

@@ -5,6 +5,8 @@ import { main as render } from "../tools/render.ts";
 import { crdProblems, isFluxObject, validateWithModel, type KubernetesObject } from "./support/schemas.ts";
 import { captureIo, readYamlDocuments, shippedStacks } from "./helpers.ts";
 
+const clusterScoped = new Set(["Namespace", "ClusterRoleBinding"]);
+
 for (const stack of shippedStacks) {
   describe(`${stack}: rendered objects`, () => {
     // What `npm run render` prints for the stack.
@@ -22,6 +24,8 @@ for (const stack of shippedStacks) {
         "Service",
         "ServiceMonitor",
         "PodMonitor",
+        "PrometheusRule",
+        "FluxInstance",
         "HelmRepository",
         "HelmRelease",
         "ImageRepository",
@@ -40,7 +44,7 @@ for (const stack of shippedStacks) {
       }
     });
 
-    it("every Flux object conforms to the pinned Flux 2.8.5 CRDs, with no unknown field", () => {
+    it("every Flux object and the FluxInstance conform to the pinned Flux 2.9.4 and Flux Operator 0.58.1 CRDs, with no unknown field", () => {
       const fluxObjects = objects.filter(isFluxObject);
       assert.ok(fluxObjects.length >= 4);
       for (const object of fluxObjects) assert.deepEqual(crdProblems(object), [], `${object.kind} ${object.metadata.name}`);
@@ -55,6 +59,8 @@ for (const stack of shippedStacks) {
         "helm.toolkit.fluxcd.io/v2",
         "image.toolkit.fluxcd.io/v1",
         "monitoring.coreos.com/v1",
+        "fluxcd.controlplane.io/v1",
+        "rbac.authorization.k8s.io/v1",
       ]);
       assert.deepEqual(
         objects.map((object) => object.apiVersion).filter((version) => !current.has(version)),
@@ -64,7 +70,7 @@ for (const stack of shippedStacks) {
 
     it("sets metadata.namespace on every namespaced object", () => {
       assert.deepEqual(
-        objects.filter((object) => object.kind !== "Namespace" && !object.metadata.namespace).map((object) => object.kind),
+        objects.filter((object) => !clusterScoped.has(object.kind) && !object.metadata.namespace).map((object) => object.kind),
         [],
       );
     });
@@ -90,13 +96,27 @@ describe("the schema checks themselves", () => {
     assert.deepEqual(crdProblems(helmRelease({ values: { any: { thing: true } } })), []);
   });
 
-  it("reject a wrong enum value and a version Flux 2.8 no longer serves", () => {
+  it("reject a wrong enum value and a version Flux 2.9 no longer serves", () => {
     assert.deepEqual(crdProblems(helmRelease({ install: { crds: "Always" } })), [
       "/spec/install/crds: must be equal to one of the allowed values",
     ]);
     assert.deepEqual(crdProblems({ ...helmRelease({}), apiVersion: "helm.toolkit.fluxcd.io/v2beta1" }), [
-      "no served CRD version for helm.toolkit.fluxcd.io/v2beta1 HelmRelease in Flux 2.8.5",
+      "no served CRD version for helm.toolkit.fluxcd.io/v2beta1 HelmRelease in Flux 2.9.4 or Flux Operator 0.58.1",
     ]);
+  });
+
+  it("reject a FluxInstance with a component the operator does not know, or a misspelt field", async () => {
+    const instance = (spec: Record<string, unknown>): KubernetesObject => ({
+      apiVersion: "fluxcd.controlplane.io/v1",
+      kind: "FluxInstance",
+      metadata: { name: "flux", namespace: "flux-system" },
+      spec: { distribution: { version: "2.9.4", registry: "ghcr.io/fluxcd" }, ...spec },
+    });
+    assert.deepEqual(crdProblems(instance({ components: ["image-reflector-controller"] })), []);
+    assert.deepEqual(crdProblems(instance({ components: ["image-reflection-controller"] })), [
+      "/spec/components/0: must be equal to one of the allowed values",
+    ]);
+    await assert.rejects(validateWithModel(instance({ cluster: { sise: "small" } })), /\/spec\/cluster: unknown field sise/);
   });
 
   it("reject a monitor without its required endpoints field", async () => {

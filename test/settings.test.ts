@@ -1,5 +1,5 @@
 // A stack's settings: parsed once into what the program uses: defaults, unions, secrets kept
-// secret, flux-values.yaml merged. Git sync's settings are in settingsGitSync.test.ts; what is
+// secret, a flux-values.yaml left from the flux2 chart refused. Git sync's settings are in settingsGitSync.test.ts; what is
 // rejected, and how, is in settingsRejected.test.ts.
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigurationError, defaultNodeImage, fluxDefaultValues, projectRoot, settingsWithStackFiles } from "../infra/settings/index.ts";
+import { ConfigurationError, defaultNodeImage, projectRoot, settingsWithStackFiles } from "../infra/settings/index.ts";
 import { loadStackConfig } from "../tools/offline/stackConfig.ts";
 import { settle, shippedStacks } from "./helpers.ts";
 import { problemsOf, rejectionOf, settingsFor, type Secrets } from "./support/settings.ts";
@@ -52,27 +52,7 @@ describe("a stack that sets nothing", () => {
       git: { mode: "off" },
       warnings: [],
     });
-    assert.deepEqual(flux, {
-      chartVersion: "2.18.3",
-      repository: "https://fluxcd-community.github.io/helm-charts",
-      timeoutSeconds: 900,
-      values: fluxDefaultValues,
-    });
-  });
-
-  it("gives the flux2 chart 50m/64Mi per controller and no chart PodMonitor", () => {
-    const { values } = settingsFor({}).flux;
-    for (const controller of [
-      "sourceController",
-      "kustomizeController",
-      "helmController",
-      "notificationController",
-      "imageReflectionController",
-      "imageAutomationController",
-    ]) {
-      assert.deepEqual(values[controller], { create: true, resources: { requests: { cpu: "50m", memory: "64Mi" } } }, controller);
-    }
-    assert.deepEqual(values.prometheus, { podMonitor: { create: false } });
+    assert.deepEqual(flux, { version: "2.9.4", operatorVersion: "0.58.1", logLevel: "info", keepCrds: false, timeoutSeconds: 900 });
   });
 });
 
@@ -168,8 +148,8 @@ describe("an existing cluster", () => {
 describe("problems", () => {
   it("reports every problem at once, across sections, files and secrets", () => {
     const problems = problemsOf(
-      { cluster: { workers: -1, name: "UPPER" }, flux: { chartVersion: "2.x" } },
-      { fluxValuesFile: { path: fluxValuesPath, text: "logLevel: [unclosed\n" } },
+      { cluster: { workers: -1, name: "UPPER" }, flux: { version: "2.x" } },
+      { fluxValuesFile: { path: fluxValuesPath, text: "logLevel: debug\n" } },
       { secrets: { gitToken: "ghp_plaintext_token" }, plaintext: ["gitToken"] },
     );
     assert.equal(problems.length, 5, problems.join("\n"));
@@ -178,7 +158,7 @@ describe("problems", () => {
       [
         `gitops:cluster.name: "UPPER" — must be a kind cluster name: lower-case letters, digits, '.' and '-', starting with a letter or digit`,
         "gitops:cluster.workers: -1 — must be a whole number from 0 to 10",
-        'gitops:flux.chartVersion: "2.x" — must be an exact chart version such as 2.18.3 (no ranges: charts are pinned)',
+        'gitops:flux.version: "2.x" — must be an exact Flux version such as 2.9.4 (no ranges: it is pinned)',
         "gitops:gitToken: (value hidden) — must be stored encrypted, it is a token (the password of git.username) for https:// repositories: pulumi config set --secret gitToken <value>",
       ],
     );
@@ -204,74 +184,44 @@ describe("problems", () => {
   });
 });
 
-describe("the stack's flux-values.yaml", () => {
-  const withFile = (text: string) => problemsOf({}, { fluxValuesFile: { path: fluxValuesPath, text } });
-
-  it("reports malformed YAML with file, line and column", () => {
-    const [problem, ...rest] = withFile("logLevel: debug\nsourceController:\n  create: [true\n");
-    assert.equal(rest.length, 0);
-    assert.match(problem!, /^stacks\/qa\/flux-values\.yaml:\d+:\d+: .+ — must be valid YAML$/);
+describe("a flux-values.yaml left from the flux2 chart", () => {
+  it("is refused with where its settings went, whatever it holds: the values would otherwise be dropped silently", () => {
+    for (const text of ["logLevel: debug\n", "# nothing\n", "logLevel: [unclosed\n"]) {
+      assert.deepEqual(problemsOf({}, { fluxValuesFile: { path: fluxValuesPath, text } }), [
+        "stacks/qa/flux-values.yaml: flux2 chart values are no longer read — Flux Operator installs Flux now: set flux.logLevel " +
+          "(was logLevel) or flux.keepCrds: true (was crds.annotations helm.sh/resource-policy: keep) in Pulumi.qa.yaml, " +
+          "then delete the file (docs/settings.md#flux)",
+      ]);
+    }
   });
 
-  it("rejects a duplicate key", () => {
-    const [problem] = withFile("logLevel: debug\nlogLevel: info\n");
-    assert.match(problem!, /^stacks\/qa\/flux-values\.yaml:2:1: .*[Mm]ap keys must be unique.* — must be valid YAML$/);
-  });
-
-  it("rejects a file that is not a mapping", () => {
-    assert.deepEqual(withFile("- logLevel\n"), ['stacks/qa/flux-values.yaml: ["logLevel"] — must be a mapping of flux2 chart values']);
-  });
-
-  it("refuses the chart's PodMonitor, which would deadlock the first install", () => {
-    assert.deepEqual(withFile("prometheus:\n  podMonitor:\n    create: true\n"), [
-      "stacks/qa/flux-values.yaml: prometheus.podMonitor.create: true — must stay false: the PodMonitor CRD only exists " +
-        "after Flux has installed Prometheus, so the first install would fail (the program creates the Flux PodMonitor itself)",
-    ]);
-  });
-
-  it("merges over the program's defaults: mappings merge, lists and scalars replace", () => {
-    const settings = settingsFor(
-      {},
-      {
-        fluxValuesFile: {
-          path: fluxValuesPath,
-          text: "logLevel: debug\nhelmController:\n  resources:\n    limits: {memory: 1Gi}\nimagePullSecrets: [regcred]\n",
-        },
-      },
-    );
-    assert.equal(settings.flux.values.logLevel, "debug");
-    assert.deepEqual(settings.flux.values.imagePullSecrets, ["regcred"]);
-    assert.deepEqual(settings.flux.values.helmController, {
-      create: true,
-      resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "1Gi" } },
-    });
-  });
-
-  it("reads an empty file (only comments) as no overrides: the chart gets the program's defaults", () => {
-    let read = false;
-    const file = {
-      path: fluxValuesPath,
-      get text() {
-        read = true;
-        return "# nothing to change yet\n";
-      },
-    };
-    const { values } = settingsFor({}, { fluxValuesFile: file }).flux;
-    assert.equal(read, true, "the file was never read");
-    assert.deepEqual(values, fluxDefaultValues);
-  });
-
-  it("is read from stacks/<stack>/ of the project folder it is given", () => {
+  it("is looked for in stacks/<stack>/ of the project folder it is given", () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-settings-"));
     try {
+      assert.equal(settingsWithStackFiles({ stack: "qa", project: "gitops", config: {} }, root).flux.logLevel, "info");
       fs.mkdirSync(path.join(root, "stacks", "qa"), { recursive: true });
       fs.writeFileSync(path.join(root, fluxValuesPath), "logLevel: debug\n");
-      assert.equal(settingsWithStackFiles({ stack: "qa", project: "gitops", config: {} }, root).flux.values.logLevel, "debug");
-      fs.writeFileSync(path.join(root, fluxValuesPath), "logLevel: [unclosed\n");
       assert.throws(() => settingsWithStackFiles({ stack: "qa", project: "gitops", config: {} }, root), ConfigurationError);
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }
+  });
+});
+
+describe("the Flux settings", () => {
+  it("take the log level and CRD policy a stack sets, and refuse others", () => {
+    assert.deepEqual(settingsFor({ flux: { logLevel: "debug", keepCrds: true } }).flux, {
+      version: "2.9.4",
+      operatorVersion: "0.58.1",
+      logLevel: "debug",
+      keepCrds: true,
+      timeoutSeconds: 900,
+    });
+    assert.deepEqual(problemsOf({ flux: { logLevel: "trace", keepCrds: "yes", operatorVersion: "0.58" } }), [
+      'gitops:flux.operatorVersion: "0.58" — must be an exact Flux Operator version such as 0.58.1 (no ranges: it is pinned)',
+      'gitops:flux.logLevel: "trace" — must be one of info, debug, error',
+      'gitops:flux.keepCrds: "yes" — must be true or false',
+    ]);
   });
 });
 

@@ -193,10 +193,10 @@ describe("credentials", () => {
       "gitops:prometheus.repository: (value hidden) — must not carry credentials: the charts are public",
     ]);
     // Refused for another reason, a URL's credentials are still hidden.
-    const [problem] = problemsOf({ flux: { repository: "http://user:s3cret@charts.example.com" } });
+    const [problem] = problemsOf({ prometheus: { repository: "http://user:s3cret@charts.example.com" } });
     assert.equal(
       problem,
-      'gitops:flux.repository: "http://(credentials hidden)@charts.example.com" — must be an https:// Helm repository URL',
+      'gitops:prometheus.repository: "http://(credentials hidden)@charts.example.com" — must be an https:// Helm repository URL',
     );
   });
 
@@ -229,32 +229,6 @@ describe("an existing cluster's kubeconfig", () => {
     assert.deepEqual(problemsOf(existing("team.yaml", "team"), reading("token: not-a-real-token\n")), [
       `gitops:cluster.kubeconfigPath: "team.yaml" — must be a kubeconfig (YAML with clusters, users and contexts), as kind get kubeconfig or a cloud's CLI writes it (${path.join(projectRoot, "team.yaml")})`,
     ]);
-  });
-});
-
-describe("Flux values for any environment", () => {
-  const withValues = (text: string) => ({ fluxValuesFile: { path: "stacks/qa/flux-values.yaml", text } });
-
-  it("refuses keys the pinned chart does not have and values of another type than its default", () => {
-    assert.deepEqual(problemsOf({}, withValues("logLevl: debug\nhelmController:\n  create: yes please\nimagePullSecrets: none\n")), [
-      "stacks/qa/flux-values.yaml: logLevl: unknown value: the flux2 chart has no such key",
-      'stacks/qa/flux-values.yaml: helmController.create: "yes please" — must be true or false, as the chart\'s default true',
-      'stacks/qa/flux-values.yaml: imagePullSecrets: "none" — must be a list, as the chart\'s default []',
-    ]);
-  });
-
-  it("keeps the chart's PodMonitor off, even against a string Helm would take as true", () => {
-    assert.deepEqual(problemsOf({}, withValues('prometheus:\n  podMonitor:\n    create: "false"\n')), [
-      'stacks/qa/flux-values.yaml: prometheus.podMonitor.create: "false" — must be true or false, as the chart\'s default false',
-    ]);
-  });
-
-  it("takes free-form maps (annotations) and YAML merge keys, as Helm does", () => {
-    const settings = settingsOf(
-      {},
-      withValues("helmController: &controller\n  annotations: {team.example/owner: demo}\nsourceController:\n  <<: *controller\n"),
-    );
-    assert.deepEqual((settings.flux.values.sourceController as { annotations: unknown }).annotations, { "team.example/owner": "demo" });
   });
 });
 

@@ -5,12 +5,14 @@ import {
   CommandError,
   LocalWorkspace,
   StackNotFoundError,
+  type Deployment,
   type OpMap,
   type PulumiCommand,
   type Stack,
 } from "@pulumi/pulumi/automation/index.js";
 import { say, type Io } from "./cli.ts";
 import { deployKeyTarget, refreshDeployKey, type GithubDeployKey } from "./deployKey.ts";
+import { retainFlux2Release } from "./fluxMigration.ts";
 import type { Stopping } from "./stopping.ts";
 
 export type LifecycleCommand = "up" | "preview" | "destroy";
@@ -178,6 +180,18 @@ export async function runAll(
       };
       try {
         let changed: number | undefined;
+        if (command !== "destroy") {
+          const exitCode = await retainFlux2Release(
+            name,
+            command,
+            {
+              exportState: async () => JSON.stringify(await stack.exportStack()),
+              importState: (deployment) => stack.importStack(JSON.parse(deployment) as Deployment).then(() => 0, exitCodeOf),
+            },
+            (line) => say(io.stderr, `${prefix(name)}${line}`),
+          );
+          if (exitCode !== 0) return { env: name, exitCode, seconds: (Date.now() - started) / 1000, interrupted };
+        }
         if (deployKey && command !== "preview") {
           const exitCode = await refreshDeployKey(
             deployKey,

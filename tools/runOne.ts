@@ -1,10 +1,15 @@
 // One environment: the Pulumi CLI itself, on this terminal, with its own prompt (`npm run up --
 // <env>`). It selects or creates the stack, checks the deploy key it added to GitHub (up,
-// destroy: tools/deployKey.ts), refreshes first when the kind cluster is already gone (destroy),
-// then runs the command; a stop (tools/stopping.ts) lets nothing further start.
+// destroy: tools/deployKey.ts), keeps the flux2 chart's release of a stack made before Flux
+// Operator installed (up: tools/fluxMigration.ts), refreshes first when the kind cluster is
+// already gone (destroy), then runs the command; a stop (tools/stopping.ts) lets nothing further start.
 import { spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { say, type Io } from "./cli.ts";
 import { refreshDeployKey, refreshKeyArgs, type GithubDeployKey } from "./deployKey.ts";
+import { retainFlux2Release } from "./fluxMigration.ts";
 import type { LifecycleCommand } from "./runAll.ts";
 import { passesOn, type Signals } from "./stopping.ts";
 
@@ -64,20 +69,28 @@ export async function runOne(command: LifecycleCommand, stack: string, options: 
             ...(options.secretsProvider ? ["--secrets-provider", options.secretsProvider] : []),
           ]),
   ];
+  const exportState = async () => {
+    const exported = await session.run(["stack", "export", "--stack", stack], true);
+    return exported.exitCode === 0 ? exported.stdout : undefined;
+  };
+  if (command !== "destroy") {
+    steps.push(() =>
+      retainFlux2Release(
+        stack,
+        command,
+        {
+          exportState,
+          importState: (deployment) => importState(deployment, (file) => runPulumi(["stack", "import", "--stack", stack, "--file", file])),
+        },
+        (line) => say(io.stderr, line),
+      ),
+    );
+  }
   const { deployKey } = options;
   if (deployKey && command !== "preview") {
     steps.push(() =>
-      refreshDeployKey(
-        deployKey,
-        command,
-        {
-          exportState: async () => {
-            const exported = await session.run(["stack", "export", "--stack", stack], true);
-            return exported.exitCode === 0 ? exported.stdout : undefined;
-          },
-          refreshKey: () => runPulumi(refreshKeyArgs(stack)),
-        },
-        (line) => say(io.stderr, line),
+      refreshDeployKey(deployKey, command, { exportState, refreshKey: () => runPulumi(refreshKeyArgs(stack)) }, (line) =>
+        say(io.stderr, line),
       ),
     );
   }
@@ -100,6 +113,18 @@ export async function runOne(command: LifecycleCommand, stack: string, options: 
     return 0;
   } finally {
     session.close();
+  }
+}
+
+/** Hands a deployment to `pulumi stack import` through a file only this user can read, removed afterwards. */
+async function importState(deployment: string, run: (file: string) => Promise<number>): Promise<number> {
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-state-"));
+  try {
+    const file = path.join(folder, "deployment.json");
+    fs.writeFileSync(file, deployment, { mode: 0o600 });
+    return await run(file);
+  } finally {
+    fs.rmSync(folder, { recursive: true, force: true });
   }
 }
 

@@ -35,7 +35,7 @@ export function inCluster(
 }
 
 /**
- * Resource options for a Flux custom resource: its CRD comes with the flux2 release, so it waits
+ * Resource options for a Flux custom resource: its CRD comes with the FluxInstance, so it waits
  * for that, and for whatever else `extra.dependsOn` names (undefined entries are skipped).
  */
 export function afterFlux(

@@ -1,7 +1,8 @@
 // Typed Flux and Prometheus-operator custom resources: each class's `spec` type is generated
 // from the CRD schema (kubernetes-models), so a misspelt field fails to compile. Only the API
-// versions Flux 2.8 and prometheus-operator serve as current are used. These imports are types
-// only and cost nothing at run time.
+// versions Flux 2.9 and prometheus-operator serve as current are used. These imports are types
+// only and cost nothing at run time. FluxInstance has no such package: its type is written here
+// from the operator's CRD, and the tests check every instance against that CRD.
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { IHelmRelease as HelmReleaseModel } from "@kubernetes-models/flux-cd/helm.toolkit.fluxcd.io/v2";
@@ -17,6 +18,7 @@ import type {
 } from "@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1";
 import type {
   IPodMonitor as PodMonitorModel,
+  IPrometheusRule as PrometheusRuleModel,
   IServiceMonitor as ServiceMonitorModel,
 } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
 
@@ -24,6 +26,43 @@ interface Model {
   apiVersion: string;
   kind: string;
   spec?: unknown;
+}
+
+/** The Flux controllers a FluxInstance can install (the CRD's enum of spec.components). */
+export type FluxComponent =
+  | "source-controller"
+  | "kustomize-controller"
+  | "helm-controller"
+  | "notification-controller"
+  | "image-reflector-controller"
+  | "image-automation-controller"
+  | "source-watcher";
+
+/** A kustomize patch the operator applies to the Flux manifests it builds. */
+export interface FluxInstancePatch {
+  /** A JSON6902 patch (a YAML list of operations) or a strategic-merge patch. */
+  patch: string;
+  target?: { group?: string; version?: string; kind?: string; name?: string; labelSelector?: string; annotationSelector?: string };
+}
+
+/** The part of Flux Operator 0.58's FluxInstance (fluxcd.controlplane.io/v1) the program sets. */
+interface FluxInstanceModel {
+  apiVersion: "fluxcd.controlplane.io/v1";
+  kind: "FluxInstance";
+  spec?: {
+    distribution: { version: string; registry: string; artifact?: string };
+    components?: FluxComponent[];
+    cluster?: {
+      type?: "kubernetes" | "openshift" | "aws" | "azure" | "gcp";
+      size?: "small" | "medium" | "large";
+      multitenant?: boolean;
+      networkPolicy?: boolean;
+      domain?: string;
+    };
+    kustomize?: { patches?: FluxInstancePatch[] };
+    wait?: boolean;
+    migrateResources?: boolean;
+  };
 }
 
 /** T with a Pulumi input allowed at every level, like the Kubernetes SDK's own input types. */
@@ -67,4 +106,6 @@ export class HelmRelease extends typedResource<HelmReleaseModel>("helm.toolkit.f
 export class ImageRepository extends typedResource<ImageRepositoryModel>("image.toolkit.fluxcd.io/v1", "ImageRepository") {}
 export class ImagePolicy extends typedResource<ImagePolicyModel>("image.toolkit.fluxcd.io/v1", "ImagePolicy") {}
 export class ServiceMonitor extends typedResource<ServiceMonitorModel>("monitoring.coreos.com/v1", "ServiceMonitor") {}
+export class PrometheusRule extends typedResource<PrometheusRuleModel>("monitoring.coreos.com/v1", "PrometheusRule") {}
+export class FluxInstance extends typedResource<FluxInstanceModel>("fluxcd.controlplane.io/v1", "FluxInstance") {}
 export class PodMonitor extends typedResource<PodMonitorModel>("monitoring.coreos.com/v1", "PodMonitor") {}

@@ -1,49 +1,148 @@
-// Flux v2, installed from the community flux2 Helm chart with the stack's values.
+// Flux v2 as its maintainers install it now: Flux Operator from its Helm chart, and one
+// FluxInstance that has the operator install, upgrade and watch the Flux controllers. The
+// operator also serves the Flux web UI (`npm run ui -- <env>` reaches it on 127.0.0.1).
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import * as YAML from "yaml";
 import { componentType, inCluster, type ClusterConnection } from "./cluster.ts";
-import type { HelmValues } from "../settings/index.ts";
+import { FluxInstance, type FluxComponent, type FluxInstancePatch } from "./customResources.ts";
+import type { FluxSettings, HelmValues } from "../settings/index.ts";
 
-export interface FluxArgs {
-  /** Namespace the controllers run in (created by the Namespaces component). */
+/** Where the operator's chart is published; its versions are the operator's. */
+export const fluxOperatorChart = "oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator";
+/** Where the Flux controller images come from (pulled through the machine's ghcr.io mirror). */
+export const fluxRegistry = "ghcr.io/fluxcd";
+
+/** The demo's controllers: its sources, kustomize, Helm, notifications and the image automation. */
+export const fluxComponents: FluxComponent[] = [
+  "source-controller",
+  "kustomize-controller",
+  "helm-controller",
+  "notification-controller",
+  "image-reflector-controller",
+  "image-automation-controller",
+];
+
+/** The group the web UI's anonymous user belongs to, bound to the chart's flux-web-admin role. */
+export const webUiGroup = "flux-web-anonymous";
+
+/**
+ * Chart values (flux-operator's values.yaml names every key). The web UI runs as an anonymous
+ * user, because the Service stays inside the cluster and `npm run ui` forwards it to the host's
+ * 127.0.0.1 only: anyone who can open it there can already use the kubeconfig.
+ */
+export const fluxOperatorValues: HelmValues = {
+  web: { config: { authentication: { type: "Anonymous", anonymous: { username: "flux", groups: [webUiGroup] } } } },
+  // The ServiceMonitor CRD arrives with Prometheus, which Flux installs later: the chart's
+  // monitor would make the first install fail. The Monitoring component creates it instead.
+  serviceMonitor: { create: false },
+};
+
+const jsonPatch = (operations: object[]) => YAML.stringify(operations);
+
+/**
+ * The kustomize patches that carry an environment's settings into the Flux manifests: the demo's
+ * 50m/64Mi requests per controller, the log level, and the CRDs' keep annotation, which the
+ * operator honours when it uninstalls (fluxcd.controlplane.io/prune: disabled).
+ */
+export function fluxPatches(settings: Pick<FluxSettings, "logLevel" | "keepCrds">): FluxInstancePatch[] {
+  const deployments = { kind: "Deployment" };
+  const container = "/spec/template/spec/containers/0";
+  return [
+    {
+      target: deployments,
+      patch: jsonPatch([{ op: "replace", path: `${container}/resources/requests`, value: { cpu: "50m", memory: "64Mi" } }]),
+    },
+    // Every controller starts with --log-level=info; a repeated flag's last value wins.
+    ...(settings.logLevel === "info"
+      ? []
+      : [
+          {
+            target: deployments,
+            patch: jsonPatch([{ op: "add", path: `${container}/args/-`, value: `--log-level=${settings.logLevel}` }]),
+          },
+        ]),
+    ...(settings.keepCrds
+      ? [
+          {
+            target: { kind: "CustomResourceDefinition" },
+            patch: jsonPatch([{ op: "add", path: "/metadata/annotations/fluxcd.controlplane.io~1prune", value: "disabled" }]),
+          },
+        ]
+      : []),
+  ];
+}
+
+export interface FluxArgs extends Pick<FluxSettings, "version" | "operatorVersion" | "logLevel" | "keepCrds" | "timeoutSeconds"> {
+  /** Namespace the operator and the controllers run in (created by the Namespaces component). */
   readonly namespace: pulumi.Input<string>;
-  /** Exact flux2 chart version; 2.18.3 installs Flux 2.8.5. */
-  readonly chartVersion: string;
-  /** Helm repository that serves the flux2 chart. */
-  readonly repository: string;
-  /** Chart values: the program's defaults merged with stacks/<env>/flux-values.yaml. */
-  readonly values: HelmValues;
-  /** How long Helm waits for the controllers, in seconds; cold image pulls on kind take minutes. */
-  readonly timeoutSeconds: number;
   /** The cluster Flux is installed in. */
   readonly cluster: ClusterConnection;
 }
 
 export class Flux extends pulumi.ComponentResource {
-  /** Every Flux custom resource depends on this: its CRDs come from the chart's templates. */
-  readonly release: k8s.helm.v3.Release;
+  /** Ready once every controller and CRD of the instance is: every Flux object waits for it. */
+  readonly instance: FluxInstance;
   readonly namespace: pulumi.Output<string>;
-  readonly chartVersion: string;
+  readonly version: string;
+  readonly operatorVersion: string;
 
   constructor(name: string, args: FluxArgs, opts?: pulumi.ComponentResourceOptions) {
     super(componentType("Flux"), name, {}, opts);
-    this.release = new k8s.helm.v3.Release(
-      `${name}-release`,
+    const operator = new k8s.helm.v3.Release(
+      `${name}-operator`,
       {
-        name: "flux",
-        chart: "flux2",
-        version: args.chartVersion,
-        repositoryOpts: { repo: args.repository },
+        name: "flux-operator",
+        chart: fluxOperatorChart,
+        version: args.operatorVersion,
         namespace: args.namespace,
         // Pulumi owns the namespace (Namespaces component).
         createNamespace: false,
-        values: args.values,
+        values: fluxOperatorValues,
         timeout: args.timeoutSeconds,
       },
       inCluster(this, args.cluster),
     );
+
+    new k8s.rbac.v1.ClusterRoleBinding(
+      `${name}-web-ui`,
+      {
+        metadata: { name: "flux-web-anonymous" },
+        subjects: [{ kind: "Group", name: webUiGroup, apiGroup: "rbac.authorization.k8s.io" }],
+        // The chart's role: read everything, and Flux's actions (reconcile, suspend, resume).
+        roleRef: { kind: "ClusterRole", name: "flux-web-admin", apiGroup: "rbac.authorization.k8s.io" },
+      },
+      inCluster(this, args.cluster, { dependsOn: [operator] }),
+    );
+
+    const timeout = `${args.timeoutSeconds}s`;
+    this.instance = new FluxInstance(
+      `${name}-instance`,
+      {
+        metadata: {
+          // The operator takes exactly one instance, named flux, in its own namespace.
+          name: "flux",
+          namespace: args.namespace,
+          annotations: {
+            // Pulumi has no readiness check for it: wait until the operator reports Flux running.
+            "pulumi.com/waitFor": "condition=Ready",
+            "pulumi.com/timeoutSeconds": String(args.timeoutSeconds),
+            // The operator's own wait (default 5m) would give up on a cold kind node first.
+            "fluxcd.controlplane.io/reconcileTimeout": timeout,
+          },
+        },
+        spec: {
+          distribution: { version: args.version, registry: fluxRegistry },
+          components: fluxComponents,
+          cluster: { type: "kubernetes", multitenant: false, networkPolicy: true, domain: "cluster.local" },
+          kustomize: { patches: fluxPatches(args) },
+        },
+      },
+      inCluster(this, args.cluster, { dependsOn: [operator], customTimeouts: { create: timeout, update: timeout } }),
+    );
     this.namespace = pulumi.output(args.namespace);
-    this.chartVersion = args.chartVersion;
-    this.registerOutputs({ namespace: this.namespace, chartVersion: this.chartVersion });
+    this.version = args.version;
+    this.operatorVersion = args.operatorVersion;
+    this.registerOutputs({ namespace: this.namespace, version: this.version, operatorVersion: this.operatorVersion });
   }
 }

@@ -56,8 +56,8 @@ export interface GitSyncArgs {
   readonly namespace: pulumi.Input<string>;
   /** The environment's name, in image update commit messages. */
   readonly environment: string;
-  /** The flux2 Helm release: Flux's CRDs exist once it is installed. */
-  readonly flux: k8s.helm.v3.Release;
+  /** The FluxInstance: Flux's CRDs and controllers are in place once it is Ready. */
+  readonly flux: pulumi.Resource;
   /** What must exist before Flux's first fetch (the local Git server, filled). */
   readonly source?: pulumi.Resource;
   /** The cluster Flux runs in. */

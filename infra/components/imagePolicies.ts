@@ -1,6 +1,5 @@
 // Flux's image scanning for the server image: an ImageRepository and the environment's ImagePolicy
 // (the demo's `fluxcd.io/tag.server` annotations, in Flux v2 form).
-import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { afterFlux, componentType, type ClusterConnection } from "./cluster.ts";
 import { ImagePolicy, ImageRepository, type ImagePolicySpec } from "./customResources.ts";
@@ -28,8 +27,8 @@ export interface ImagePoliciesArgs {
   readonly filterTags: ImagePolicySpec["filterTags"];
   /** How the newest tag is picked: exactly one of semver, numerical, alphabetical. */
   readonly policy: ImagePolicySpec["policy"];
-  /** The flux2 Helm release: the image CRDs exist once it is installed. */
-  readonly flux: k8s.helm.v3.Release;
+  /** The FluxInstance: Flux's CRDs and controllers are in place once it is Ready. */
+  readonly flux: pulumi.Resource;
   /** The cluster Flux runs in. */
   readonly cluster: ClusterConnection;
 }

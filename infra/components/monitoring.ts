@@ -1,10 +1,11 @@
 // Prometheus, installed by Flux: a HelmRepository and a HelmRelease of kube-prometheus-stack
-// reduced to the Prometheus server as in the demo, plus the PodMonitor for Flux's own metrics.
-import type * as k8s from "@pulumi/kubernetes";
+// reduced to the Prometheus server as in the demo, plus Flux's own monitoring: the controllers'
+// and the operator's metrics, and an alert for a Flux object that stays not Ready.
 import * as pulumi from "@pulumi/pulumi";
 import { afterFlux, componentType, inCluster, type ClusterConnection } from "./cluster.ts";
 import type { HelmValues } from "../settings/index.ts";
-import { HelmRelease, HelmRepository, PodMonitor } from "./customResources.ts";
+import { HelmRelease, HelmRepository, PodMonitor, PrometheusRule, ServiceMonitor } from "./customResources.ts";
+import { fluxComponents } from "./flux.ts";
 
 /** The demo's release name; kube-prometheus-stack derives its object names from it. */
 export const prometheusReleaseName = "prometheus-operator";
@@ -39,9 +40,11 @@ export function prometheusValues(settings: Pick<MonitoringArgs, "enableAdminAPI"
         retention: settings.retention,
         replicas: settings.replicas,
         // By default the chart selects only monitors labelled `release: <release name>`.
-        // Off: every ServiceMonitor and PodMonitor is scraped, including ones a team adds via Git.
+        // Off: every ServiceMonitor and PodMonitor is scraped, and every PrometheusRule loaded,
+        // including ones a team adds via Git.
         serviceMonitorSelectorNilUsesHelmValues: false,
         podMonitorSelectorNilUsesHelmValues: false,
+        ruleSelectorNilUsesHelmValues: false,
       },
     },
   };
@@ -75,20 +78,26 @@ export const imagePolicyMetrics = {
   },
 };
 
-/** The flux2 chart's own PodMonitor definition (values.yaml `prometheus.podMonitor`), made by Pulumi. */
-export const fluxControllers = [
-  "helm-controller",
-  "source-controller",
-  "kustomize-controller",
-  "notification-controller",
-  "image-automation-controller",
-  "image-reflector-controller",
-];
+/**
+ * Fires when a Flux object (a source, a Kustomization, a HelmRelease, an image policy...) has
+ * not been Ready for 10 minutes: Flux Operator reports every one as flux_resource_info.
+ */
+export const fluxNotReadyRule = {
+  alert: "FluxObjectNotReady",
+  expr: 'flux_resource_info{ready!="True",suspended="False"}',
+  for: "10m",
+  labels: { severity: "warning" },
+  annotations: {
+    summary: "{{ $labels.kind }} {{ $labels.exported_namespace }}/{{ $labels.name }} has not been Ready for 10 minutes",
+    description:
+      "Flux reports {{ $labels.kind }} {{ $labels.exported_namespace }}/{{ $labels.name }} as ready={{ $labels.ready }}, reason {{ $labels.reason }}.",
+  },
+};
 
 export interface MonitoringArgs {
   /** Namespace of Prometheus (and its HelmRepository and HelmRelease). */
   readonly namespace: pulumi.Input<string>;
-  /** Namespace of the Flux controllers, scraped by a PodMonitor. */
+  /** Namespace of Flux Operator and the controllers: their monitors and alert rule live there. */
   readonly fluxNamespace: pulumi.Input<string>;
   /** Exact kube-prometheus-stack chart version. */
   readonly chartVersion: string;
@@ -102,8 +111,8 @@ export interface MonitoringArgs {
   readonly enableAdminAPI: boolean;
   /** How long `up` waits for Flux to report the release Ready, in seconds. */
   readonly readyTimeoutSeconds: number;
-  /** The flux2 Helm release: Flux's CRDs exist once it is installed. */
-  readonly flux: k8s.helm.v3.Release;
+  /** The FluxInstance: Flux's CRDs and controllers are in place once it is Ready. */
+  readonly flux: pulumi.Resource;
   /** The cluster Prometheus runs in. */
   readonly cluster: ClusterConnection;
 }
@@ -163,7 +172,7 @@ export class Monitoring extends pulumi.ComponentResource {
         metadata: { name: "flux-system", namespace: args.fluxNamespace, labels: { "app.kubernetes.io/part-of": "flux" } },
         spec: {
           namespaceSelector: { matchNames: [args.fluxNamespace] },
-          selector: { matchExpressions: [{ key: "app", operator: "In", values: fluxControllers }] },
+          selector: { matchExpressions: [{ key: "app", operator: "In", values: fluxComponents }] },
           podMetricsEndpoints: [
             {
               port: "http-prom",
@@ -172,6 +181,31 @@ export class Monitoring extends pulumi.ComponentResource {
             },
           ],
         },
+      },
+      inCluster(this, args.cluster, { dependsOn: [this.prometheus] }),
+    );
+
+    // The operator's metrics: flux_resource_info, one series per Flux object with its Ready status.
+    // Flux's allow-scraping NetworkPolicy (the instance's networkPolicy: true) opens port 8080 of
+    // every pod in Flux's namespace, the operator's too, to Prometheus.
+    new ServiceMonitor(
+      `${name}-flux-operator`,
+      {
+        metadata: { name: "flux-operator", namespace: args.fluxNamespace, labels: { "app.kubernetes.io/part-of": "flux" } },
+        spec: {
+          namespaceSelector: { matchNames: [args.fluxNamespace] },
+          selector: { matchLabels: { "app.kubernetes.io/name": "flux-operator" } },
+          endpoints: [{ targetPort: 8080, path: "/metrics" }],
+        },
+      },
+      inCluster(this, args.cluster, { dependsOn: [this.prometheus] }),
+    );
+
+    new PrometheusRule(
+      `${name}-flux-alerts`,
+      {
+        metadata: { name: "flux", namespace: args.fluxNamespace, labels: { "app.kubernetes.io/part-of": "flux" } },
+        spec: { groups: [{ name: "flux", rules: [fluxNotReadyRule] }] },
       },
       inCluster(this, args.cluster, { dependsOn: [this.prometheus] }),
     );

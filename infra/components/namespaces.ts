@@ -21,7 +21,9 @@ export const podSecurity: Record<NamespaceRole, { enforce: PodSecurityLevel; war
 export function namespaceLabels(role: NamespaceRole): Record<string, string> {
   const level = podSecurity[role];
   return {
-    "app.kubernetes.io/part-of": "gitops",
+    // Flux Operator applies its namespace too, labelled part-of flux and warn restricted, and
+    // takes the labels it applies: with the same values, Pulumi and the operator never contend.
+    "app.kubernetes.io/part-of": role === "flux" ? "flux" : "gitops",
     "pod-security.kubernetes.io/enforce": level.enforce,
     "pod-security.kubernetes.io/warn": level.warn,
     "pod-security.kubernetes.io/audit": level.warn,

@@ -77,6 +77,10 @@ export const prometheusDurationPattern =
   /^(?:([0-9]+)y)?(?:([0-9]+)w)?(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?(?:([0-9]+)ms)?$/;
 const exactVersion = /^[0-9]+\.[0-9]+\.[0-9]+$/;
 
+/** An exact MAJOR.MINOR.PATCH version, pinned (ranges are refused), defaulting to `version`. */
+export const exactVersionOf = (version: string, what: string) =>
+  text(exactVersion, `must be an exact ${what} such as ${version} (no ranges: it is pinned)`).default(version);
+
 /** The two fields of a chart the program pins: an exact version, from an https:// repository. */
 export const pinnedChart = (chart: { version: string; repository: string; versionDoc: string; repositoryDoc: string }) => ({
   chartVersion: described(

@@ -5,7 +5,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { clusterSchema, resolveCluster, type ClusterSettings, type KindClusterSettings } from "./cluster.ts";
-import { fluxSchema, fluxValues, fluxValuesFile, type FluxSettings } from "./flux.ts";
+import { fluxSchema, fluxValuesFile, leftoverValuesProblem, type FluxSettings } from "./flux.ts";
 import { gitSchema, resolveGit, type GitSettings } from "./git.ts";
 import { imagePolicySchema, markerWarning, serverImagePolicy, type ImagePolicySettings } from "./imagePolicy.ts";
 import { tagThePolicyTakes } from "./imageTags.ts";
@@ -74,7 +74,7 @@ export interface RawSettings {
   readonly config: Readonly<Record<string, string>>;
   /** The configuration keys that are stored encrypted (set with --secret). */
   readonly secretKeys?: readonly string[];
-  /** stacks/<stack>/flux-values.yaml, when the stack has one. */
+  /** stacks/<stack>/flux-values.yaml, left from the flux2 chart, when the stack has one. */
   readonly fluxValuesFile?: ProjectFile;
   /** The stack file itself (Pulumi.<stack>.yaml), to check the setter marker image updates need. */
   readonly stackFile?: ProjectFile;
@@ -136,7 +136,7 @@ export function parseSettings(raw: RawSettings): Settings {
       `${raw.project}:${key}: (value not shown) — unknown setting${meant ? ` (did you mean ${raw.project}:${meant}?)` : ""} (allowed: ${known.join(", ")})`,
     );
   }
-  const flux = fluxValues(raw.fluxValuesFile, problems);
+  problems.push(...leftoverValuesProblem(raw.fluxValuesFile, raw.stack));
   const secrets = readSecrets(raw.project, raw.config, raw.secretKeys ?? [], problems);
   const cluster =
     parsed.cluster &&
@@ -196,7 +196,7 @@ export function parseSettings(raw: RawSettings): Settings {
     stack: raw.stack,
     cluster: clusterWithImage,
     namespaces: parsed.namespaces,
-    flux: { ...parsed.flux, values: flux },
+    flux: parsed.flux,
     server: parsed.server,
     prometheus: parsed.prometheus,
     imagePolicy: parsed.imagePolicy,
@@ -259,8 +259,8 @@ function stackNameProblems(stack: string): string[] {
 }
 
 /**
- * Validates a stack's configuration together with its own files (stacks/<stack>/flux-values.yaml,
- * Pulumi.<stack>.yaml), read from the project: the program and every offline tool check the same.
+ * Validates a stack's configuration together with its own files (Pulumi.<stack>.yaml, and a
+ * stacks/<stack>/flux-values.yaml left from the flux2 chart), read from the project: the program and every offline tool check the same.
  */
 export function settingsWithStackFiles(
   raw: Pick<RawSettings, "stack" | "project" | "config" | "secretKeys" | "environment">,
@@ -334,7 +334,7 @@ export {
   type LocalRegistry,
 } from "./registries.ts";
 export { demoImage, imageParts, imageRepository, type ServerSettings, type ComputeResources } from "./server.ts";
-export { fluxDefaultValues, fluxValuesFile, type FluxSettings } from "./flux.ts";
+export { fluxValuesFile, type FluxSettings } from "./flux.ts";
 export type { NamespaceSettings, NamespaceRole } from "./namespaces.ts";
 export type { PrometheusSettings } from "./prometheus.ts";
 export { considerTag, demoSha, newestTag, nextTag, tagThePolicyTakes, type Verdict } from "./imageTags.ts";

@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { commitMessageTemplate, GitSync, secretData, type GitCredentials, type GitSyncArgs } from "../../infra/components/gitSync.ts";
 import { githubKnownHosts } from "../../infra/settings/index.ts";
 import { settle } from "../helpers.ts";
-import { build, fluxRelease, types } from "../support/components.ts";
+import { build, fluxInstance, types } from "../support/components.ts";
 
 const base: Omit<GitSyncArgs, "credentials" | "flux" | "cluster"> = {
   url: "ssh://git@github.com/acme/gitops-demo.git",
@@ -22,7 +22,7 @@ const base: Omit<GitSyncArgs, "credentials" | "flux" | "cluster"> = {
 };
 function buildSync(credentials: GitCredentials, extra: Partial<GitSyncArgs> = {}) {
   return build((cluster) => {
-    const flux = fluxRelease();
+    const flux = fluxInstance();
     return new GitSync("git", { ...base, credentials, ...extra, flux, cluster });
   });
 }
@@ -30,7 +30,7 @@ const spec = (registration: { inputs: Record<string, unknown> }) => registration
 const author = { name: "Demo Bot", email: "bot@example.com" };
 
 describe("the GitSync component", () => {
-  it("fetches the branch at its interval and applies the path with prune and a health-check timeout, after the Flux release", async () => {
+  it("fetches the branch at its interval and applies the path with prune and a health-check timeout, after the FluxInstance", async () => {
     const built = await buildSync({ kind: "generatedKey", knownHosts: githubKnownHosts, readOnly: true });
     assert.deepEqual(spec(built.only(types.gitRepository)), {
       url: base.url,
@@ -47,7 +47,7 @@ describe("the GitSync component", () => {
       wait: true,
       timeout: "4m",
     });
-    const flux = built.children.find((r) => r.name === "flux-release")!;
+    const flux = built.children.find((r) => r.name === "flux-instance")!;
     for (const type of [types.gitRepository, types.kustomization]) {
       const registration = built.only(type);
       assert.ok(registration.dependencies.includes(flux.urn), type);

@@ -2,14 +2,14 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { ImagePolicies } from "../../infra/components/imagePolicies.ts";
-import { build, fluxRelease, type Built } from "../support/components.ts";
+import { build, fluxInstance, type Built } from "../support/components.ts";
 
 // A suite of its own: the tests of every file run in one process, and a top-level hook would run for all of them.
 describe("the ImagePolicies component", () => {
   let built: Built<ImagePolicies>;
   before(async () => {
     built = await build((cluster) => {
-      const flux = fluxRelease();
+      const flux = fluxInstance();
       return new ImagePolicies("images", {
         namespace: "flux",
         repository: "registry.example/team/server",
@@ -40,8 +40,8 @@ describe("the ImagePolicies component", () => {
       });
     });
 
-    it("waits for the Flux release, whose chart brings the image CRDs", () => {
-      const release = built.children.find((r) => r.name === "flux-release")!;
+    it("waits for the FluxInstance, which brings the image CRDs", () => {
+      const release = built.children.find((r) => r.name === "flux-instance")!;
       for (const registration of built.children.filter((r) => r.type.startsWith("kubernetes:"))) {
         assert.ok(registration.dependencies.includes(release.urn), registration.name);
       }

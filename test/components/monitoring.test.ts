@@ -3,12 +3,13 @@
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { before, describe, it } from "node:test";
-import { fluxControllers, imagePolicyMetrics, Monitoring, prometheusReleaseName } from "../../infra/components/monitoring.ts";
-import { mergeValues, projectRoot, type HelmValues } from "../../infra/settings/index.ts";
-import { fixtures, readYamlFile, unknownValuePaths } from "../helpers.ts";
-import { build, fluxRelease, type Built } from "../support/components.ts";
+import * as fs from "node:fs";
+import { fluxNotReadyRule, imagePolicyMetrics, Monitoring, prometheusReleaseName } from "../../infra/components/monitoring.ts";
+import { mergeValues, type HelmValues } from "../../infra/settings/index.ts";
+import { fixtures, readYamlDocuments, readYamlFile, unknownValuePaths } from "../helpers.ts";
+import { build, fluxInstance, type Built } from "../support/components.ts";
 
-// kube-prometheus-stack's and flux2's values.yaml at the pinned versions (test/fixtures/README.md).
+// kube-prometheus-stack's values.yaml at the pinned version (test/fixtures/README.md).
 // kube-state-metrics is a subchart: its keys are its own values.yaml's, under what the parent sets for it.
 const parentDefaults = readYamlFile(path.join(fixtures, "charts/kube-prometheus-stack/values.yaml")) as HelmValues;
 const kubeStateMetricsDefaults = readYamlFile(
@@ -19,16 +20,35 @@ const chartDefaults: HelmValues = {
   "kube-state-metrics": mergeValues(kubeStateMetricsDefaults, parentDefaults["kube-state-metrics"] as HelmValues),
 };
 const chart = readYamlFile(path.join(fixtures, "charts/kube-prometheus-stack/Chart.yaml")) as { version: string };
-const flux2Defaults = readYamlFile(path.join(projectRoot, "infra/settings/charts/flux2-values.yaml")) as {
-  prometheus: { podMonitor: { podMetricsEndpoints: unknown } };
-};
+// The controllers' pods as Flux 2.9.4 defines them: what the PodMonitor must select.
+const fluxPods = (
+  readYamlDocuments(fs.readFileSync(path.join(fixtures, "flux-2.9.4/deployments.yaml"), "utf8")) as {
+    metadata: { name: string };
+    spec: { template: { metadata: { labels: Record<string, string> }; spec: { containers: { ports?: { name: string }[] }[] } } };
+  }[]
+).map((deployment) => ({ name: deployment.metadata.name, ...deployment.spec.template }));
+// The labels Flux Operator 0.58.1 gives flux_resource_info (internal/reporter/metrics.go).
+const resourceInfoLabels = [
+  "uid",
+  "kind",
+  "name",
+  "exported_namespace",
+  "ready",
+  "reason",
+  "suspended",
+  "revision",
+  "url",
+  "ref",
+  "source_name",
+  "path",
+];
 
 // A suite of its own: the tests of every file run in one process, and a top-level hook would run for all of them.
 describe("the Monitoring component, built alone", () => {
   let built: Built<Monitoring>;
   before(async () => {
     built = await build((cluster) => {
-      const flux = fluxRelease();
+      const flux = fluxInstance();
       return new Monitoring("monitoring", {
         namespace: "metrics",
         fluxNamespace: "gitops-flux",
@@ -127,19 +147,56 @@ describe("the Monitoring component, built alone", () => {
       assert.deepEqual(release().customTimeouts, { create: "1200s", update: "1200s", delete: "" });
     });
 
-    it("scrapes every Flux controller in Flux's namespace on the chart's metrics port, running pods only, once Prometheus is Ready", () => {
+    it("scrapes every Flux 2.9.4 controller in Flux's namespace on its metrics port, running pods only, once Prometheus is Ready", () => {
       const monitor = built.only("kubernetes:monitoring.coreos.com/v1:PodMonitor");
-      const spec = monitor.inputs.spec as Record<string, unknown>;
+      const spec = monitor.inputs.spec as {
+        namespaceSelector: unknown;
+        selector: { matchExpressions: { key: string; operator: string; values: string[] }[] };
+        podMetricsEndpoints: { port: string }[];
+      };
       assert.equal((monitor.inputs.metadata as { namespace: string }).namespace, "gitops-flux");
       assert.deepEqual(spec.namespaceSelector, { matchNames: ["gitops-flux"] });
-      assert.deepEqual(spec.selector, { matchExpressions: [{ key: "app", operator: "In", values: fluxControllers }] });
-      // The same endpoint definition as the flux2 chart's own (disabled) PodMonitor.
-      assert.deepEqual(spec.podMetricsEndpoints, flux2Defaults.prometheus.podMonitor.podMetricsEndpoints);
+      const [expression] = spec.selector.matchExpressions;
+      assert.equal(expression!.operator, "In");
+      assert.equal(spec.podMetricsEndpoints.length, 1);
+      for (const pod of fluxPods) {
+        assert.ok(expression!.values.includes(pod.metadata.labels[expression!.key]!), `${pod.name} is selected`);
+        const ports = pod.spec.containers.flatMap((container) => container.ports ?? []).map((port) => port.name);
+        assert.ok(ports.includes(spec.podMetricsEndpoints[0]!.port), `${pod.name} has the port`);
+      }
       assert.ok(monitor.dependencies.includes(release().urn));
     });
 
-    it("creates the Flux objects only after the Flux release (their CRDs come with it)", () => {
-      const flux = built.children.find((r) => r.name === "flux-release")!;
+    it("scrapes Flux Operator's metrics (flux_resource_info) from its Service, once Prometheus is Ready", () => {
+      const monitor = built.only("kubernetes:monitoring.coreos.com/v1:ServiceMonitor");
+      assert.equal((monitor.inputs.metadata as { namespace: string }).namespace, "gitops-flux");
+      assert.deepEqual(monitor.inputs.spec, {
+        namespaceSelector: { matchNames: ["gitops-flux"] },
+        // The chart's Service: app.kubernetes.io/name flux-operator, metrics on 8080 (as the operator's own config/monitoring).
+        selector: { matchLabels: { "app.kubernetes.io/name": "flux-operator" } },
+        endpoints: [{ targetPort: 8080, path: "/metrics" }],
+      });
+      assert.ok(monitor.dependencies.includes(release().urn));
+    });
+
+    it("alerts when a Flux object that is not suspended has not been Ready for 10 minutes, and Prometheus loads the rule", () => {
+      const rule = built.only("kubernetes:monitoring.coreos.com/v1:PrometheusRule");
+      assert.deepEqual(rule.inputs.spec, { groups: [{ name: "flux", rules: [fluxNotReadyRule] }] });
+      assert.equal(fluxNotReadyRule.for, "10m");
+      assert.equal(fluxNotReadyRule.expr, 'flux_resource_info{ready!="True",suspended="False"}');
+      // Every label the alert's text names is one the metric has.
+      const named = [...JSON.stringify(fluxNotReadyRule.annotations).matchAll(/\$labels\.(\w+)/g)].map((match) => match[1]!);
+      assert.deepEqual(
+        named.filter((label) => !resourceInfoLabels.includes(label)),
+        [],
+      );
+      // Without this, the chart's Prometheus loads only rules labelled with its release name.
+      assert.equal(prometheusSpec().ruleSelectorNilUsesHelmValues, false);
+      assert.ok(rule.dependencies.includes(release().urn));
+    });
+
+    it("creates the Flux objects only after the FluxInstance (their CRDs come with it)", () => {
+      const flux = built.children.find((r) => r.name === "flux-instance")!;
       for (const type of ["kubernetes:source.toolkit.fluxcd.io/v1:HelmRepository", "kubernetes:helm.toolkit.fluxcd.io/v2:HelmRelease"]) {
         assert.ok(built.only(type).dependencies.includes(flux.urn), type);
       }

@@ -242,7 +242,7 @@ export class Report {
 /** Up's milestones: the resource whose completion marks each one. */
 const upMilestones: Readonly<Record<string, string>> = {
   "::cluster-kind": "cluster create",
-  "::flux-release": "Flux ready",
+  "::flux-instance": "Flux ready",
   "::monitoring-prometheus": "Prometheus ready",
 };
 

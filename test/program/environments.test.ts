@@ -86,9 +86,10 @@ describe("a new environment is one file", () => {
       assert.equal(await render(["staging", "--out", path.join(copy.root, "out/staging")], io), 0, io.err());
       const objects = readYamlDocuments(fs.readFileSync(path.join(copy.root, "out/staging/manifests.yaml"), "utf8")) as KubernetesObject[];
       for (const object of objects) await validateWithModel(object);
-      // Without Git sync: Prometheus' chart source and release, and the server's image policy.
+      // Without Git sync: the FluxInstance, Prometheus' chart source and release, and the server's image policy.
       const fluxObjects = objects.filter(isFluxObject);
       assert.deepEqual(fluxObjects.map((object) => object.kind).sort(), [
+        "FluxInstance",
         "HelmRelease",
         "HelmRepository",
         "ImagePolicy",

@@ -59,8 +59,8 @@ describe("the GitOps loop in whole stacks", () => {
       assert.equal(spec("git-ssh", types.kustomization).prune, true);
     });
 
-    it("puts the sync objects in Flux's namespace, with its ImagePolicy, after the Flux release, deleted with the cluster", () => {
-      const flux = only(registrations("git-ssh"), "kubernetes:helm.sh/v3:Release");
+    it("puts the sync objects in Flux's namespace, with its ImagePolicy, after the FluxInstance, deleted with the cluster", () => {
+      const flux = only(registrations("git-ssh"), "kubernetes:fluxcd.controlplane.io/v1:FluxInstance");
       const kind = only(registrations("git-ssh"), "command:local:Command");
       const policy = only(registrations("git-ssh"), "kubernetes:image.toolkit.fluxcd.io/v1:ImagePolicy");
       for (const type of [types.gitRepository, types.kustomization, types.imageUpdates, types.secret]) {

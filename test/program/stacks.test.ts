@@ -11,7 +11,7 @@ import { mirrorsVariable } from "../../infra/shell/nodeRegistries.ts";
 import { projectRoot } from "../../infra/settings/index.ts";
 import type { Registration } from "../../tools/offline/mockEngine.ts";
 import { loadStackConfig } from "../../tools/offline/stackConfig.ts";
-import { evaluatedBefore, fluxValues, only, settle, shippedStacks } from "../helpers.ts";
+import { evaluatedBefore, only, settle, shippedStacks } from "../helpers.ts";
 
 const commandType = "command:local:Command";
 const providerType = "pulumi:providers:kubernetes";
@@ -37,14 +37,18 @@ const expectedResources = [
   "kubernetes:core/v1:Namespace namespaces-monitoring",
   "kubernetes:core/v1:Namespace namespaces-server",
   "kubernetes:core/v1:Service server-service",
-  "kubernetes:helm.sh/v3:Release flux-release",
+  "kubernetes:fluxcd.controlplane.io/v1:FluxInstance flux-instance",
+  "kubernetes:helm.sh/v3:Release flux-operator",
   "kubernetes:helm.toolkit.fluxcd.io/v2:HelmRelease monitoring-prometheus",
   "kubernetes:image.toolkit.fluxcd.io/v1:ImagePolicy images-policy",
   "kubernetes:image.toolkit.fluxcd.io/v1:ImageRepository images-repository",
   "kubernetes:image.toolkit.fluxcd.io/v1:ImageUpdateAutomation git-image-updates",
   "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization git-kustomization",
   "kubernetes:monitoring.coreos.com/v1:PodMonitor monitoring-flux",
+  "kubernetes:monitoring.coreos.com/v1:PrometheusRule monitoring-flux-alerts",
+  "kubernetes:monitoring.coreos.com/v1:ServiceMonitor monitoring-flux-operator",
   "kubernetes:monitoring.coreos.com/v1:ServiceMonitor server-monitor",
+  "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding flux-web-ui",
   "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository git-repository",
   "kubernetes:source.toolkit.fluxcd.io/v1:HelmRepository monitoring-repository",
   "pulumi:providers:kubernetes cluster-provider",
@@ -105,16 +109,21 @@ describe("the shipped stacks as a whole", () => {
         assert.equal(kind.inputs.dir, projectRoot);
       });
 
-      it("installs the pinned flux2 chart into the Pulumi-owned flux-system namespace", () => {
+      it("installs the pinned Flux Operator into the Pulumi-owned flux-system namespace, and Flux 2.9.4 with it", () => {
         const release = only(registrationsOf(stack), "kubernetes:helm.sh/v3:Release");
-        assert.equal(release.inputs.chart, "flux2");
-        assert.equal(release.inputs.version, "2.18.3");
-        assert.deepEqual(release.inputs.repositoryOpts, { repo: "https://fluxcd-community.github.io/helm-charts" });
+        assert.equal(release.inputs.chart, "oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator");
+        assert.equal(release.inputs.version, "0.58.1");
         assert.equal(release.inputs.namespace, "flux-system");
         assert.equal(release.inputs.createNamespace, false);
         assert.ok((release.inputs.timeout as number) >= 600);
         const fluxNamespace = only(registrationsOf(stack), "kubernetes:core/v1:Namespace", "namespaces-flux");
         assert.ok(release.dependencies.includes(fluxNamespace.urn), "the release waits for its namespace");
+        const instance = only(registrationsOf(stack), "kubernetes:fluxcd.controlplane.io/v1:FluxInstance");
+        assert.deepEqual((instance.inputs.spec as { distribution: unknown }).distribution, {
+          version: "2.9.4",
+          registry: "ghcr.io/fluxcd",
+        });
+        assert.equal((instance.inputs.metadata as { namespace: string }).namespace, "flux-system");
       });
 
       it("exports the cluster name, a secret kubeconfig, the context and the Flux install", async () => {
@@ -122,7 +131,9 @@ describe("the shipped stacks as a whole", () => {
         assert.equal(outputs.clusterName, `gitops-${stack}`);
         assert.equal(outputs.kubectlContext, `kind-gitops-${stack}`);
         assert.equal(outputs.kubeconfigExport, `export KUBECONFIG=${path.join(projectRoot, ".kube", `gitops-${stack}.yaml`)}`);
-        assert.equal(outputs.fluxChartVersion, "2.18.3");
+        assert.equal(outputs.fluxVersion, "2.9.4");
+        assert.equal(outputs.fluxOperatorVersion, "0.58.1");
+        assert.equal(outputs.fluxWebUi, `npm run ui -- ${stack}`);
         assert.equal(await settle(outputs.fluxNamespace), "flux-system");
         assert.equal(await pulumi.isSecret(outputs.kubeconfig), true);
         assert.equal(pulumi.Output.isInstance(outputs.kubeconfig), true);
@@ -168,17 +179,26 @@ describe("the shipped stacks as a whole", () => {
       assert.equal(new Set([...hostPorts, ...registryPorts.map(Number)]).size, hostPorts.length + registryPorts.length);
     });
 
-    it("differ in the Flux values exactly as stacks/<env>/flux-values.yaml say", () => {
-      const dev = fluxValues(evaluations.get("dev")!);
-      const prod = fluxValues(evaluations.get("prod")!);
-      assert.equal(dev.logLevel, "debug");
-      assert.equal(prod.logLevel, undefined);
-      assert.deepEqual(prod.crds, { annotations: { "helm.sh/resource-policy": "keep" } });
-      assert.equal(dev.crds, undefined);
-      const { logLevel, ...devShared } = dev;
-      const { crds, ...prodShared } = prod;
-      assert.ok(logLevel !== undefined && crds !== undefined);
-      assert.deepEqual(devShared, prodShared);
+    it("differ in the FluxInstance exactly as the stack files' flux settings say (dev: debug logs; prod: keeps the CRDs)", () => {
+      const patchesOf = (stack: string) =>
+        (
+          only(registrationsOf(stack), "kubernetes:fluxcd.controlplane.io/v1:FluxInstance").inputs.spec as {
+            kustomize: { patches: { target: { kind: string }; patch: string }[] };
+          }
+        ).kustomize.patches;
+      const dev = patchesOf("dev");
+      const prod = patchesOf("prod");
+      const onlyIn = (some: typeof dev, other: typeof dev) =>
+        some.filter((patch) => !other.some((candidate) => JSON.stringify(candidate) === JSON.stringify(patch)));
+      const devOnly = onlyIn(dev, prod);
+      const prodOnly = onlyIn(prod, dev);
+      assert.equal(devOnly.length, 1);
+      assert.equal(devOnly[0]!.target.kind, "Deployment");
+      assert.match(devOnly[0]!.patch, /--log-level=debug/);
+      assert.equal(prodOnly.length, 1);
+      assert.equal(prodOnly[0]!.target.kind, "CustomResourceDefinition");
+      assert.match(prodOnly[0]!.patch, /fluxcd\.controlplane\.io~1prune/);
+      assert.deepEqual(onlyIn(dev, devOnly), onlyIn(prod, prodOnly));
     });
   });
 

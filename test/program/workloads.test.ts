@@ -184,11 +184,13 @@ describe("the demo's workloads per environment", () => {
 
   describe("ordering on the first up", () => {
     const fluxCustomResource = (r: Registration) => r.custom && /^kubernetes:[a-z]+\.toolkit\.fluxcd\.io\//.test(r.type);
+    const fluxInstance = (stack: string) => only(registrations(stack), "kubernetes:fluxcd.controlplane.io/v1:FluxInstance");
     const monitors = (r: Registration) => r.type.startsWith("kubernetes:monitoring.coreos.com/");
 
     for (const stack of shippedStacks) {
-      it(`${stack}: every Flux custom resource waits for the Flux Helm release`, () => {
-        const flux = only(registrations(stack), "kubernetes:helm.sh/v3:Release");
+      it(`${stack}: the FluxInstance waits for the operator's chart (its CRD), and every Flux custom resource for the instance`, () => {
+        assert.ok(fluxInstance(stack).dependencies.includes(only(registrations(stack), "kubernetes:helm.sh/v3:Release").urn));
+        const flux = fluxInstance(stack);
         const fluxObjects = registrations(stack).filter(fluxCustomResource);
         // The image policies, the Prometheus source and release, and the sync from the local Git server.
         assert.equal(fluxObjects.length, 7);
@@ -197,7 +199,12 @@ describe("the demo's workloads per environment", () => {
 
       it(`${stack}: every monitor waits for Prometheus to be Ready`, () => {
         const found = registrations(stack).filter(monitors);
-        assert.deepEqual(found.map((r) => r.name).sort(), ["monitoring-flux", "server-monitor"]);
+        assert.deepEqual(found.map((r) => r.name).sort(), [
+          "monitoring-flux",
+          "monitoring-flux-alerts",
+          "monitoring-flux-operator",
+          "server-monitor",
+        ]);
         for (const registration of found) assert.ok(registration.dependencies.includes(prometheus(stack).urn), registration.name);
       });
     }

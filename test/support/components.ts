@@ -2,6 +2,7 @@
 // arguments and look at what it registers (inputs and resource options) by type token.
 import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
 import type { ClusterConnection } from "../../infra/components/cluster.ts";
 import { evaluateUnderMocks, type Evaluation, type Registration } from "../../tools/offline/mockEngine.ts";
 
@@ -49,8 +50,8 @@ export async function build<T>(make: (cluster: ClusterConnection) => T, options:
   };
 }
 
-/** A stand-in for the flux2 Helm release, for components whose objects wait for it. */
-export const fluxRelease = () => new command.local.Command("flux-release", { create: "true" }) as unknown as k8s.helm.v3.Release;
+/** A stand-in for the FluxInstance, for components whose objects wait for it. */
+export const fluxInstance = (): pulumi.Resource => new command.local.Command("flux-instance", { create: "true" });
 
 /** Resource type tokens, as the registrations carry them. */
 export const types = {

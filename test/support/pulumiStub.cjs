@@ -39,7 +39,13 @@
 // deleted or expired token). `--target` takes a URN or a URN glob (pkg/resource/deploy
 // deployment.go UrnTargets: `**` any text, `*` within a segment); a URN that is not in the state
 // fails a refresh or destroy (pkg/engine/deployment.go checkTargets, which only refresh.go and
-// destroy.go call). `refresh --preview-only --json` prints
+// destroy.go call). A test may add the flux2 chart's Helm release of a stack made before Flux
+// Operator (`flux2Release: { urn, retainOnDelete }`): `stack export` lists it, `stack import
+// --file` (stack/stack_import.go: the file must open and be a deployment) takes its
+// retainOnDelete from the file, and the next successful `up` drops it, as the program no longer
+// has it: retained, or else uninstalled (recorded as `helmUninstalled`, what Helm's uninstall
+// would do to the controllers; pkg/resource/deploy/step.go DeleteStep skips the provider's Delete
+// of an old state's RetainOnDelete resource). `refresh --preview-only --json` prints
 // the preview digest (pkg/backend/display/json.go ShowPreviewDigest: steps, changeSummary).
 //
 // For tests: every call is appended to $STUB_CALLS as
@@ -97,6 +103,7 @@ const commandFlags = {
   "stack output": "--stack|-s= --json|-j --shell --show-secrets",
   "stack history": "--stack|-s= --full-dates --page= --page-size= --show-secrets --json|-j",
   "stack export": "--stack|-s= --file= --show-secrets --version=",
+  "stack import": "--stack|-s= --file= --force|-f",
   "config set": "--stack|-s= --config-file= --path --plaintext --secret --type= --raw",
 };
 const [command, subcommand] = args.filter((arg) => !arg.startsWith("-"));
@@ -259,6 +266,16 @@ if (known === "stack select") {
   const resources = [
     ...Array.from({ length: stack.resources }, (_, index) => ({ urn: stubUrn(index), type: "stub:Resource" })),
     ...(stack.deployKeys ?? []).map(({ urn, id }) => ({ urn, type: deployKeyType, id })),
+    ...(stack.flux2Release
+      ? [
+          {
+            urn: stack.flux2Release.urn,
+            type: "kubernetes:helm.sh/v3:Release",
+            inputs: { chart: "flux2", name: "flux", version: "2.18.3" },
+            ...(stack.flux2Release.retainOnDelete && { retainOnDelete: true }),
+          },
+        ]
+      : []),
   ];
   say(
     JSON.stringify(
@@ -267,6 +284,27 @@ if (known === "stack select") {
       4,
     ),
   );
+} else if (known === "stack import") {
+  const stack = existing(stackName);
+  const file = flags.get("--file");
+  if (file === undefined) fail("the Pulumi stub reads an import from --file only, not standard input", 1);
+  if (!fs.existsSync(file)) fail(`could not open file: open ${file}: no such file or directory`, 1);
+  let deployment;
+  try {
+    deployment = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (error) {
+    fail(`could not read deployment: ${error.message}`, 1);
+  }
+  if (deployment?.version !== 3 || typeof deployment.deployment !== "object")
+    fail("could not deserialize deployment: unsupported version", 1);
+  needPassphrase(stack);
+  const imported = (deployment.deployment.resources ?? []).find((resource) => resource.urn === stack.flux2Release?.urn);
+  if (stack.flux2Release) {
+    if (imported === undefined) delete stack.flux2Release;
+    else stack.flux2Release.retainOnDelete = imported.retainOnDelete === true;
+  }
+  save(stackName, stack);
+  say("Import complete.");
 } else if (known === "config set") {
   // config set [--path] <key> --stack <s> --plaintext --non-interactive -- <value>: written into Pulumi.<s>.yaml.
   existing(stackName);
@@ -324,7 +362,7 @@ function operate(command, stack) {
       : command === "refresh"
         ? { same: refreshed + keyCalls.length - keysGone.length, delete: keysGone.length }
         : deployed > 0
-          ? { same: deployed + keys.length }
+          ? { same: deployed + keys.length, delete: command === "up" && stack.flux2Release ? 1 : 0 }
           : { create: 5 };
   const json = has("--json");
   const startTime = new Date();
@@ -374,8 +412,14 @@ function operate(command, stack) {
       });
       if (result === "succeeded") {
         stack.resources = command === "destroy" ? 0 : command === "up" ? 5 : stack.resources;
-        if (command === "destroy") delete stack.deployKeys;
-        else if (keysGone.length > 0) stack.deployKeys = keys.filter((key) => !keysGone.includes(key));
+        if (command === "destroy") {
+          delete stack.deployKeys;
+          delete stack.flux2Release;
+        } else if (keysGone.length > 0) stack.deployKeys = keys.filter((key) => !keysGone.includes(key));
+        if (command === "up" && stack.flux2Release) {
+          if (!stack.flux2Release.retainOnDelete) stack.helmUninstalled = [stack.flux2Release.urn];
+          delete stack.flux2Release;
+        }
       }
       save(name, stack);
     }

@@ -1,7 +1,8 @@
 // Upstream schemas for the objects the program renders:
 // - the kubernetes-models packages' validators (required fields, types, enums), for every kind;
-// - a strict check against the pinned Flux CRDs (test/fixtures/flux-crds) that also rejects
-//   fields the schema does not have: the API server would silently drop a misspelt field.
+// - a strict check against the pinned Flux 2.9.4 and Flux Operator CRDs (test/fixtures/flux-crds,
+//   flux-operator-crds) that also rejects fields the schema does not have: the API server would
+//   silently drop a misspelt field.
 import * as fs from "node:fs";
 import * as path from "node:path";
 // ajv is CommonJS: from an ES module, its class is the default export's `default`.
@@ -20,7 +21,12 @@ export interface KubernetesObject {
 }
 
 const fluxGroups = /\.toolkit\.fluxcd\.io$/;
-export const isFluxObject = (object: KubernetesObject) => fluxGroups.test(object.apiVersion.split("/")[0]!);
+const operatorGroup = "fluxcd.controlplane.io";
+/** A Flux object or a Flux Operator object: both are checked against their CRDs. */
+export const isFluxObject = (object: KubernetesObject) => {
+  const group = object.apiVersion.split("/")[0]!;
+  return fluxGroups.test(group) || group === operatorGroup;
+};
 
 /** The module of the kubernetes-models family that defines a group/version. */
 function modelModule(apiVersion: string): string {
@@ -32,6 +38,12 @@ function modelModule(apiVersion: string): string {
 
 /** Throws the model's validation error, or an error naming a kind the models do not have. */
 export async function validateWithModel(object: KubernetesObject): Promise<void> {
+  // Flux Operator's kinds have no kubernetes-models package: their CRD is the schema.
+  if (object.apiVersion.split("/")[0] === operatorGroup) {
+    const problems = crdProblems(object);
+    if (problems.length > 0) throw new Error(problems.join("; "));
+    return;
+  }
   const module = (await import(modelModule(object.apiVersion))) as Record<string, new (data: unknown) => { validate(): void }>;
   const Model = module[object.kind];
   if (!Model) throw new Error(`no model for ${object.apiVersion} ${object.kind}`);
@@ -55,8 +67,11 @@ function strict(schema: unknown): unknown {
 
 const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
 const crdValidators = new Map<string, ValidateFunction>();
-for (const file of fs.readdirSync(path.join(fixtures, "flux-crds"))) {
-  const crd = YAML.parse(fs.readFileSync(path.join(fixtures, "flux-crds", file), "utf8")) as {
+const crdFiles = ["flux-crds", "flux-operator-crds"].flatMap((folder) =>
+  fs.readdirSync(path.join(fixtures, folder)).map((file) => path.join(fixtures, folder, file)),
+);
+for (const file of crdFiles) {
+  const crd = YAML.parse(fs.readFileSync(file, "utf8")) as {
     spec: { group: string; names: { kind: string }; versions: { name: string; served: boolean; schema: { openAPIV3Schema: unknown } }[] };
   };
   for (const version of crd.spec.versions.filter((v) => v.served)) {
@@ -70,7 +85,7 @@ for (const file of fs.readdirSync(path.join(fixtures, "flux-crds"))) {
 /** Problems of a Flux object against the pinned CRD (empty when it conforms). */
 export function crdProblems(object: KubernetesObject): string[] {
   const validate = crdValidators.get(`${object.apiVersion} ${object.kind}`);
-  if (!validate) return [`no served CRD version for ${object.apiVersion} ${object.kind} in Flux 2.8.5`];
+  if (!validate) return [`no served CRD version for ${object.apiVersion} ${object.kind} in Flux 2.9.4 or Flux Operator 0.58.1`];
   if (validate(object)) return [];
   return (validate.errors ?? []).map((error) =>
     error.keyword === "additionalProperties"

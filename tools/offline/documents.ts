@@ -12,7 +12,8 @@ export interface HelmReleaseDocument {
   readonly namespace: unknown;
   readonly chart: unknown;
   readonly version: unknown;
-  readonly repository: unknown;
+  /** The Helm repository; none for a chart named by an oci:// address. */
+  readonly repository?: unknown;
   readonly values: unknown;
 }
 
@@ -39,7 +40,7 @@ export function renderRegistrations(registrations: readonly Registration[]): Ren
       namespace: inputs.namespace,
       chart: inputs.chart,
       version: inputs.version,
-      repository: isMapping(inputs.repositoryOpts) ? inputs.repositoryOpts.repo : undefined,
+      ...(isMapping(inputs.repositoryOpts) && { repository: inputs.repositoryOpts.repo }),
       values: inputs.values ?? {},
     }));
   const kindCluster = registrations
