@@ -1,5 +1,6 @@
-// What the environment promises, checked against the live cluster: nodes, Flux, Prometheus,
-// the server, and Prometheus' view of its targets.
+// What the environment promises, checked against the live cluster: nodes, Flux (its
+// FluxInstance and web UI), Prometheus, the server, and Prometheus' view of its targets, of
+// Flux's state and of its alert rule.
 import * as net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 // Types only: the modules themselves load after the prerequisite check, so a skip is instant.
@@ -94,6 +95,37 @@ async function prometheusReleaseReady({ custom }: Clients): Promise<string | und
   const ready = release.status?.conditions?.find((condition) => condition.type === "Ready");
   if (ready?.status === "True") return undefined;
   return ready ? `Ready=${ready.status}: ${ready.reason ?? ""} ${ready.message ?? ""}`.trim() : "no Ready condition";
+}
+
+/** The FluxInstance is Ready: Flux Operator has installed the Flux version the stack pins, and it runs. */
+async function fluxInstanceReady({ custom }: Clients, fluxNamespace: string, version: string): Promise<string | undefined> {
+  const instance = (await custom.getNamespacedCustomObject({
+    group: "fluxcd.controlplane.io",
+    version: "v1",
+    namespace: fluxNamespace,
+    plural: "fluxinstances",
+    name: "flux",
+  })) as { spec?: { distribution?: { version?: string } }; status?: { conditions?: Condition[] } };
+  if (instance.spec?.distribution?.version !== version) {
+    throw new CheckFailed(`FluxInstance flux asks for Flux ${String(instance.spec?.distribution?.version)}, the stack pins ${version}`);
+  }
+  const ready = instance.status?.conditions?.find((condition) => condition.type === "Ready");
+  if (ready?.status === "True") return undefined;
+  return ready ? `Ready=${ready.status}: ${ready.reason ?? ""} ${ready.message ?? ""}`.trim() : "no Ready condition";
+}
+
+/** The Flux web UI answers on Flux Operator's pod, as `npm run ui` reaches it. */
+async function webUiAnswers(clients: Clients, fluxNamespace: string): Promise<string | undefined> {
+  const pods = (await clients.core.listNamespacedPod({ namespace: fluxNamespace, labelSelector: "app.kubernetes.io/name=flux-operator" }))
+    .items;
+  const pod = pods.find((candidate) => !candidate.metadata?.deletionTimestamp && isTrue(candidate.status?.conditions, "Ready"));
+  if (!pod?.metadata?.name) return "no Ready Flux Operator pod";
+  const { status, body } = await withPortForward(clients, fluxNamespace, pod.metadata.name, 9080, (localPort) =>
+    httpGet(`http://127.0.0.1:${localPort}/resources?namespace=${fluxNamespace}`, clients.stop),
+  );
+  return status === 200 && /<html/i.test(body)
+    ? undefined
+    : `pod ${pod.metadata.name}:9080 answered ${status} ${JSON.stringify(body.slice(0, 200))}`;
 }
 
 async function serverReplicasAvailable({ apps }: Clients, expectedReplicas: number): Promise<string | undefined> {
@@ -240,17 +272,53 @@ async function everyTargetUp(clients: Clients): Promise<string | undefined> {
   return notUp.length === 0 ? undefined : `${notUp.length} of ${all.length} targets not up: ${notUp.map(describeTarget).join("; ")}`;
 }
 
-/** The tag the stack's ImagePolicy picked, as Prometheus has it from kube-state-metrics (gotk_image_policy_info). */
-async function imagePolicyTagInPrometheus(clients: Clients, policy: string, tag: string): Promise<string | undefined> {
+/** Prometheus' answer to an instant query: its series' labels, or what went wrong. */
+async function prometheusQuery(clients: Clients, query: string): Promise<Record<string, string>[] | string> {
   const pod = await readyPodOf(clients, monitoringNamespace, "prometheus-operated");
-  const query = encodeURIComponent(`gotk_image_policy_info{name="${policy}"}`);
   const { status, body } = await withPortForward(clients, monitoringNamespace, pod, 9090, (localPort) =>
-    httpGet(`http://127.0.0.1:${localPort}/api/v1/query?query=${query}`, clients.stop),
+    httpGet(`http://127.0.0.1:${localPort}/api/v1/query?query=${encodeURIComponent(query)}`, clients.stop),
   );
   if (status !== 200) return `/api/v1/query answered ${status}`;
-  const series = (JSON.parse(body) as { data?: { result?: { metric?: Record<string, string> }[] } }).data?.result ?? [];
+  return ((JSON.parse(body) as { data?: { result?: { metric?: Record<string, string> }[] } }).data?.result ?? []).map(
+    (entry) => entry.metric ?? {},
+  );
+}
+
+/** Flux Operator is scraped and reports the FluxInstance itself Ready in flux_resource_info. */
+async function fluxStateInPrometheus(clients: Clients, fluxNamespace: string): Promise<string | undefined> {
+  const series = await prometheusQuery(clients, `flux_resource_info{kind="FluxInstance",exported_namespace="${fluxNamespace}"}`);
+  if (typeof series === "string") return series;
+  if (series.length === 0) return "no flux_resource_info series for the FluxInstance yet";
+  return series.some((labels) => labels.ready === "True")
+    ? undefined
+    : `flux_resource_info has ready=${series.map((labels) => labels.ready).join(", ")}`;
+}
+
+interface RulesResponse {
+  data?: { groups?: { name?: string; rules?: { name?: string; type?: string; health?: string; lastError?: string }[] }[] };
+}
+
+/** Prometheus has loaded the program's alert rule for Flux objects not Ready, and evaluates it without error. */
+async function fluxAlertRuleLoaded(clients: Clients): Promise<string | undefined> {
+  const pod = await readyPodOf(clients, monitoringNamespace, "prometheus-operated");
+  const { status, body } = await withPortForward(clients, monitoringNamespace, pod, 9090, (localPort) =>
+    httpGet(`http://127.0.0.1:${localPort}/api/v1/rules?type=alert`, clients.stop),
+  );
+  if (status !== 200) return `/api/v1/rules answered ${status}`;
+  const rules = ((JSON.parse(body) as RulesResponse).data?.groups ?? []).flatMap((group) => group.rules ?? []);
+  const rule = rules.find((candidate) => candidate.name === "FluxObjectNotReady");
+  if (!rule) return `no FluxObjectNotReady among ${rules.length} alert rules yet`;
+  return rule.health === "ok"
+    ? undefined
+    : `FluxObjectNotReady health ${rule.health ?? "unknown"}${rule.lastError ? `: ${rule.lastError}` : ""}`;
+}
+
+/** The tag the stack's ImagePolicy picked, as Prometheus has it from kube-state-metrics (gotk_image_policy_info). */
+async function imagePolicyTagInPrometheus(clients: Clients, policy: string, tag: string): Promise<string | undefined> {
+  const series = await prometheusQuery(clients, `gotk_image_policy_info{name="${policy}"}`);
+  if (typeof series === "string") return series;
   if (series.length === 0) return `no gotk_image_policy_info series for ${policy} yet`;
-  const tags = series.map((entry) => entry.metric?.tag);
+  const tags = series.map((labels) => labels.tag);
   return tags.includes(tag) ? undefined : `gotk_image_policy_info for ${policy} has tag ${tags.join(", ")}, not ${tag}`;
 }
 
@@ -265,8 +333,15 @@ export async function checkEnvironment(stack: Stack, run: Run, stop: AbortSignal
   const waitFor = (description: string, check: () => Promise<string | undefined>, timeoutMs: number, intervalMs?: number) =>
     waitUntil(description, check, timeoutMs, stop, intervalMs);
 
+  const fluxVersion = typeof outputs.fluxVersion?.value === "string" ? outputs.fluxVersion.value : "";
   await waitFor("all nodes Ready", () => nodesReady(clients), 2 * minute);
+  await waitFor(
+    `FluxInstance ${fluxNamespace}/flux Ready=True with Flux ${fluxVersion}`,
+    () => fluxInstanceReady(clients, fluxNamespace, fluxVersion),
+    3 * minute,
+  );
   await waitFor(`every Deployment in ${fluxNamespace} Available`, () => deploymentsAvailable(clients, fluxNamespace), 3 * minute);
+  await waitFor("the Flux web UI answers on Flux Operator's port 9080", () => webUiAnswers(clients, fluxNamespace), minute);
   await waitFor(`HelmRelease ${monitoringNamespace}/prometheus-operator Ready=True`, () => prometheusReleaseReady(clients), 2 * minute);
   await waitFor(
     `Deployment ${serverNamespace}/server has ${expectedReplicas} replicas available`,
@@ -283,6 +358,14 @@ export async function checkEnvironment(stack: Stack, run: Run, stop: AbortSignal
     10_000,
   );
   await waitFor("every target Prometheus scrapes is up", () => everyTargetUp(clients), 2 * minute, 10_000);
+  // Flux's state in Prometheus: the operator's flux_resource_info, and the alert rule on it.
+  await waitFor(
+    "Prometheus has Flux Operator's flux_resource_info, the FluxInstance Ready",
+    () => fluxStateInPrometheus(clients, fluxNamespace),
+    3 * minute,
+    10_000,
+  );
+  await waitFor("Prometheus has loaded the FluxObjectNotReady alert rule, healthy", () => fluxAlertRuleLoaded(clients), 3 * minute, 10_000);
   // Which tag runs where: the ImagePolicy's tag, queryable in Prometheus (kube-state-metrics).
   const image = stackSetting(run.projectDir, run.stackName, "gitops:server").image;
   const tag = typeof image === "string" ? (image.split(":").at(-1) ?? "") : "";
