@@ -1,5 +1,5 @@
 // What a failed run saves before cleanup, so the failure explains itself: the cluster's pods,
-// events and Flux objects, the Flux controllers' logs, kind's own logs, and Pulumi's diff when a
+// events and Flux objects, the logs of Flux Operator and the Flux controllers, kind's own logs, and Pulumi's diff when a
 // "no changes" check failed. Each part is saved on its own; a part that cannot be is noted.
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -11,20 +11,13 @@ import { kubeconfigOf, type Run } from "./throwawayStack.ts";
 
 /** Flux's kinds whose status says where a reconciliation stands. */
 const fluxKinds = [
+  { group: "fluxcd.controlplane.io", version: "v1", plural: "fluxinstances" },
   { group: "helm.toolkit.fluxcd.io", version: "v2", plural: "helmreleases" },
   { group: "source.toolkit.fluxcd.io", version: "v1", plural: "helmrepositories" },
   { group: "source.toolkit.fluxcd.io", version: "v1", plural: "gitrepositories" },
   { group: "kustomize.toolkit.fluxcd.io", version: "v1", plural: "kustomizations" },
   { group: "image.toolkit.fluxcd.io", version: "v1", plural: "imagerepositories" },
   { group: "image.toolkit.fluxcd.io", version: "v1", plural: "imagepolicies" },
-];
-const fluxControllers = [
-  "source-controller",
-  "kustomize-controller",
-  "helm-controller",
-  "notification-controller",
-  "image-reflector-controller",
-  "image-automation-controller",
 ];
 
 export interface DiagnosticsOptions {
@@ -92,9 +85,10 @@ export async function saveDiagnostics(dir: string, run: Run, machine: Machine, o
         );
       });
     }
-    await part("Flux controller logs", async () => {
+    // Flux's namespace holds Flux Operator and the controllers it installed, and nothing else.
+    await part("Flux Operator and controller logs", async () => {
       const pods = (await core.listNamespacedPod({ namespace: options.fluxNamespace })).items;
-      for (const pod of pods.filter((candidate) => fluxControllers.includes(candidate.metadata?.labels?.app ?? ""))) {
+      for (const pod of pods) {
         const name = pod.metadata?.name ?? "unknown";
         await part(`log of ${name}`, async () =>
           write(`logs/${name}.log`, await core.readNamespacedPodLog({ name, namespace: options.fluxNamespace })),
