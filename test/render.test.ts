@@ -101,7 +101,10 @@ describe("render", () => {
           chart: "oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator",
           version: "0.58.1",
           values: {
-            web: { config: { authentication: { type: "Anonymous", anonymous: { username: "flux", groups: ["flux-web-anonymous"] } } } },
+            web: {
+              config: { authentication: { type: "Anonymous", anonymous: { username: "flux", groups: ["flux-web-anonymous"] } } },
+              networkPolicy: { create: false },
+            },
             serviceMonitor: { create: false },
           },
         },

@@ -317,6 +317,42 @@ describe("ui against a cluster (a fake Kubernetes API on loopback)", () => {
     }
   });
 
+  it("answers only requests that name this machine: a page whose site name was re-pointed at 127.0.0.1 is refused (421)", async () => {
+    const port = await freePort();
+    const { io, signals, exited } = await startUi(copy.root, ["dev", "--port", String(port)]);
+    /** One request with the given Host header on its own connection: the whole answer. */
+    const ask = async (hostHeader: string) => {
+      const socket = await connect("127.0.0.1", port);
+      const answer = new Promise<string>((resolve) => {
+        let text = "";
+        socket.on("data", (chunk: Buffer) => (text += chunk.toString()));
+        socket.on("close", () => resolve(text));
+      });
+      socket.write(`GET /api/v1/resources HTTP/1.1\r\nHost: ${hostHeader}\r\nConnection: close\r\n\r\n`);
+      return answer;
+    };
+    try {
+      // DNS rebinding: the browser sends the attacker's name, which now resolves to 127.0.0.1.
+      const refused = await ask(`rebind.example.com:${port}`);
+      assert.match(refused, /^HTTP\/1\.1 421 Misdirected Request\r\n/);
+      assert.deepEqual(cluster.state.forwards, [], "nothing reached the pod");
+      assert.match(
+        io.err(),
+        new RegExp(
+          `gitops: refused a request for host rebind\\.example\\.com:${port}: the UI answers only as 127\\.0\\.0\\.1:${port} or localhost:${port}\\n`,
+        ),
+      );
+      // This machine's own names pass, with or without the port.
+      for (const name of [`127.0.0.1:${port}`, `localhost:${port}`, "LOCALHOST"]) {
+        assert.match(await ask(name), /^HTTP\/1\.1 200 OK\r\n/, name);
+      }
+      assert.equal(cluster.state.forwards.length, 3);
+    } finally {
+      signals.emit("SIGINT");
+      assert.equal(await exited, 0);
+    }
+  });
+
   it(
     "listens on 127.0.0.1 only: another loopback address of this machine is refused",
     { skip: process.platform !== "linux" && "127.0.0.2 is loopback on Linux only" },

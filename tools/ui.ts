@@ -161,11 +161,56 @@ function forwarder(config: KubeConfig, target: UiTarget, pod: string, log: Outpu
       socket.destroy();
       return;
     }
+    // The Host check paused the connection; the forward reads it from here.
+    socket.resume();
     // Either side's end ends the other: the pod's closes the browser's connection, and back.
     webSocket.on("close", () => socket.end());
     if (socket.destroyed) webSocket.close();
     else socket.on("close", () => webSocket.close());
   };
+}
+
+/** The most of a request's head read before its Host is known; a longer head is refused. */
+const headLimit = 16 * 1024;
+
+/** The Host header of an HTTP request head, lower-cased; undefined when it has none. */
+export function hostOf(head: string): string | undefined {
+  const line = head.split("\r\n").find((candidate) => /^host:/i.test(candidate));
+  return line
+    ?.slice(line.indexOf(":") + 1)
+    .trim()
+    .toLowerCase();
+}
+
+/** The names of this machine a browser may use for the forward; any port, or none. */
+const localNames = new Set([host, "localhost"]);
+
+/** Whether a Host header names this machine (127.0.0.1 or localhost, with or without a port). */
+export const namesThisMachine = (hostHeader: string) => localNames.has(hostHeader.replace(/:\d+$/, ""));
+
+/**
+ * Waits for the head of the connection's first request and says whether its Host names this
+ * machine's forwarded port. A browser page from another site whose name it re-pointed at
+ * 127.0.0.1 (DNS rebinding) would otherwise reach the UI as its own origin: its requests carry
+ * that site's name as Host. A browser keeps one connection to one host, so the first request
+ * speaks for the connection. What was read is put back for the forward.
+ */
+function checkHost(socket: net.Socket): Promise<{ ok: true } | { ok: false; host: string }> {
+  return new Promise((resolve) => {
+    let head = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      head = Buffer.concat([head, chunk]);
+      const text = head.toString("latin1");
+      const end = text.indexOf("\r\n\r\n");
+      if (end === -1 && head.length < headLimit) return;
+      socket.off("data", onData);
+      socket.pause();
+      socket.unshift(head);
+      const requested = (end === -1 ? undefined : hostOf(text.slice(0, end))) ?? "(none)";
+      resolve(namesThisMachine(requested) ? { ok: true } : { ok: false, host: requested });
+    };
+    socket.on("data", onData);
+  });
 }
 
 export interface UiDependencies {
@@ -231,9 +276,19 @@ async function serve(config: KubeConfig, target: UiTarget, pod: string, port: nu
     connections.add(socket);
     socket.on("close", () => connections.delete(socket));
     socket.on("error", () => socket.destroy()); // a browser that resets its connection, a write after the pod's side closed
-    void forward(socket);
+    void checkHost(socket).then((checked) => {
+      if (checked.ok) return forward(socket);
+      const only = `${host}:${port} or localhost:${port}`;
+      say(io.stderr, `gitops: refused a request for host ${checked.host}: the UI answers only as ${only}`);
+      socket.end(
+        "HTTP/1.1 421 Misdirected Request\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n" +
+          `This forward of the Flux web UI answers only as ${only}.\n`,
+      );
+    });
   });
   await listen(server, port, target.env);
+  // An error after listening (say, no file descriptors left for a connection) is said, not fatal.
+  server.on("error", (error) => say(io.stderr, `gitops: the forward on ${host}:${port} failed: ${error.message}`));
   const origin = `http://${host}:${port}/`;
   // The UI's list of Flux objects, in the environment's Flux namespace (its web app's /resources route).
   const url = `${origin}resources?namespace=${encodeURIComponent(target.namespace)}`;

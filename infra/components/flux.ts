@@ -28,11 +28,17 @@ export const webUiGroup = "flux-web-anonymous";
 
 /**
  * Chart values (flux-operator's values.yaml names every key). The web UI runs as an anonymous
- * user, because the Service stays inside the cluster and `npm run ui` forwards it to the host's
- * 127.0.0.1 only: anyone who can open it there can already use the kubeconfig.
+ * user, because no other pod reaches it and `npm run ui` forwards it to the host's 127.0.0.1
+ * only (refusing requests for other host names).
  */
 export const fluxOperatorValues: HelmValues = {
-  web: { config: { authentication: { type: "Anonymous", anonymous: { username: "flux", groups: [webUiGroup] } } } },
+  web: {
+    config: { authentication: { type: "Anonymous", anonymous: { username: "flux", groups: [webUiGroup] } } },
+    // The chart's policy would open port 9080 to every namespace. Without it, Flux's own policies
+    // (the instance's networkPolicy: true) let only pods of Flux's namespace in; port-forward
+    // does not pass through network policies.
+    networkPolicy: { create: false },
+  },
   // The ServiceMonitor CRD arrives with Prometheus, which Flux installs later: the chart's
   // monitor would make the first install fail. The Monitoring component creates it instead.
   serviceMonitor: { create: false },
