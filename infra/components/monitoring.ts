@@ -79,20 +79,36 @@ export const imagePolicyMetrics = {
 };
 
 /**
- * Fires when a Flux object (a source, a Kustomization, a HelmRelease, an image policy...) has
- * not been Ready for 10 minutes: Flux Operator reports every one as flux_resource_info.
+ * Alerts on Flux's state as Flux Operator reports it: flux_resource_info has one series per Flux
+ * object (a source, a Kustomization, a HelmRelease, an image policy...), flux_instance_info one per
+ * FluxInstance. Each fires when one that is not suspended has not been Ready for 10 minutes. The
+ * series also carry the reason and revision, which change while an object stays failed: taken
+ * per object (max by), a new reason does not restart the 10 minutes.
  */
-export const fluxNotReadyRule = {
-  alert: "FluxObjectNotReady",
-  expr: 'flux_resource_info{ready!="True",suspended="False"}',
-  for: "10m",
-  labels: { severity: "warning" },
-  annotations: {
-    summary: "{{ $labels.kind }} {{ $labels.exported_namespace }}/{{ $labels.name }} has not been Ready for 10 minutes",
-    description:
-      "Flux reports {{ $labels.kind }} {{ $labels.exported_namespace }}/{{ $labels.name }} as ready={{ $labels.ready }}, reason {{ $labels.reason }}.",
+export const fluxAlertRules = [
+  {
+    alert: "FluxObjectNotReady",
+    expr: 'max by (kind, exported_namespace, name) (flux_resource_info{ready!="True",suspended="False"})',
+    for: "10m",
+    labels: { severity: "warning" },
+    annotations: {
+      summary: "{{ $labels.kind }} {{ $labels.exported_namespace }}/{{ $labels.name }} has not been Ready for 10 minutes",
+      description:
+        "Flux reports {{ $labels.kind }} {{ $labels.exported_namespace }}/{{ $labels.name }} not Ready: its status (kubectl describe, or npm run ui) says why.",
+    },
   },
-};
+  {
+    alert: "FluxInstanceNotReady",
+    expr: 'max by (exported_namespace, name) (flux_instance_info{ready!="True",suspended="False"})',
+    for: "10m",
+    labels: { severity: "warning" },
+    annotations: {
+      summary: "FluxInstance {{ $labels.exported_namespace }}/{{ $labels.name }} has not been Ready for 10 minutes",
+      description:
+        "Flux Operator cannot install or upgrade Flux as FluxInstance {{ $labels.exported_namespace }}/{{ $labels.name }} asks: its status says why.",
+    },
+  },
+];
 
 export interface MonitoringArgs {
   /** Namespace of Prometheus (and its HelmRepository and HelmRelease). */
@@ -205,7 +221,7 @@ export class Monitoring extends pulumi.ComponentResource {
       `${name}-flux-alerts`,
       {
         metadata: { name: "flux", namespace: args.fluxNamespace, labels: { "app.kubernetes.io/part-of": "flux" } },
-        spec: { groups: [{ name: "flux", rules: [fluxNotReadyRule] }] },
+        spec: { groups: [{ name: "flux", rules: fluxAlertRules }] },
       },
       inCluster(this, args.cluster, { dependsOn: [this.prometheus] }),
     );

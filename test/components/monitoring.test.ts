@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import * as path from "node:path";
 import { before, describe, it } from "node:test";
 import * as fs from "node:fs";
-import { fluxNotReadyRule, imagePolicyMetrics, Monitoring, prometheusReleaseName } from "../../infra/components/monitoring.ts";
+import { fluxAlertRules, imagePolicyMetrics, Monitoring, prometheusReleaseName } from "../../infra/components/monitoring.ts";
 import { mergeValues, type HelmValues } from "../../infra/settings/index.ts";
 import { fixtures, readYamlDocuments, readYamlFile, unknownValuePaths } from "../helpers.ts";
 import { build, fluxInstance, type Built } from "../support/components.ts";
@@ -27,21 +27,12 @@ const fluxPods = (
     spec: { template: { metadata: { labels: Record<string, string> }; spec: { containers: { ports?: { name: string }[] }[] } } };
   }[]
 ).map((deployment) => ({ name: deployment.metadata.name, ...deployment.spec.template }));
-// The labels Flux Operator 0.58.1 gives flux_resource_info (internal/reporter/metrics.go).
-const resourceInfoLabels = [
-  "uid",
-  "kind",
-  "name",
-  "exported_namespace",
-  "ready",
-  "reason",
-  "suspended",
-  "revision",
-  "url",
-  "ref",
-  "source_name",
-  "path",
-];
+// The labels Flux Operator 0.58.1 gives its metrics (internal/reporter/metrics.go).
+const commonLabels = ["uid", "kind", "name", "exported_namespace", "ready", "reason", "suspended"];
+const metricLabels: Record<string, string[]> = {
+  flux_resource_info: [...commonLabels, "revision", "url", "ref", "source_name", "path"],
+  flux_instance_info: [...commonLabels, "registry", "revision"],
+};
 
 // A suite of its own: the tests of every file run in one process, and a top-level hook would run for all of them.
 describe("the Monitoring component, built alone", () => {
@@ -179,17 +170,34 @@ describe("the Monitoring component, built alone", () => {
       assert.ok(monitor.dependencies.includes(release().urn));
     });
 
-    it("alerts when a Flux object that is not suspended has not been Ready for 10 minutes, and Prometheus loads the rule", () => {
+    it("alerts when a Flux object, or the FluxInstance, not suspended has not been Ready for 10 minutes; Prometheus loads the rules", () => {
       const rule = built.only("kubernetes:monitoring.coreos.com/v1:PrometheusRule");
-      assert.deepEqual(rule.inputs.spec, { groups: [{ name: "flux", rules: [fluxNotReadyRule] }] });
-      assert.equal(fluxNotReadyRule.for, "10m");
-      assert.equal(fluxNotReadyRule.expr, 'flux_resource_info{ready!="True",suspended="False"}');
-      // Every label the alert's text names is one the metric has.
-      const named = [...JSON.stringify(fluxNotReadyRule.annotations).matchAll(/\$labels\.(\w+)/g)].map((match) => match[1]!);
+      assert.deepEqual(rule.inputs.spec, { groups: [{ name: "flux", rules: fluxAlertRules }] });
       assert.deepEqual(
-        named.filter((label) => !resourceInfoLabels.includes(label)),
-        [],
+        fluxAlertRules.map((alert) => [alert.alert, alert.for]),
+        [
+          ["FluxObjectNotReady", "10m"],
+          ["FluxInstanceNotReady", "10m"],
+        ],
       );
+      for (const alert of fluxAlertRules) {
+        const [, by, metric, selector] = /^max by \(([^)]*)\) \((\w+)\{([^}]*)\}\)$/.exec(alert.expr) ?? [];
+        assert.ok(metric && by !== undefined && selector !== undefined, alert.expr);
+        assert.equal(selector, 'ready!="True",suspended="False"');
+        // Per object, with labels the metric has; the alert's text names only labels the aggregation keeps.
+        const kept = by.split(",").map((label) => label.trim());
+        assert.deepEqual(
+          kept.filter((label) => !metricLabels[metric]!.includes(label)),
+          [],
+          alert.alert,
+        );
+        const named = [...JSON.stringify(alert.annotations).matchAll(/\$labels\.(\w+)/g)].map((match) => match[1]!);
+        assert.deepEqual(
+          named.filter((label) => !kept.includes(label)),
+          [],
+          alert.alert,
+        );
+      }
       // Without this, the chart's Prometheus loads only rules labelled with its release name.
       assert.equal(prometheusSpec().ruleSelectorNilUsesHelmValues, false);
       assert.ok(rule.dependencies.includes(release().urn));

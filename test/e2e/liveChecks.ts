@@ -114,18 +114,22 @@ async function fluxInstanceReady({ custom }: Clients, fluxNamespace: string, ver
   return ready ? `Ready=${ready.status}: ${ready.reason ?? ""} ${ready.message ?? ""}`.trim() : "no Ready condition";
 }
 
-/** The Flux web UI answers on Flux Operator's pod, as `npm run ui` reaches it. */
+/**
+ * The Flux web UI answers on Flux Operator's pod, as `npm run ui` reaches it, and its API lists
+ * the FluxInstance: the anonymous user's group is bound to a role that may read it.
+ */
 async function webUiAnswers(clients: Clients, fluxNamespace: string): Promise<string | undefined> {
   const pods = (await clients.core.listNamespacedPod({ namespace: fluxNamespace, labelSelector: "app.kubernetes.io/name=flux-operator" }))
     .items;
   const pod = pods.find((candidate) => !candidate.metadata?.deletionTimestamp && isTrue(candidate.status?.conditions, "Ready"));
   if (!pod?.metadata?.name) return "no Ready Flux Operator pod";
+  const query = `kind=FluxInstance&name=flux&namespace=${encodeURIComponent(fluxNamespace)}`;
   const { status, body } = await withPortForward(clients, fluxNamespace, pod.metadata.name, 9080, (localPort) =>
-    httpGet(`http://127.0.0.1:${localPort}/resources?namespace=${fluxNamespace}`, clients.stop),
+    httpGet(`http://127.0.0.1:${localPort}/api/v1/resources?${query}`, clients.stop),
   );
-  return status === 200 && /<html/i.test(body)
+  return status === 200 && body.includes("FluxInstance")
     ? undefined
-    : `pod ${pod.metadata.name}:9080 answered ${status} ${JSON.stringify(body.slice(0, 200))}`;
+    : `pod ${pod.metadata.name}:9080 /api/v1/resources answered ${status} ${JSON.stringify(body.slice(0, 200))}`;
 }
 
 async function serverReplicasAvailable({ apps }: Clients, expectedReplicas: number): Promise<string | undefined> {
@@ -284,22 +288,29 @@ async function prometheusQuery(clients: Clients, query: string): Promise<Record<
   );
 }
 
-/** Flux Operator is scraped and reports the FluxInstance itself Ready in flux_resource_info. */
-async function fluxStateInPrometheus(clients: Clients, fluxNamespace: string): Promise<string | undefined> {
-  const series = await prometheusQuery(clients, `flux_resource_info{kind="FluxInstance",exported_namespace="${fluxNamespace}"}`);
-  if (typeof series === "string") return series;
-  if (series.length === 0) return "no flux_resource_info series for the FluxInstance yet";
-  return series.some((labels) => labels.ready === "True")
-    ? undefined
-    : `flux_resource_info has ready=${series.map((labels) => labels.ready).join(", ")}`;
+/**
+ * Flux Operator is scraped, and reports the FluxInstance Ready (flux_instance_info) and the
+ * stack's ImagePolicy Ready (flux_resource_info, one series per Flux object).
+ */
+async function fluxStateInPrometheus(clients: Clients, fluxNamespace: string, policy: string): Promise<string | undefined> {
+  for (const query of [
+    `flux_instance_info{name="flux",exported_namespace="${fluxNamespace}"}`,
+    `flux_resource_info{kind="ImagePolicy",name="${policy}",exported_namespace="${fluxNamespace}"}`,
+  ]) {
+    const series = await prometheusQuery(clients, query);
+    if (typeof series === "string") return series;
+    if (series.length === 0) return `no ${query} series yet`;
+    if (!series.some((labels) => labels.ready === "True")) return `${query} has ready=${series.map((labels) => labels.ready).join(", ")}`;
+  }
+  return undefined;
 }
 
 interface RulesResponse {
   data?: { groups?: { name?: string; rules?: { name?: string; type?: string; health?: string; lastError?: string }[] }[] };
 }
 
-/** Prometheus has loaded the program's alert rule for Flux objects not Ready, and evaluates it without error. */
-async function fluxAlertRuleLoaded(clients: Clients): Promise<string | undefined> {
+/** Prometheus has loaded the program's alert rules on Flux's state, and evaluates them without error. */
+async function fluxAlertRulesLoaded(clients: Clients): Promise<string | undefined> {
   const pod = await readyPodOf(clients, monitoringNamespace, "prometheus-operated");
   const { status, body } = await withPortForward(clients, monitoringNamespace, pod, 9090, (localPort) =>
     httpGet(`http://127.0.0.1:${localPort}/api/v1/rules?type=alert`, clients.stop),
@@ -341,7 +352,11 @@ export async function checkEnvironment(stack: Stack, run: Run, stop: AbortSignal
     3 * minute,
   );
   await waitFor(`every Deployment in ${fluxNamespace} Available`, () => deploymentsAvailable(clients, fluxNamespace), 3 * minute);
-  await waitFor("the Flux web UI answers on Flux Operator's port 9080", () => webUiAnswers(clients, fluxNamespace), minute);
+  await waitFor(
+    "the Flux web UI answers on Flux Operator's port 9080 and lists the FluxInstance",
+    () => webUiAnswers(clients, fluxNamespace),
+    minute,
+  );
   await waitFor(`HelmRelease ${monitoringNamespace}/prometheus-operator Ready=True`, () => prometheusReleaseReady(clients), 2 * minute);
   await waitFor(
     `Deployment ${serverNamespace}/server has ${expectedReplicas} replicas available`,
@@ -358,14 +373,19 @@ export async function checkEnvironment(stack: Stack, run: Run, stop: AbortSignal
     10_000,
   );
   await waitFor("every target Prometheus scrapes is up", () => everyTargetUp(clients), 2 * minute, 10_000);
-  // Flux's state in Prometheus: the operator's flux_resource_info, and the alert rule on it.
+  // Flux's state in Prometheus: the operator's flux_instance_info and flux_resource_info, and the alert rules on them.
   await waitFor(
-    "Prometheus has Flux Operator's flux_resource_info, the FluxInstance Ready",
-    () => fluxStateInPrometheus(clients, fluxNamespace),
+    `Prometheus has Flux Operator's metrics: the FluxInstance and ImagePolicy server-${run.stackName} Ready`,
+    () => fluxStateInPrometheus(clients, fluxNamespace, `server-${run.stackName}`),
     3 * minute,
     10_000,
   );
-  await waitFor("Prometheus has loaded the FluxObjectNotReady alert rule, healthy", () => fluxAlertRuleLoaded(clients), 3 * minute, 10_000);
+  await waitFor(
+    "Prometheus has loaded the FluxObjectNotReady and FluxInstanceNotReady alert rules, healthy",
+    () => fluxAlertRulesLoaded(clients),
+    3 * minute,
+    10_000,
+  );
   // Which tag runs where: the ImagePolicy's tag, queryable in Prometheus (kube-state-metrics).
   const image = stackSetting(run.projectDir, run.stackName, "gitops:server").image;
   const tag = typeof image === "string" ? (image.split(":").at(-1) ?? "") : "";
