@@ -8,7 +8,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { describe, it } from "node:test";
+import { EventEmitter } from "node:events";
 import { flux2Release, retainingFlux2Release } from "../tools/fluxMigration.ts";
+import { main as pulumiTool, updatedStack } from "../tools/pulumi.ts";
+import { captureIo } from "./helpers.ts";
 import { withFixture, type Fixture } from "./support/lifecycle.ts";
 
 const execFileAsync = promisify(execFile);
@@ -113,6 +116,47 @@ describe("moving a stack from the flux2 chart to Flux Operator", { concurrency: 
   );
 
   it(
+    "an interrupted update's pending operations: up stops before the import would drop them, and says what to run",
+    withFixture(async (fixture) => {
+      await devUpWithFlux2(fixture);
+      const record = JSON.parse(fs.readFileSync(fixture.stackFile("dev"), "utf8")) as Record<string, unknown>;
+      record.pendingOperations = [{ type: "creating", resource: { urn: "urn:pulumi:dev::gitops::kubernetes:core/v1:Namespace::x" } }];
+      fs.writeFileSync(fixture.stackFile("dev"), JSON.stringify(record));
+      const before = fixture.stub.calls().length;
+      const up = await fixture.lifecycle(["up", "dev", "--yes", "--no-preflight"]);
+      assert.equal(up.code, 1);
+      assert.match(
+        up.stderr,
+        /gitops: dev: an interrupted update left 1 operation pending in the state, which moving Flux to Flux Operator would drop: first npm run pulumi -- refresh --stack dev/,
+      );
+      assert.deepEqual(commands(fixture.stub.calls().slice(before)), [
+        "stack select --create dev --secrets-provider passphrase",
+        "stack export --stack dev",
+      ]);
+      assert.deepEqual(readRecord(fixture, "dev").flux2Release, { urn: releaseUrn("dev") });
+    }),
+  );
+
+  it(
+    "npm run pulumi -- up marks it retained too; an up that names no stack is refused",
+    withFixture(async (fixture) => {
+      await devUpWithFlux2(fixture);
+      const run = async (argv: string[]) => {
+        const io = captureIo({ root: fixture.project.root, env: fixture.stub.env() });
+        return { code: await pulumiTool(argv, io, { terminal: false, signals: new EventEmitter() }), stderr: io.err() };
+      };
+      const bare = await run(["up", "--yes"]);
+      assert.equal(bare.code, 2);
+      assert.equal(bare.stderr, "gitops: name the stack to update: npm run pulumi -- up --stack <env> (or npm run up -- <env>)\n");
+      const up = await run(["up", "-s", "dev", "--yes", "--non-interactive"]);
+      assert.equal(up.code, 0, up.stderr);
+      assert.match(up.stderr, /gitops: dev: moving Flux from the flux2 chart to Flux Operator/);
+      assert.equal(readRecord(fixture, "dev").flux2Release, undefined);
+      assert.equal(readRecord(fixture, "dev").helmUninstalled, undefined);
+    }),
+  );
+
+  it(
     "a stack made with Flux Operator: up exports its state and imports nothing",
     withFixture(async (fixture) => {
       const up = await fixture.lifecycle(["up", "dev", "--yes", "--no-preflight"]);
@@ -121,6 +165,19 @@ describe("moving a stack from the flux2 chart to Flux Operator", { concurrency: 
       assert.ok(!commands(fixture.stub.calls()).some((call) => call.startsWith("stack import")));
     }),
   );
+});
+
+describe("the stack an npm run pulumi -- up names", () => {
+  it("is read from --stack, --stack=, -s and -s<name>; other commands are left alone", () => {
+    assert.equal(updatedStack(["up", "--stack", "dev"]), "dev");
+    assert.equal(updatedStack(["update", "--yes", "--stack=prod"]), "prod");
+    assert.equal(updatedStack(["up", "-s", "dev"]), "dev");
+    assert.equal(updatedStack(["up", "-sdev"]), "dev");
+    assert.equal(updatedStack(["up", "--yes"]), null);
+    assert.equal(updatedStack(["up", "--", "--stack", "dev"]), null);
+    assert.equal(updatedStack(["stack", "output", "--stack", "dev"]), undefined);
+    assert.equal(updatedStack(["preview", "--stack", "dev"]), undefined);
+  });
 });
 
 describe("the state edit", () => {

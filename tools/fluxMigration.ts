@@ -19,13 +19,28 @@ interface ExportedResource {
   inputs?: { chart?: unknown };
 }
 
-function resourcesOf(exported: string): ExportedResource[] | undefined {
+interface ExportedDeployment {
+  resources?: unknown;
+  pending_operations?: unknown;
+}
+
+function deploymentOf(exported: string): ExportedDeployment | undefined {
   try {
-    const resources = (JSON.parse(exported) as { deployment?: { resources?: unknown } }).deployment?.resources;
-    return Array.isArray(resources) ? (resources as ExportedResource[]) : undefined;
+    return (JSON.parse(exported) as { deployment?: ExportedDeployment }).deployment;
   } catch {
     return undefined;
   }
+}
+
+function resourcesOf(exported: string): ExportedResource[] | undefined {
+  const resources = deploymentOf(exported)?.resources;
+  return Array.isArray(resources) ? (resources as ExportedResource[]) : undefined;
+}
+
+/** How many operations an interrupted update left pending in the state: `pulumi stack import` drops them. */
+export function pendingOperations(exported: string): number {
+  const pending = deploymentOf(exported)?.pending_operations;
+  return Array.isArray(pending) ? pending.length : 0;
 }
 
 const isFlux2Release = (resource: ExportedResource) =>
@@ -88,6 +103,15 @@ export async function retainFlux2Release(
   if (command === "preview") {
     say(previewMessage(environment));
     return 0;
+  }
+  const pending = pendingOperations(exported);
+  if (pending > 0) {
+    say(
+      `gitops: ${environment}: an interrupted update left ${pending} operation${pending === 1 ? "" : "s"} pending in the state, which ` +
+        `moving Flux to Flux Operator would drop: first npm run pulumi -- refresh --stack ${environment} (it asks what to do with them), ` +
+        `then npm run up -- ${environment} again`,
+    );
+    return 1;
   }
   say(movingMessage(environment));
   return steps.importState(retainingFlux2Release(exported));

@@ -6,11 +6,27 @@
 import * as fs from "node:fs";
 import { runMain, say, type Io } from "./cli.ts";
 import { ensurePulumiCli, pulumiCli, withPulumiCli, type PulumiInstaller } from "./pulumiCli.ts";
+import { retainFlux2Release } from "./fluxMigration.ts";
 import { demoPassphraseInEffect, pulumiDefaults } from "./pulumiDefaults.ts";
-import { PulumiSession } from "./runOne.ts";
+import { importState, PulumiSession } from "./runOne.ts";
 import { hasControllingTerminal, type Signals } from "./stopping.ts";
 
 const usage = "usage: npm run pulumi -- <pulumi command and options>   (e.g. npm run pulumi -- stack output --stack dev)";
+
+/**
+ * For `up` (or `update`): the stack it names with --stack or -s; null when it names none.
+ * undefined for any other command.
+ */
+export function updatedStack(argv: readonly string[]): string | null | undefined {
+  if (argv[0] !== "up" && argv[0] !== "update") return undefined;
+  for (const [index, arg] of argv.entries()) {
+    if (arg === "--") break;
+    if (arg === "--stack" || arg === "-s") return argv[index + 1] ?? null;
+    if (arg.startsWith("--stack=")) return arg.slice("--stack=".length);
+    if (/^-s[^-]/.test(arg)) return arg.slice(2).replace(/^=/, "");
+  }
+  return null;
+}
 
 export interface PulumiToolDependencies {
   readonly installPulumi?: PulumiInstaller;
@@ -33,6 +49,12 @@ export async function main(argv: readonly string[], io: Io, dependencies: Pulumi
     );
     return 2;
   }
+  // An update of a stack made with the flux2 chart must keep that release installed (tools/fluxMigration.ts): name the stack.
+  const stack = updatedStack(argv);
+  if (stack === null) {
+    say(io.stderr, "gitops: name the stack to update: npm run pulumi -- up --stack <env> (or npm run up -- <env>)");
+    return 2;
+  }
   const cli = pulumiCli(io.env);
   const notReady = await ensurePulumiCli(cli, (line) => say(io.stderr, line), dependencies.installPulumi);
   if (notReady !== undefined) {
@@ -48,6 +70,19 @@ export async function main(argv: readonly string[], io: Io, dependencies: Pulumi
     dependencies.signals ?? process,
   );
   try {
+    if (stack !== undefined) {
+      const retained = await retainFlux2Release(
+        stack,
+        "up",
+        {
+          exportState: () => session.exportState(stack),
+          importState: (deployment) =>
+            importState(deployment, async (file) => (await session.run(["stack", "import", "--stack", stack, "--file", file])).exitCode),
+        },
+        (line) => say(io.stderr, line),
+      );
+      if (retained !== 0) return retained;
+    }
     return (await session.run(argv)).exitCode;
   } finally {
     session.close();

@@ -69,10 +69,7 @@ export async function runOne(command: LifecycleCommand, stack: string, options: 
             ...(options.secretsProvider ? ["--secrets-provider", options.secretsProvider] : []),
           ]),
   ];
-  const exportState = async () => {
-    const exported = await session.run(["stack", "export", "--stack", stack], true);
-    return exported.exitCode === 0 ? exported.stdout : undefined;
-  };
+  const exportState = () => session.exportState(stack);
   if (command !== "destroy") {
     steps.push(() =>
       retainFlux2Release(
@@ -117,7 +114,7 @@ export async function runOne(command: LifecycleCommand, stack: string, options: 
 }
 
 /** Hands a deployment to `pulumi stack import` through a file only this user can read, removed afterwards. */
-async function importState(deployment: string, run: (file: string) => Promise<number>): Promise<number> {
+export async function importState(deployment: string, run: (file: string) => Promise<number>): Promise<number> {
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-state-"));
   try {
     const file = path.join(folder, "deployment.json");
@@ -166,6 +163,12 @@ export class PulumiSession {
     const result = await spawnPulumi(args, { ...this.io.env, ...this.variables }, this.io, captured, (child) => (this.running = child));
     this.running = undefined;
     return result;
+  }
+
+  /** `pulumi stack export` of a stack: its deployment, or undefined when it cannot be read (no such stack yet). */
+  async exportState(stack: string): Promise<string | undefined> {
+    const exported = await this.run(["stack", "export", "--stack", stack], true);
+    return exported.exitCode === 0 ? exported.stdout : undefined;
   }
 
   close(): void {

@@ -42,7 +42,8 @@
 // destroy.go call). A test may add the flux2 chart's Helm release of a stack made before Flux
 // Operator (`flux2Release: { urn, retainOnDelete }`): `stack export` lists it, `stack import
 // --file` (stack/stack_import.go: the file must open and be a deployment) takes its
-// retainOnDelete from the file, and the next successful `up` drops it, as the program no longer
+// retainOnDelete from the file (and drops the record's `pendingOperations`, as import does with
+// pending operations: pkg/backend/diy io.go), and the next successful `up` drops it, as the program no longer
 // has it: retained, or else uninstalled (recorded as `helmUninstalled`, what Helm's uninstall
 // would do to the controllers; pkg/resource/deploy/step.go DeleteStep skips the provider's Delete
 // of an old state's RetainOnDelete resource). `refresh --preview-only --json` prints
@@ -279,7 +280,14 @@ if (known === "stack select") {
   ];
   say(
     JSON.stringify(
-      { version: 3, deployment: { manifest: { time: new Date().toISOString() }, ...(resources.length > 0 && { resources }) } },
+      {
+        version: 3,
+        deployment: {
+          manifest: { time: new Date().toISOString() },
+          ...(resources.length > 0 && { resources }),
+          ...(stack.pendingOperations && { pending_operations: stack.pendingOperations }),
+        },
+      },
       null,
       4,
     ),
@@ -299,6 +307,7 @@ if (known === "stack select") {
     fail("could not deserialize deployment: unsupported version", 1);
   needPassphrase(stack);
   const imported = (deployment.deployment.resources ?? []).find((resource) => resource.urn === stack.flux2Release?.urn);
+  delete stack.pendingOperations;
   if (stack.flux2Release) {
     if (imported === undefined) delete stack.flux2Release;
     else stack.flux2Release.retainOnDelete = imported.retainOnDelete === true;
