@@ -1,7 +1,5 @@
 // The environments of the project, loaded the way every tool needs them: the stack file read
 // as the Pulumi CLI reads it, then the same settings validation the program runs.
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { ConfigurationError, portsClash, publishedPorts, settingsWithStackFiles, type Settings } from "../infra/settings/index.ts";
 import { ToolError } from "./cli.ts";
 import {
@@ -28,31 +26,6 @@ export class EnvironmentError extends ToolError {
   constructor(message: string, exitCode: 1 | 2) {
     super(message, exitCode);
   }
-}
-
-/** How a tool reaches an environment's cluster: a kubeconfig file and, for an existing cluster, its context. */
-export interface ClusterAccess {
-  readonly kubeconfigPath: string;
-  /** A context of that kubeconfig; its current context when undefined. */
-  readonly context?: string;
-}
-
-/**
- * The kubeconfig file of an environment's cluster, or a ToolError saying what to do: the kind
- * cluster is not up, or an existing cluster's kubeconfig is kept only as encrypted config (then
- * `byHand` says what to run with the file `f` it is written to).
- */
-export function clusterAccess(env: string, { cluster }: Settings, root: string, byHand: string): ClusterAccess {
-  if (cluster.kind === "existing" && !cluster.kubeconfigPath) {
-    throw new ToolError(
-      `the ${env} stack's kubeconfig is encrypted config: write it to a file (npm run -s pulumi -- stack output --stack ${env} kubeconfig --show-secrets > f) and ${byHand}`,
-    );
-  }
-  const kubeconfigPath = cluster.kind === "existing" ? cluster.kubeconfigPath! : path.join(root, cluster.kubeconfigFile);
-  if (!fs.existsSync(kubeconfigPath)) {
-    throw new ToolError(`the ${env} cluster is not up: no kubeconfig at ${path.relative(root, kubeconfigPath)} (run npm run up -- ${env})`);
-  }
-  return { kubeconfigPath, ...(cluster.kind === "existing" && cluster.context !== undefined && { context: cluster.context }) };
 }
 
 /** The environments: one per stack file next to Pulumi.yaml. */

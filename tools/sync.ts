@@ -3,7 +3,7 @@
 // now, and wait for the result. Uses the flux CLI when it is installed; otherwise it sets
 // reconcile.fluxcd.io/requestedAt on the GitRepository and Kustomization itself.
 import { spawn } from "node:child_process";
-import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { syncName } from "../infra/settings/index.ts";
 import {
   helpText,
@@ -19,7 +19,8 @@ import {
   type Output,
   type ToolHelp,
 } from "./cli.ts";
-import { clusterAccess, listEnvironments, loadEnvironment, type ClusterAccess } from "./environments.ts";
+import { clusterAccess, loadClusterConfig, unreachableCluster, type ClusterAccess } from "./clusterApi.ts";
+import { listEnvironments, loadEnvironment } from "./environments.ts";
 import { localMachine, type Machine } from "./machine.ts";
 
 export const help: ToolHelp = {
@@ -72,12 +73,10 @@ export function parseDuration(text: string): number | undefined {
 }
 
 function describeRequestError(error: unknown, server: string, env: string): string {
-  // fetch reports transport failures as "fetch failed" with the reason in `cause`; the API's answers carry a status code.
-  const { message, code, cause } = error as { message?: string; code?: unknown; cause?: { code?: string; message?: string } };
-  if (message === "fetch failed") {
-    const reason = cause?.code ?? cause?.message ?? "no answer";
-    return `cannot reach the ${env} cluster at ${server} (${reason}): is Docker running and the cluster listed by \`kind get clusters\`?`;
-  }
+  const unreachable = unreachableCluster(error, server, env);
+  if (unreachable !== undefined) return unreachable;
+  // The API's answers carry a status code.
+  const { message, code } = error as { message?: string; code?: unknown };
   if (code === 404) return `Flux's ${syncName} sync objects do not exist on the ${env} cluster: run npm run up -- ${env}`;
   return message ?? String(error);
 }
@@ -88,16 +87,14 @@ interface SyncTarget extends ClusterAccess {
 }
 
 async function reconcileThroughApi(
-  { kubeconfigPath, context, namespace }: SyncTarget,
+  target: SyncTarget,
   env: string,
   timing: { timeoutMs: number; pollIntervalMs: number },
   log: Output,
 ): Promise<void> {
   const { timeoutMs, pollIntervalMs } = timing;
-  const config = new KubeConfig();
-  config.loadFromFile(kubeconfigPath);
-  if (context !== undefined) config.setCurrentContext(context);
-  const server = config.getCurrentCluster()?.server ?? "(no server in the kubeconfig)";
+  const { namespace } = target;
+  const { config, server } = loadClusterConfig(target);
   const api = config.makeApiClient(CustomObjectsApi);
   const request = async <T>(call: () => Promise<T>): Promise<T> => {
     try {

@@ -6,7 +6,7 @@
 import * as net from "node:net";
 import * as path from "node:path";
 import { Writable } from "node:stream";
-import { CoreV1Api, KubeConfig, PortForward, type V1Pod } from "@kubernetes/client-node";
+import { CoreV1Api, PortForward, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import {
   helpText,
   parseCommandLine,
@@ -21,7 +21,8 @@ import {
   type Output,
   type ToolHelp,
 } from "./cli.ts";
-import { clusterAccess, listEnvironments, loadEnvironment } from "./environments.ts";
+import { clusterAccess, loadClusterConfig, unreachableCluster } from "./clusterApi.ts";
+import { listEnvironments, loadEnvironment } from "./environments.ts";
 import type { Signals } from "./stopping.ts";
 
 /** The label the Flux Operator chart gives its pod (its selector label, templates/_helpers.tpl). */
@@ -71,17 +72,10 @@ interface ForwardSocket {
 }
 
 function describeRequestError(error: unknown, server: string, target: UiTarget): string {
-  // fetch reports transport failures as "fetch failed" with the reason in `cause`; the API's answers carry a status code.
-  const { message, code, body, cause } = error as {
-    message?: string;
-    code?: unknown;
-    body?: unknown;
-    cause?: { code?: string; message?: string };
-  };
-  if (message === "fetch failed") {
-    const reason = cause?.code ?? cause?.message ?? "no answer";
-    return `cannot reach the ${target.env} cluster at ${server} (${reason}): is Docker running and the cluster listed by \`kind get clusters\`?`;
-  }
+  const unreachable = unreachableCluster(error, server, target.env);
+  if (unreachable !== undefined) return unreachable;
+  // The API's answers carry a status code.
+  const { message, code, body } = error as { message?: string; code?: unknown; body?: unknown };
   if (typeof code === "number") {
     const status = typeof body === "string" ? body : (body as { message?: unknown } | undefined)?.message;
     return `the ${target.env} cluster at ${server} answered ${code} to listing the pods of ${target.namespace}${typeof status === "string" && status !== "" ? `: ${oneLine(status)}` : ""}`;
@@ -92,8 +86,7 @@ function describeRequestError(error: unknown, server: string, target: UiTarget):
 const oneLine = (text: string) => text.trim().replace(/\s*\n\s*/g, " ");
 
 /** The Running and Ready Flux Operator pod to forward to; a ToolError saying what to do when there is none. */
-async function operatorPod(config: KubeConfig, target: UiTarget): Promise<string> {
-  const server = config.getCurrentCluster()?.server ?? "(no server in the kubeconfig)";
+async function operatorPod(config: KubeConfig, server: string, target: UiTarget): Promise<string> {
   let pods: V1Pod[];
   try {
     pods = (await config.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: target.namespace, labelSelector: operatorSelector }))
@@ -242,25 +235,28 @@ export async function main(argv: readonly string[], io: Io, dependencies: UiDepe
     const { settings } = loadEnvironment(env, io.root);
     const { cluster } = settings;
     const namespace = settings.namespaces.flux;
-    const { kubeconfigPath, context } = clusterAccess(
+    const access = clusterAccess(
       env,
       settings,
       io.root,
       `forward port ${webPort} of the Flux Operator pod in ${namespace} with kubectl port-forward --kubeconfig f`,
     );
+    const { context } = access;
     const target: UiTarget = {
       env,
       namespace,
       cluster: cluster.kind === "kind" ? cluster.name : context !== undefined ? `context ${context}` : `the ${env} cluster`,
     };
-    const config = new KubeConfig();
+    let loaded: ReturnType<typeof loadClusterConfig>;
     try {
-      config.loadFromFile(kubeconfigPath);
-      if (context !== undefined) config.setCurrentContext(context);
+      loaded = loadClusterConfig(access);
     } catch (error) {
-      throw new ToolError(`cannot read the kubeconfig ${path.relative(io.root, kubeconfigPath)}: ${oneLine((error as Error).message)}`);
+      throw new ToolError(
+        `cannot read the kubeconfig ${path.relative(io.root, access.kubeconfigPath)}: ${oneLine((error as Error).message)}`,
+      );
     }
-    const pod = await operatorPod(config, target);
+    const { config, server } = loaded;
+    const pod = await operatorPod(config, server, target);
     return await serve(config, target, pod, port, io, dependencies.signals ?? process);
   } catch (error) {
     return reported(error, io);
