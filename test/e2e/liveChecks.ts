@@ -119,17 +119,15 @@ async function fluxInstanceReady({ custom }: Clients, fluxNamespace: string, ver
  * the FluxInstance: the anonymous user's group is bound to a role that may read it.
  */
 async function webUiAnswers(clients: Clients, fluxNamespace: string): Promise<string | undefined> {
-  const pods = (await clients.core.listNamespacedPod({ namespace: fluxNamespace, labelSelector: "app.kubernetes.io/name=flux-operator" }))
-    .items;
-  const pod = pods.find((candidate) => !candidate.metadata?.deletionTimestamp && isTrue(candidate.status?.conditions, "Ready"));
-  if (!pod?.metadata?.name) return "no Ready Flux Operator pod";
+  // The chart's Service, named after the release (flux-operator).
+  const pod = await readyPodOf(clients, fluxNamespace, "flux-operator");
   const query = `kind=FluxInstance&name=flux&namespace=${encodeURIComponent(fluxNamespace)}`;
-  const { status, body } = await withPortForward(clients, fluxNamespace, pod.metadata.name, 9080, (localPort) =>
+  const { status, body } = await withPortForward(clients, fluxNamespace, pod, 9080, (localPort) =>
     httpGet(`http://127.0.0.1:${localPort}/api/v1/resources?${query}`, clients.stop),
   );
   return status === 200 && body.includes("FluxInstance")
     ? undefined
-    : `pod ${pod.metadata.name}:9080 /api/v1/resources answered ${status} ${JSON.stringify(body.slice(0, 200))}`;
+    : `pod ${pod}:9080 /api/v1/resources answered ${status} ${JSON.stringify(body.slice(0, 200))}`;
 }
 
 async function serverReplicasAvailable({ apps }: Clients, expectedReplicas: number): Promise<string | undefined> {
@@ -234,14 +232,20 @@ interface TargetsResponse {
   data?: { activeTargets?: Target[] };
 }
 
-/** Prometheus' active targets, or what went wrong asking for them. */
-async function activeTargets(clients: Clients): Promise<Target[] | string> {
+/** A GET of Prometheus' HTTP API (`path` with its query) on a Ready Prometheus pod: the body, or what went wrong. */
+async function prometheusApi(clients: Clients, path: string): Promise<{ body: string } | string> {
   const pod = await readyPodOf(clients, monitoringNamespace, "prometheus-operated");
   const { status, body } = await withPortForward(clients, monitoringNamespace, pod, 9090, (localPort) =>
-    httpGet(`http://127.0.0.1:${localPort}/api/v1/targets`, clients.stop),
+    httpGet(`http://127.0.0.1:${localPort}${path}`, clients.stop),
   );
-  if (status !== 200) return `/api/v1/targets answered ${status}`;
-  return (JSON.parse(body) as TargetsResponse).data?.activeTargets ?? [];
+  return status === 200 ? { body } : `${path.split("?")[0]} answered ${status}`;
+}
+
+/** Prometheus' active targets, or what went wrong asking for them. */
+async function activeTargets(clients: Clients): Promise<Target[] | string> {
+  const answer = await prometheusApi(clients, "/api/v1/targets");
+  if (typeof answer === "string") return answer;
+  return (JSON.parse(answer.body) as TargetsResponse).data?.activeTargets ?? [];
 }
 
 const describeTarget = (target: Target) =>
@@ -278,12 +282,9 @@ async function everyTargetUp(clients: Clients): Promise<string | undefined> {
 
 /** Prometheus' answer to an instant query: its series' labels, or what went wrong. */
 async function prometheusQuery(clients: Clients, query: string): Promise<Record<string, string>[] | string> {
-  const pod = await readyPodOf(clients, monitoringNamespace, "prometheus-operated");
-  const { status, body } = await withPortForward(clients, monitoringNamespace, pod, 9090, (localPort) =>
-    httpGet(`http://127.0.0.1:${localPort}/api/v1/query?query=${encodeURIComponent(query)}`, clients.stop),
-  );
-  if (status !== 200) return `/api/v1/query answered ${status}`;
-  return ((JSON.parse(body) as { data?: { result?: { metric?: Record<string, string> }[] } }).data?.result ?? []).map(
+  const answer = await prometheusApi(clients, `/api/v1/query?query=${encodeURIComponent(query)}`);
+  if (typeof answer === "string") return answer;
+  return ((JSON.parse(answer.body) as { data?: { result?: { metric?: Record<string, string> }[] } }).data?.result ?? []).map(
     (entry) => entry.metric ?? {},
   );
 }
@@ -311,12 +312,9 @@ interface RulesResponse {
 
 /** Prometheus has loaded the program's alert rules on Flux's state, and evaluates them without error. */
 async function fluxAlertRulesLoaded(clients: Clients): Promise<string | undefined> {
-  const pod = await readyPodOf(clients, monitoringNamespace, "prometheus-operated");
-  const { status, body } = await withPortForward(clients, monitoringNamespace, pod, 9090, (localPort) =>
-    httpGet(`http://127.0.0.1:${localPort}/api/v1/rules?type=alert`, clients.stop),
-  );
-  if (status !== 200) return `/api/v1/rules answered ${status}`;
-  const rules = ((JSON.parse(body) as RulesResponse).data?.groups ?? []).flatMap((group) => group.rules ?? []);
+  const answer = await prometheusApi(clients, "/api/v1/rules?type=alert");
+  if (typeof answer === "string") return answer;
+  const rules = ((JSON.parse(answer.body) as RulesResponse).data?.groups ?? []).flatMap((group) => group.rules ?? []);
   const rule = rules.find((candidate) => candidate.name === "FluxObjectNotReady");
   if (!rule) return `no FluxObjectNotReady among ${rules.length} alert rules yet`;
   return rule.health === "ok"
