@@ -81,7 +81,7 @@ export function previewMessage(environment: string): string {
   );
 }
 
-export interface MigrationSteps {
+export interface StackState {
   /** `pulumi stack export`: the deployment, or undefined when it cannot be read. */
   readonly exportState: () => Promise<string | undefined>;
   /** `pulumi stack import` of a deployment; its exit code. */
@@ -95,10 +95,10 @@ export interface MigrationSteps {
 export async function retainFlux2Release(
   environment: string,
   command: "up" | "preview",
-  steps: MigrationSteps,
+  state: StackState,
   say: (line: string) => void,
 ): Promise<number> {
-  const exported = await steps.exportState();
+  const exported = await state.exportState();
   if (exported === undefined || flux2Release(exported) !== "to retain") return 0;
   if (command === "preview") {
     say(previewMessage(environment));
@@ -114,5 +114,5 @@ export async function retainFlux2Release(
     return 1;
   }
   say(movingMessage(environment));
-  return steps.importState(retainingFlux2Release(exported));
+  return state.importState(retainingFlux2Release(exported));
 }

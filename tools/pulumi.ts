@@ -8,7 +8,7 @@ import { runMain, say, type Io } from "./cli.ts";
 import { ensurePulumiCli, pulumiCli, withPulumiCli, type PulumiInstaller } from "./pulumiCli.ts";
 import { retainFlux2Release } from "./fluxMigration.ts";
 import { demoPassphraseInEffect, pulumiDefaults } from "./pulumiDefaults.ts";
-import { importState, PulumiSession } from "./runOne.ts";
+import { PulumiSession } from "./runOne.ts";
 import { hasControllingTerminal, type Signals } from "./stopping.ts";
 
 const usage = "usage: npm run pulumi -- <pulumi command and options>   (e.g. npm run pulumi -- stack output --stack dev)";
@@ -71,16 +71,7 @@ export async function main(argv: readonly string[], io: Io, dependencies: Pulumi
   );
   try {
     if (stack !== undefined) {
-      const retained = await retainFlux2Release(
-        stack,
-        "up",
-        {
-          exportState: () => session.exportState(stack),
-          importState: (deployment) =>
-            importState(deployment, async (file) => (await session.run(["stack", "import", "--stack", stack, "--file", file])).exitCode),
-        },
-        (line) => say(io.stderr, line),
-      );
+      const retained = await retainFlux2Release(stack, "up", session.state(stack), (line) => say(io.stderr, line));
       if (retained !== 0) return retained;
     }
     return (await session.run(argv)).exitCode;

@@ -180,12 +180,13 @@ export async function runAll(
       };
       try {
         let changed: number | undefined;
+        const exportState = async () => JSON.stringify(await stack.exportStack());
         if (command !== "destroy") {
           const exitCode = await retainFlux2Release(
             name,
             command,
             {
-              exportState: async () => JSON.stringify(await stack.exportStack()),
+              exportState,
               importState: (deployment) => stack.importStack(JSON.parse(deployment) as Deployment).then(() => 0, exitCodeOf),
             },
             (line) => say(io.stderr, `${prefix(name)}${line}`),
@@ -197,7 +198,7 @@ export async function runAll(
             deployKey,
             command,
             {
-              exportState: async () => JSON.stringify(await stack.exportStack()),
+              exportState,
               refreshKey: () =>
                 operate((streams) => stack.refresh({ target: [deployKeyTarget], runProgram: true, ...streams })).then(() => 0, exitCodeOf),
             },

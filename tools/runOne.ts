@@ -9,7 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { say, type Io } from "./cli.ts";
 import { refreshDeployKey, refreshKeyArgs, type GithubDeployKey } from "./deployKey.ts";
-import { retainFlux2Release } from "./fluxMigration.ts";
+import { retainFlux2Release, type StackState } from "./fluxMigration.ts";
 import type { LifecycleCommand } from "./runAll.ts";
 import { passesOn, type Signals } from "./stopping.ts";
 
@@ -69,24 +69,12 @@ export async function runOne(command: LifecycleCommand, stack: string, options: 
             ...(options.secretsProvider ? ["--secrets-provider", options.secretsProvider] : []),
           ]),
   ];
-  const exportState = () => session.exportState(stack);
-  if (command !== "destroy") {
-    steps.push(() =>
-      retainFlux2Release(
-        stack,
-        command,
-        {
-          exportState,
-          importState: (deployment) => importState(deployment, (file) => runPulumi(["stack", "import", "--stack", stack, "--file", file])),
-        },
-        (line) => say(io.stderr, line),
-      ),
-    );
-  }
+  const state = session.state(stack);
+  if (command !== "destroy") steps.push(() => retainFlux2Release(stack, command, state, (line) => say(io.stderr, line)));
   const { deployKey } = options;
   if (deployKey && command !== "preview") {
     steps.push(() =>
-      refreshDeployKey(deployKey, command, { exportState, refreshKey: () => runPulumi(refreshKeyArgs(stack)) }, (line) =>
+      refreshDeployKey(deployKey, command, { exportState: state.exportState, refreshKey: () => runPulumi(refreshKeyArgs(stack)) }, (line) =>
         say(io.stderr, line),
       ),
     );
@@ -110,18 +98,6 @@ export async function runOne(command: LifecycleCommand, stack: string, options: 
     return 0;
   } finally {
     session.close();
-  }
-}
-
-/** Hands a deployment to `pulumi stack import` through a file only this user can read, removed afterwards. */
-export async function importState(deployment: string, run: (file: string) => Promise<number>): Promise<number> {
-  const folder = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-state-"));
-  try {
-    const file = path.join(folder, "deployment.json");
-    fs.writeFileSync(file, deployment, { mode: 0o600 });
-    return await run(file);
-  } finally {
-    fs.rmSync(folder, { recursive: true, force: true });
   }
 }
 
@@ -165,10 +141,28 @@ export class PulumiSession {
     return result;
   }
 
-  /** `pulumi stack export` of a stack: its deployment, or undefined when it cannot be read (no such stack yet). */
-  async exportState(stack: string): Promise<string | undefined> {
-    const exported = await this.run(["stack", "export", "--stack", stack], true);
-    return exported.exitCode === 0 ? exported.stdout : undefined;
+  /**
+   * A stack's state: `pulumi stack export` (undefined when it cannot be read: no such stack yet),
+   * and `pulumi stack import` of a deployment, through a file only this user can read, removed
+   * afterwards (its exit code).
+   */
+  state(stack: string): StackState {
+    return {
+      exportState: async () => {
+        const exported = await this.run(["stack", "export", "--stack", stack], true);
+        return exported.exitCode === 0 ? exported.stdout : undefined;
+      },
+      importState: async (deployment) => {
+        const folder = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-state-"));
+        try {
+          const file = path.join(folder, "deployment.json");
+          fs.writeFileSync(file, deployment, { mode: 0o600 });
+          return (await this.run(["stack", "import", "--stack", stack, "--file", file])).exitCode;
+        } finally {
+          fs.rmSync(folder, { recursive: true, force: true });
+        }
+      },
+    };
   }
 
   close(): void {
