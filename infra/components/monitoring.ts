@@ -182,10 +182,18 @@ export class Monitoring extends pulumi.ComponentResource {
       afterFlux(this, args.cluster, args.flux, { customTimeouts: { create: readyTimeout, update: readyTimeout } }),
     );
 
+    // Flux's monitors and alert rules live in Flux's namespace; their CRDs come with Prometheus.
+    const fluxMetadata = (objectName: string) => ({
+      name: objectName,
+      namespace: args.fluxNamespace,
+      labels: { "app.kubernetes.io/part-of": "flux" },
+    });
+    const afterPrometheus = () => inCluster(this, args.cluster, { dependsOn: [this.prometheus] });
+
     new PodMonitor(
       `${name}-flux`,
       {
-        metadata: { name: "flux-system", namespace: args.fluxNamespace, labels: { "app.kubernetes.io/part-of": "flux" } },
+        metadata: fluxMetadata("flux-system"),
         spec: {
           namespaceSelector: { matchNames: [args.fluxNamespace] },
           selector: { matchExpressions: [{ key: "app", operator: "In", values: fluxComponents }] },
@@ -198,7 +206,7 @@ export class Monitoring extends pulumi.ComponentResource {
           ],
         },
       },
-      inCluster(this, args.cluster, { dependsOn: [this.prometheus] }),
+      afterPrometheus(),
     );
 
     // The operator's metrics: flux_resource_info, one series per Flux object with its Ready status.
@@ -207,23 +215,23 @@ export class Monitoring extends pulumi.ComponentResource {
     new ServiceMonitor(
       `${name}-flux-operator`,
       {
-        metadata: { name: "flux-operator", namespace: args.fluxNamespace, labels: { "app.kubernetes.io/part-of": "flux" } },
+        metadata: fluxMetadata("flux-operator"),
         spec: {
           namespaceSelector: { matchNames: [args.fluxNamespace] },
           selector: { matchLabels: { "app.kubernetes.io/name": "flux-operator" } },
           endpoints: [{ targetPort: 8080, path: "/metrics" }],
         },
       },
-      inCluster(this, args.cluster, { dependsOn: [this.prometheus] }),
+      afterPrometheus(),
     );
 
     new PrometheusRule(
       `${name}-flux-alerts`,
       {
-        metadata: { name: "flux", namespace: args.fluxNamespace, labels: { "app.kubernetes.io/part-of": "flux" } },
+        metadata: fluxMetadata("flux"),
         spec: { groups: [{ name: "flux", rules: fluxAlertRules }] },
       },
-      inCluster(this, args.cluster, { dependsOn: [this.prometheus] }),
+      afterPrometheus(),
     );
 
     this.registerOutputs({});
